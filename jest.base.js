@@ -1,0 +1,26 @@
+// Shared jest settings for every package: TypeScript sources run as ESM through
+// ts-jest, and workspace packages resolve to their sources so tests need no build
+// step for the TypeScript (native addons are still built by `pnpm build`).
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+export function jestConfig(displayName) {
+  return {
+    displayName,
+    testEnvironment: 'node',
+    extensionsToTreatAsEsm: ['.ts'],
+    testMatch: ['<rootDir>/test/**/*.test.ts'],
+    moduleNameMapper: {
+      '^@tvl/core$': path.join(root, 'packages/core/src/index.ts'),
+      '^@tvl/core/testing$': path.join(root, 'packages/core/src/testing/index.ts'),
+      '^@tvl/libav$': path.join(root, 'packages/libav/src/index.ts'),
+      '^(\\.{1,2}/.*)\\.js$': '$1',
+    },
+    transform: {
+      '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: path.join(root, 'tsconfig.test.json') }],
+    },
+    testTimeout: 120000,
+  };
+}

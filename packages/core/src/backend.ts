@@ -1,0 +1,85 @@
+/**
+ * The contract between core (policy) and a backend package (mechanism). A backend opens a file,
+ * builds its frame index by demuxing, and executes DecodePlans natively, off the event loop,
+ * one native call per plan.
+ */
+import type { Device, DeviceKind } from './device.js';
+import type { FrameIndexData } from './frame-index.js';
+import type { DecodePlan, SeekCostModel } from './seek-planner.js';
+
+export type ColourMatrix = 'bt601' | 'bt709' | 'bt2020';
+export type ColourRange = 'limited' | 'full';
+
+/** Stream facts a backend reports at open. Sizes are display sizes (rotation applied). */
+export interface VideoInfo {
+  width: number;
+  height: number;
+  codec: string;
+  profile: string;
+  pixelFormat: string;
+  bitDepth: number;
+  /** The YUV->RGB matrix used for this stream. */
+  colourMatrix: ColourMatrix;
+  colourRange: ColourRange;
+  /** True when the stream did not say and the matrix was chosen from the frame size. */
+  colourMatrixGuessed: boolean;
+  /** Clockwise rotation applied from the container's display matrix. */
+  rotation: 0 | 90 | 180 | 270;
+  container: string;
+}
+
+export type OutputDtype = 'float32' | 'int32' | 'uint8';
+export type OutputLayout = 'hwc' | 'chw';
+
+export interface OutputSpec {
+  width: number;
+  height: number;
+  /** float32: RGB in [0, 1]; int32 and uint8: 0..255. */
+  dtype: OutputDtype;
+  layout: OutputLayout;
+}
+
+export type FrameBuffer = Float32Array | Int32Array | Uint8Array;
+
+export interface DecodeRequest {
+  plan: DecodePlan;
+  output: OutputSpec;
+  /** One buffer per kept frame, in plan order (see planOutputOrder); the backend fills them. */
+  buffers: FrameBuffer[];
+  signal?: AbortSignal;
+}
+
+export interface DecodeResult {
+  /** Frames the decoder produced, kept or not (for statistics). */
+  framesDecoded: number;
+  /** Seeks performed. */
+  seeks: number;
+  /** Index of the last frame delivered: the decoder's position for the next plan. */
+  position: number;
+}
+
+export interface BackendSession {
+  /** Name of the backend that decodes, e.g. 'libav'. */
+  readonly backend: string;
+  readonly info: VideoInfo;
+  readonly index: FrameIndexData;
+  /** Optional backend-specific cost of a seek; core falls back to a default. */
+  readonly costModel?: SeekCostModel;
+  decode(request: DecodeRequest): Promise<DecodeResult>;
+  /** Frees all native resources; waits for a decode in flight to finish. */
+  close(): Promise<void>;
+}
+
+export interface BackendOpenOptions {
+  device: Device;
+  /** Decoder threads; 0 or undefined = as many as the machine has cores. */
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+export interface BackendFactory {
+  /** Short name users pass as `backend`, e.g. 'libav', 'opencv', 'nvdec'. */
+  readonly name: string;
+  readonly device: DeviceKind;
+  open(path: string, options: BackendOpenOptions): Promise<BackendSession>;
+}

@@ -1,0 +1,18 @@
+export { VideoLoader } from './video-loader.js';
+export type { VideoLoaderOptions, ReadOptions, FrameReport, RawFrame } from './video-loader.js';
+export * from './errors.js';
+export { parseDevice, formatDevice } from './device.js';
+export type { Device, DeviceKind } from './device.js';
+export { FrameIndex } from './frame-index.js';
+export type { FrameIndexData } from './frame-index.js';
+export { planDecode, planOutputOrder, CONTINUE, FROM_START, DEFAULT_COST_MODEL } from './seek-planner.js';
+export type { DecodePlan, DecodeRun, SeekCostModel } from './seek-planner.js';
+export {
+  registerBackend, unregisterBackend, listBackends, setBackendFactory, resolveBackend, KNOWN_BACKEND_PACKAGES,
+} from './registry.js';
+export type {
+  BackendFactory, BackendSession, BackendOpenOptions, DecodeRequest, DecodeResult, OutputSpec,
+  OutputDtype, OutputLayout, FrameBuffer, VideoInfo, ColourMatrix, ColourRange,
+} from './backend.js';
+export { resolveOutputSize, allocateFrameBuffer, bufferToTensor, frameShape } from './output.js';
+export type { TensorDtype } from './output.js';

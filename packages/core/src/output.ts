@@ -1,0 +1,64 @@
+/** Output shapes, buffers and tensor wrapping. Pixels are produced natively; tfjs only wraps them. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { FrameBuffer, OutputDtype, OutputLayout, OutputSpec, VideoInfo } from './backend.js';
+import { InvalidArgumentError } from './errors.js';
+
+export type TensorDtype = 'float32' | 'int32';
+
+function checkDimension(name: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isInteger(v) || v <= 0 || v > 16384)) {
+    throw new InvalidArgumentError(`Expected ${name} to be a positive integer up to 16384 but received ${v}`);
+  }
+}
+
+/** Output size from the options; when only one side is given the other keeps the aspect ratio. */
+export function resolveOutputSize(info: Pick<VideoInfo, 'width' | 'height'>, outWidth?: number, outHeight?: number): { width: number; height: number } {
+  checkDimension('outWidth', outWidth);
+  checkDimension('outHeight', outHeight);
+  if (outWidth !== undefined && outHeight !== undefined) return { width: outWidth, height: outHeight };
+  if (outWidth !== undefined) return { width: outWidth, height: Math.max(1, Math.round((outWidth * info.height) / info.width)) };
+  if (outHeight !== undefined) return { width: Math.max(1, Math.round((outHeight * info.width) / info.height)), height: outHeight };
+  return { width: info.width, height: info.height };
+}
+
+export function frameElementCount(spec: OutputSpec): number {
+  return spec.width * spec.height * 3;
+}
+
+export function allocateFrameBuffer(spec: OutputSpec): FrameBuffer {
+  const n = frameElementCount(spec);
+  switch (spec.dtype) {
+    case 'float32': return new Float32Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'uint8': return new Uint8Array(n);
+  }
+}
+
+export function bytesPerFrame(spec: OutputSpec): number {
+  const bytes: Record<OutputDtype, number> = { float32: 4, int32: 4, uint8: 1 };
+  return frameElementCount(spec) * bytes[spec.dtype];
+}
+
+export function frameShape(spec: OutputSpec): [number, number, number] {
+  return spec.layout === 'chw' ? [3, spec.height, spec.width] : [spec.height, spec.width, 3];
+}
+
+/** Wraps a filled buffer as a tensor without copying or converting it. */
+export function bufferToTensor(buffer: FrameBuffer, spec: OutputSpec): tf.Tensor3D {
+  if (spec.dtype === 'uint8') throw new InvalidArgumentError("dtype 'uint8' is for raw frames; tensors are 'float32' or 'int32'");
+  return tf.tensor3d(buffer as Float32Array | Int32Array, frameShape(spec), spec.dtype);
+}
+
+export function checkDtype(dtype: unknown): TensorDtype {
+  if (dtype !== 'float32' && dtype !== 'int32') {
+    throw new InvalidArgumentError(`Expected dtype 'float32' or 'int32' but received ${JSON.stringify(dtype)}`);
+  }
+  return dtype;
+}
+
+export function checkLayout(layout: unknown): OutputLayout {
+  if (layout !== 'hwc' && layout !== 'chw') {
+    throw new InvalidArgumentError(`Expected layout 'hwc' or 'chw' but received ${JSON.stringify(layout)}`);
+  }
+  return layout;
+}

@@ -1,0 +1,77 @@
+/**
+ * Seek planning: turns "these frames, please" into a DecodePlan a backend executes in one
+ * native call. The plan is a list of runs; each run either continues decoding from where the
+ * decoder stopped or seeks to a keyframe first, then decodes forward keeping the listed frames.
+ *
+ * The choice between seeking and decoding through is a cost comparison, measured in "frame
+ * decodes": reaching frame t by continuing from position p costs (t - p); seeking costs
+ * `seekCost` plus (t - k) where k is the keyframe at or before t. Users never tune a threshold.
+ */
+import type { FrameIndex } from './frame-index.js';
+
+/** `continue`: keep decoding from the decoder's current position. */
+export const CONTINUE = -1;
+/** Seek to the very start of the stream (used when no keyframe precedes a frame). */
+export const FROM_START = -2;
+
+export interface DecodeRun {
+  /** Keyframe index (presentation order) to seek to, or CONTINUE / FROM_START. */
+  start: number;
+  /** Frames to keep, ascending and distinct; the run decodes up to the last of them. */
+  keep: number[];
+}
+
+export interface DecodePlan {
+  runs: DecodeRun[];
+}
+
+export interface SeekCostModel {
+  /** What one seek costs, in units of "decoding one frame". */
+  seekCost: number;
+}
+
+export const DEFAULT_COST_MODEL: SeekCostModel = { seekCost: 6 };
+
+/**
+ * @param targets   frames wanted (any order, duplicates allowed; validated by the caller)
+ * @param position  the last frame the decoder delivered (-1 right after opening, so frame 0 is
+ *                  next), or null when the decoder's position is unknown and it must seek
+ */
+export function planDecode(
+  index: FrameIndex,
+  targets: Iterable<number>,
+  position: number | null,
+  cost: SeekCostModel = DEFAULT_COST_MODEL,
+): DecodePlan {
+  const sorted = [...new Set(targets)].sort((a, b) => a - b);
+  const runs: DecodeRun[] = [];
+  let current: DecodeRun | null = null;
+  let pos = position;
+  for (const t of sorted) {
+    const k = index.keyframeAtOrBefore(t);
+    let mustSeek = pos === null || pos >= t;
+    if (!mustSeek && pos !== null) {
+      // Continuing costs (t - pos); seeking costs seekCost + (t - k). Continue when cheaper or
+      // equal, which is always the case when the keyframe is behind the decoder already.
+      const continueCost = t - pos;
+      const seekCostTotal = cost.seekCost + (k < 0 ? t + 1 : t - k);
+      mustSeek = seekCostTotal < continueCost;
+    }
+    if (mustSeek) {
+      current = { start: k < 0 ? FROM_START : k, keep: [t] };
+      runs.push(current);
+    } else if (current) {
+      current.keep.push(t);
+    } else {
+      current = { start: CONTINUE, keep: [t] };
+      runs.push(current);
+    }
+    pos = t;
+  }
+  return { runs };
+}
+
+/** Frames kept by a plan, in the order the backend fills its output buffers. */
+export function planOutputOrder(plan: DecodePlan): number[] {
+  return plan.runs.flatMap((r) => r.keep);
+}

@@ -1,0 +1,170 @@
+/**
+ * The backend conformance suite. A backend package runs it against itself from a jest test:
+ *
+ *   import { runConformanceSuite } from '@tvl/core/testing';
+ *   import '@tvl/libav';
+ *   runConformanceSuite({ backend: 'libav', device: 'cpu' });
+ *
+ * Every clip carries its frame index in its pixels; every requested frame, in random order with
+ * duplicates, across containers and codecs, must decode to exactly the right index.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { VideoLoader } from '../video-loader.js';
+import type { TvlError } from '../errors.js';
+import { ffmpegFrameCodes, ffmpegRgbFrames, makeIndexedClip, meanAbsDiff, readFrameCode, runFfmpeg, testMediaDir, type ClipSpec } from './media.js';
+
+export interface ConformanceCase {
+  name: string;
+  spec: ClipSpec;
+  /** Derive the clip from the generated one (e.g. cut it), returning the new path. */
+  derive?: (file: string) => string;
+}
+
+/** An mp4 cut with stream copy mid-GOP: its edit list hides the frames before the cut. */
+function cutWithEditList(file: string): string {
+  const out = path.join(testMediaDir(), `${path.basename(file, '.mp4')}-editlist.mp4`);
+  if (!fs.existsSync(out)) runFfmpeg(['-ss', '1.3', '-i', file, '-c', 'copy', out]);
+  return out;
+}
+
+export const CONFORMANCE_CASES: ConformanceCase[] = [
+  { name: 'H.264 in MP4 with B-frames', spec: { codec: 'h264', container: 'mp4', bframes: 3 } },
+  { name: 'H.264 in MKV with B-frames', spec: { codec: 'h264', container: 'mkv', bframes: 3 } },
+  { name: 'H.264 long GOP (keyframe every 120)', spec: { codec: 'h264', container: 'mkv', frames: 150, gop: 120 } },
+  { name: 'H.264 open GOP', spec: { codec: 'h264', container: 'mkv', frames: 80, gop: 16, bframes: 3, openGop: true } },
+  { name: 'H.264 in MOV starting at 10 s', spec: { codec: 'h264', container: 'mov', startTime: 10 } },
+  { name: 'H.264 with variable frame rate', spec: { codec: 'h264', container: 'mkv', vfr: true } },
+  { name: 'H.264 in MP4 rotated 90 degrees', spec: { codec: 'h264', container: 'mp4', rotate: 90, width: 160, height: 96 } },
+  { name: 'H.264 full range', spec: { codec: 'h264', container: 'mp4', fullRange: true } },
+  { name: 'H.264 in MP4 with an edit list (cut mid-GOP)', spec: { codec: 'h264', container: 'mp4', frames: 80, gop: 20 }, derive: cutWithEditList },
+  { name: 'HEVC 8-bit in MP4', spec: { codec: 'hevc', container: 'mp4' } },
+  { name: 'HEVC 10-bit in MKV', spec: { codec: 'hevc10', container: 'mkv' } },
+  { name: 'VP9 in WebM', spec: { codec: 'vp9', container: 'webm' } },
+  { name: 'AV1 in MKV', spec: { codec: 'av1', container: 'mkv', frames: 40 } },
+  { name: 'MPEG-4 part 2 in AVI', spec: { codec: 'mpeg4', container: 'avi', bframes: 0 } },
+  { name: 'MJPEG in AVI', spec: { codec: 'mjpeg', container: 'avi', frames: 30 } },
+];
+
+/** Small seeded PRNG (mulberry32) so failures reproduce. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A shuffled request over all frames with some duplicates added. */
+export function randomRequest(n: number, seed: number): number[] {
+  const rand = seededRandom(seed);
+  const req = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < Math.ceil(n / 4); i++) req.push(Math.floor(rand() * n));
+  for (let i = req.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [req[i], req[j]] = [req[j], req[i]];
+  }
+  return req;
+}
+
+export interface ConformanceOptions {
+  backend: string;
+  device: string;
+  cases?: ConformanceCase[];
+}
+
+export function runConformanceSuite(options: ConformanceOptions): void {
+  const cases = options.cases ?? CONFORMANCE_CASES;
+  const open = (file: string, extra: Record<string, unknown> = {}) =>
+    VideoLoader.open(file, { device: options.device, backend: options.backend, ...extra });
+
+  describe(`conformance: ${options.backend} on ${options.device}`, () => {
+    describe.each(cases)('$name', (c) => {
+      let file = '';
+      let expected: number[] = [];
+      beforeAll(() => {
+        file = makeIndexedClip(c.spec);
+        if (c.derive) file = c.derive(file);
+        expected = c.derive ? ffmpegFrameCodes(file) : Array.from({ length: c.spec.frames ?? 60 }, (_, i) => i);
+      });
+
+      it('counts exactly the frames the file presents', async () => {
+        const vl = await open(file);
+        try {
+          expect(vl.nFrames).toBe(expected.length);
+          const rotated = c.spec.rotate === 90 || c.spec.rotate === 270;
+          expect(vl.width).toBe(rotated ? (c.spec.height ?? 120) : (c.spec.width ?? 160));
+          if (!c.spec.vfr) expect(vl.frameRate).toBeCloseTo(c.spec.fps ?? 25, 3);
+        } finally {
+          await vl.close();
+        }
+      });
+
+      it('returns exactly every requested frame, in random order with duplicates', async () => {
+        const vl = await open(file);
+        try {
+          const request = randomRequest(vl.nFrames, 1234);
+          const frames = await vl.selectRawFrames(request);
+          const got = frames.map((f) => readFrameCode(f.data, f.width, f.height, { rotation: vl.info.rotation }));
+          expect(got).toEqual(request.map((i) => expected[i]));
+          expect(frames.map((f) => f.report.index)).toEqual(request);
+        } finally {
+          await vl.close();
+        }
+      });
+
+      it('reads every frame sequentially, then ends with TVL_END_OF_VIDEO', async () => {
+        const vl = await open(file, { dtype: 'int32' });
+        try {
+          const got: number[] = [];
+          for await (const t of vl.remainingFrames()) {
+            got.push(readFrameCode(t.dataSync(), t.shape[1], t.shape[0], { rotation: vl.info.rotation, scale: 255 }));
+            t.dispose();
+          }
+          expect(got).toEqual(expected);
+          await expect(vl.readFrame()).rejects.toMatchObject({ code: 'TVL_END_OF_VIDEO' } satisfies Partial<TvlError>);
+        } finally {
+          await vl.close();
+        }
+      });
+
+      it('matches the ffmpeg CLI pixel for pixel (rotation, colour, range)', async () => {
+        const cli = ffmpegRgbFrames(file, 3);
+        const vl = await open(file);
+        try {
+          expect([vl.width, vl.height]).toEqual([cli.width, cli.height]);
+          const ours = await vl.selectRawFrames([0, 1, 2]);
+          ours.forEach((f, k) => expect(meanAbsDiff(f.data, cli.frames[k])).toBeLessThan(1));
+        } finally {
+          await vl.close();
+        }
+      });
+
+      it('interleaves seeks and reads (seekToFrame, seek by time, readFrames)', async () => {
+        const vl = await open(file, { layout: 'chw' });
+        try {
+          const n = vl.nFrames;
+          const code = (t: { dataSync(): ArrayLike<number>; shape: number[]; dispose(): void }) => {
+            const v = readFrameCode(t.dataSync(), t.shape[2], t.shape[1], { layout: 'chw', rotation: vl.info.rotation });
+            t.dispose();
+            return v;
+          };
+          for (const i of [n - 1, 0, Math.floor(n / 2), Math.floor(n / 2) + 1, 3, n - 2]) {
+            vl.seekToFrame(i);
+            expect(code(await vl.readFrame())).toBe(expected[i]);
+            expect(vl.position).toBe(i + 1);
+          }
+          const mid = Math.floor(n / 3);
+          vl.seek(vl.frameIndex.pts[mid] - vl.frameIndex.startTime);
+          const batch = await vl.readFrames(3);
+          expect(batch.map(code)).toEqual(expected.slice(mid, mid + 3));
+        } finally {
+          await vl.close();
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,3 @@
+/** Helpers for backend packages' test suites: generated clips and the shared conformance suite. */
+export * from './media.js';
+export * from './conformance.js';

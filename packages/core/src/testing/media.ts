@@ -1,0 +1,187 @@
+/**
+ * Test clips made with the ffmpeg CLI, so suites run anywhere ffmpeg does. Each frame carries its
+ * own index as a 4x4 grid of black/white blocks: blocks 0..11 are the index's bits, blocks 12..15
+ * repeat bits 0..3 inverted as a check. Flat blocks survive every codec, so reading the grid back
+ * tells exactly which frame a decoder returned.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export type TestCodec = 'h264' | 'hevc' | 'hevc10' | 'vp9' | 'av1' | 'mpeg4' | 'mjpeg';
+
+export interface ClipSpec {
+  codec: TestCodec;
+  container: 'mp4' | 'mkv' | 'webm' | 'avi' | 'mov';
+  frames?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Keyframe interval (GOP size). */
+  gop?: number;
+  /** Max consecutive B-frames (h264/hevc). */
+  bframes?: number;
+  /** x264 open GOP: recovery-point I-frames with leading B-frames. */
+  openGop?: boolean;
+  /** Offset added to every timestamp (non-zero start time). */
+  startTime?: number;
+  /** Variable frame rate: intervals alternate between 1/(2 fps) and 3/(2 fps). */
+  vfr?: boolean;
+  /** Container rotation metadata (mp4/mov), degrees clockwise as ffmpeg's rotate tag. */
+  rotate?: number;
+  /** Full-range YUV instead of limited. */
+  fullRange?: boolean;
+}
+
+export const FRAME_CODE_BITS = 12;
+
+/** Where generated clips are cached (TVL_TEST_MEDIA or the OS temp dir). */
+export function testMediaDir(): string {
+  const dir = process.env.TVL_TEST_MEDIA ?? path.join(os.tmpdir(), 'tvl-test-media');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function hasFfmpeg(): boolean {
+  return spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
+}
+
+export function runFfmpeg(args: string[]): void {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr || r.error}`);
+}
+
+const codeExpr =
+  "st(0,floor(X*4/W)+4*floor(Y*4/H));" +
+  "255*if(lt(ld(0),12),mod(floor(N/pow(2,ld(0))),2),1-mod(floor(N/pow(2,ld(0)-12)),2))";
+
+function encoderArgs(spec: Required<Omit<ClipSpec, 'rotate' | 'startTime'>> & ClipSpec): string[] {
+  const g = String(spec.gop);
+  switch (spec.codec) {
+    case 'h264': {
+      const params = [`keyint=${spec.gop}`, `bframes=${spec.bframes}`, 'scenecut=0'];
+      if (spec.openGop) params.push('open-gop=1');
+      return ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-x264-params', params.join(':'), '-pix_fmt', spec.fullRange ? 'yuvj420p' : 'yuv420p'];
+    }
+    case 'hevc':
+    case 'hevc10':
+      return ['-c:v', 'libx265', '-preset', 'ultrafast', '-crf', '18', '-x265-params',
+        `keyint=${spec.gop}:min-keyint=${spec.gop}:bframes=${spec.bframes}:scenecut=0:log-level=error`,
+        '-pix_fmt', spec.codec === 'hevc10' ? 'yuv420p10le' : 'yuv420p', ...(spec.container === 'mp4' ? ['-tag:v', 'hvc1'] : [])];
+    case 'vp9':
+      return ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-crf', '20', '-b:v', '0', '-g', g, '-pix_fmt', 'yuv420p'];
+    case 'av1':
+      return ['-c:v', 'libaom-av1', '-cpu-used', '8', '-usage', 'realtime', '-crf', '20', '-b:v', '0', '-g', g, '-pix_fmt', 'yuv420p'];
+    case 'mpeg4':
+      return ['-c:v', 'mpeg4', '-q:v', '2', '-g', g, '-bf', String(spec.bframes), '-pix_fmt', 'yuv420p'];
+    case 'mjpeg':
+      return ['-c:v', 'mjpeg', '-q:v', '2', '-pix_fmt', 'yuvj420p'];
+  }
+}
+
+/** Creates (once, cached by its spec) a clip whose frames carry their index; returns its path. */
+export function makeIndexedClip(spec: ClipSpec): string {
+  const s = {
+    frames: 60, width: 160, height: 120, fps: 25, gop: 12, bframes: 2, openGop: false, vfr: false, fullRange: false,
+    ...spec,
+  };
+  const key = createHash('sha1').update(JSON.stringify(s)).digest('hex').slice(0, 10);
+  const out = path.join(testMediaDir(), `indexed-${s.codec}-${key}.${s.container}`);
+  if (fs.existsSync(out)) return out;
+  const filters = [`format=yuv420p`, `geq=lum='${codeExpr}':cb=128:cr=128`];
+  if (s.vfr) filters.push('settb=1/1000', `setpts='(floor(N/2)*4+mod(N,2))/(${2 * s.fps})/TB'`);
+  const args = ['-f', 'lavfi', '-i', `color=c=black:s=${s.width}x${s.height}:r=${s.fps}`, '-vf', filters.join(','), '-frames:v', String(s.frames)];
+  args.push(...encoderArgs(s));
+  if (s.vfr) args.push('-fps_mode', 'passthrough', '-enc_time_base', '1/1000');
+  if (s.fullRange) args.push('-color_range', 'pc');
+  if (s.startTime) args.push('-output_ts_offset', String(s.startTime));
+  const tmp = `${out}.tmp.${process.pid}.${s.container}`;
+  runFfmpeg([...args, tmp]);
+  if (s.rotate) {
+    // FFmpeg 5.1 turns the rotate tag into a display matrix only when stream-copying.
+    const rotated = `${tmp}.rot.${s.container}`;
+    runFfmpeg(['-i', tmp, '-c', 'copy', '-metadata:s:v:0', `rotate=${s.rotate}`, rotated]);
+    fs.renameSync(rotated, tmp);
+  }
+  fs.renameSync(tmp, out);
+  return out;
+}
+
+/**
+ * Reads the frame index drawn into an RGB frame (any dtype; float32 in [0, 1] or 0..255).
+ * `rotation` is the clockwise rotation the decoder applied. Returns -1 if the check bits disagree.
+ */
+export function readFrameCode(
+  data: ArrayLike<number>, width: number, height: number,
+  options: { layout?: 'hwc' | 'chw'; rotation?: number; scale?: number } = {},
+): number {
+  const layout = options.layout ?? 'hwc';
+  const rotation = options.rotation ?? 0;
+  const scale = options.scale ?? (data instanceof Float32Array ? 1 : 255);
+  // Size of the frame before rotation (the grid lives in those coordinates).
+  const swap = rotation === 90 || rotation === 270;
+  const srcW = swap ? height : width;
+  const srcH = swap ? width : height;
+  const lumaAt = (sx: number, sy: number): number => {
+    let x = sx, y = sy; // source -> output coordinates (inverse of the decoder's rotation)
+    if (rotation === 90) { x = srcH - 1 - sy; y = sx; }
+    else if (rotation === 180) { x = srcW - 1 - sx; y = srcH - 1 - sy; }
+    else if (rotation === 270) { x = sy; y = srcW - 1 - sx; }
+    let sum = 0;
+    for (let c = 0; c < 3; c++) {
+      sum += layout === 'hwc' ? data[(y * width + x) * 3 + c] : data[c * width * height + y * width + x];
+    }
+    return sum / 3 / scale;
+  };
+  const bits: number[] = [];
+  for (let b = 0; b < 16; b++) {
+    const cx = Math.floor(((b % 4) + 0.5) * srcW / 4);
+    const cy = Math.floor((Math.floor(b / 4) + 0.5) * srcH / 4);
+    let v = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) v += lumaAt(cx + dx, cy + dy);
+    bits.push(v / 9 > 0.5 ? 1 : 0);
+  }
+  let code = 0;
+  for (let b = 0; b < FRAME_CODE_BITS; b++) code |= bits[b] << b;
+  for (let b = 0; b < 4; b++) if (bits[12 + b] === bits[b]) return -1;
+  return code;
+}
+
+/** Frames as the ffmpeg CLI decodes them (auto-rotated, rgb24), in presentation order. */
+export function ffmpegRgbFrames(file: string, maxFrames = Infinity): { width: number; height: number; frames: Uint8Array[] } {
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:stream_side_data=rotation', '-of', 'json', file], { encoding: 'utf8' });
+  const stream = JSON.parse(probe.stdout).streams[0];
+  const rotation = Math.abs(Number(stream.side_data_list?.[0]?.rotation ?? 0)) % 180;
+  const [width, height] = rotation === 90 ? [stream.height, stream.width] : [stream.width, stream.height];
+  const limit = Number.isFinite(maxFrames) ? ['-frames:v', String(maxFrames)] : [];
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-fps_mode', 'passthrough', ...limit, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`ffmpeg could not decode ${file}: ${r.stderr}`);
+  const size = width * height * 3;
+  const frames: Uint8Array[] = [];
+  for (let off = 0; off + size <= r.stdout.length; off += size) frames.push(new Uint8Array(r.stdout.subarray(off, off + size)));
+  return { width, height, frames };
+}
+
+/** Mean absolute difference between two equally sized byte images. */
+export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`size mismatch: ${a.length} vs ${b.length}`);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return s / a.length;
+}
+
+/** The codes the ffmpeg CLI decodes from a clip, in presentation order: the reference for exactness. */
+export function ffmpegFrameCodes(file: string): number[] {
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  const [w, h] = probe.stdout.trim().split(',').map(Number);
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-noautorotate', '-i', file, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`ffmpeg could not decode ${file}: ${r.stderr}`);
+  const frame = w * h * 3;
+  const codes: number[] = [];
+  for (let off = 0; off + frame <= r.stdout.length; off += frame) {
+    codes.push(readFrameCode(r.stdout.subarray(off, off + frame), w, h, { scale: 255 }));
+  }
+  return codes;
+}

@@ -1,0 +1,358 @@
+/**
+ * VideoLoader: the one API over every backend. It validates, plans and wraps; the backend
+ * decodes. Operations on one loader run one at a time (in call order); separate loaders decode
+ * concurrently on libuv's worker threads.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import { stack } from '@tensorflow/tfjs-core';
+import type { BackendSession, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
+import { parseDevice, formatDevice, type Device } from './device.js';
+import {
+  AbortedError, EndOfVideoError, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError,
+  fromNativeError,
+} from './errors.js';
+import { FrameIndex } from './frame-index.js';
+import {
+  allocateFrameBuffer, bufferToTensor, bytesPerFrame, checkDtype, checkLayout, resolveOutputSize,
+  type TensorDtype,
+} from './output.js';
+import { resolveBackend } from './registry.js';
+import { DEFAULT_COST_MODEL, planDecode, planOutputOrder } from './seek-planner.js';
+
+export interface VideoLoaderOptions {
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: string | Device;
+  /** Backend name for the device ('libav', 'opencv', 'nvdec', ...); default: pinned or first registered. */
+  backend?: string;
+  /** 'float32' (RGB in [0, 1], default) or 'int32' (0..255). */
+  dtype?: TensorDtype;
+  /** 'hwc' ([H, W, 3], tfjs's convention, default) or 'chw' ([3, H, W]). */
+  layout?: 'hwc' | 'chw';
+  /** Output size; giving one side keeps the aspect ratio. Default: the video's display size. */
+  outWidth?: number;
+  outHeight?: number;
+  /** Decoder threads; default: all cores. */
+  threads?: number;
+  /**
+   * Upper bound on decoded-frame bytes one native call produces while streaming or selecting
+   * (default 256 MiB); bounds memory for long selections.
+   */
+  maxBatchBytes?: number;
+  /** Aborts opening (index building). */
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+/** What was delivered, frame by frame. */
+export interface FrameReport {
+  /** The index the caller asked for. */
+  requestedIndex: number;
+  /** The index delivered: always equal to requestedIndex (exactness is checked, never assumed). */
+  index: number;
+  /** Presentation timestamp in seconds, as in the stream. */
+  pts: number;
+  /** Seconds since the first frame. */
+  time: number;
+  keyframe: boolean;
+  /** The backend that decoded the frame. */
+  backend: string;
+}
+
+export interface RawFrame {
+  /** RGB24, row-major [height][width][3]. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  report: FrameReport;
+}
+
+const DEFAULT_MAX_BATCH_BYTES = 256 * 1024 * 1024;
+/** How many frames sequential reading asks for per native call. */
+const STREAM_BATCH_FRAMES = 8;
+
+export class VideoLoader implements AsyncDisposable {
+  readonly path: string;
+  readonly device: Device;
+  readonly info: VideoInfo;
+  readonly frameIndex: FrameIndex;
+  private readonly session: BackendSession;
+  private readonly spec: OutputSpec;
+  private readonly maxBatchBytes: number;
+  /** The next frame readFrame returns. */
+  private cursor = 0;
+  /** Last frame the decoder delivered (-1: at start), or null when unknown (after an error). */
+  private decoderPosition: number | null = -1;
+  private closed = false;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(path: string, device: Device, session: BackendSession, spec: OutputSpec, maxBatchBytes: number) {
+    this.path = path;
+    this.device = device;
+    this.session = session;
+    this.info = session.info;
+    this.frameIndex = new FrameIndex(session.index);
+    this.spec = spec;
+    this.maxBatchBytes = maxBatchBytes;
+  }
+
+  /** Opens a video: picks the backend for the device, demuxes the file and builds its frame index. */
+  static async open(path: string, options: VideoLoaderOptions = {}): Promise<VideoLoader> {
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new InvalidArgumentError(`Expected a file path but received ${JSON.stringify(path)}`);
+    }
+    const device = parseDevice(options.device ?? 'cpu');
+    const dtype = checkDtype(options.dtype ?? 'float32');
+    const layout = checkLayout(options.layout ?? 'hwc');
+    const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    if (!(maxBatchBytes > 0)) throw new InvalidArgumentError(`Expected maxBatchBytes > 0 but received ${maxBatchBytes}`);
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
+      throw new InvalidArgumentError(`Expected threads to be a non-negative integer but received ${options.threads}`);
+    }
+    throwIfAborted(options.signal, path);
+    const factory = await resolveBackend(device, options.backend);
+    let session: BackendSession;
+    try {
+      session = await factory.open(path, { device, threads: options.threads, signal: options.signal });
+    } catch (err) {
+      throw fromNativeError(err, path);
+    }
+    try {
+      const size = resolveOutputSize(session.info, options.outWidth, options.outHeight);
+      return new VideoLoader(path, device, session, { ...size, dtype, layout }, maxBatchBytes);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
+  /** Name of the backend decoding this video. */
+  get backend(): string { return this.session.backend; }
+  /** Exact number of frames, from the frame index. */
+  get nFrames(): number { return this.frameIndex.length; }
+  /** Seconds from the first frame's start to the last frame's end. */
+  get duration(): number { return this.frameIndex.duration; }
+  /** Average frame rate (frames / duration); for variable frame rate, the mean. */
+  get frameRate(): number { return this.frameIndex.averageFrameRate; }
+  get width(): number { return this.info.width; }
+  get height(): number { return this.info.height; }
+  get outWidth(): number { return this.spec.width; }
+  get outHeight(): number { return this.spec.height; }
+  get dtype(): TensorDtype { return this.spec.dtype as TensorDtype; }
+  /** Index of the frame readFrame() returns next. */
+  get position(): number { return this.cursor; }
+  get isClosed(): boolean { return this.closed; }
+
+  /** Moves to the frame shown at `seconds` after the first frame; at or past the end, readFrame throws EndOfVideoError. */
+  seek(seconds: number): void {
+    this.checkOpen();
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+      throw new InvalidArgumentError(`Expected seek time to be a finite number of seconds >= 0 but received ${seconds}`);
+    }
+    this.cursor = this.frameIndex.frameAtTime(seconds);
+  }
+
+  /** Moves to frame i (0-based, presentation order). */
+  seekToFrame(i: number): void {
+    this.checkOpen();
+    this.validateIndex(i);
+    this.cursor = i;
+  }
+
+  /** Reads the frame at the current position and advances. */
+  async readFrame(options: ReadOptions = {}): Promise<tf.Tensor3D> {
+    const [frame] = await this.readFrames(1, options);
+    return frame;
+  }
+
+  /** Reads up to n frames from the current position (fewer at the end); EndOfVideoError when none are left. */
+  async readFrames(n: number, options: ReadOptions = {}): Promise<tf.Tensor3D[]> {
+    this.checkOpen();
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Expected a positive integer frame count but received ${n}`);
+    if (this.cursor >= this.nFrames) {
+      throw new EndOfVideoError(
+        `End of video: frame ${this.cursor} was requested but '${this.path}' has ${this.nFrames} frames`,
+        { path: this.path, frameIndex: this.cursor },
+      );
+    }
+    const start = this.cursor;
+    const count = Math.min(n, this.nFrames - start);
+    const wanted = Array.from({ length: count }, (_, k) => start + k);
+    const buffers = await this.decode(wanted, this.spec, options.signal);
+    this.cursor = start + count;
+    return wanted.map((i) => bufferToTensor(buffers.get(i)!, this.spec));
+  }
+
+  /** Streams every frame from the current position to the end, a few frames per native call. */
+  async *remainingFrames(options: ReadOptions = {}): AsyncGenerator<tf.Tensor3D> {
+    const perCall = Math.max(1, Math.min(STREAM_BATCH_FRAMES, Math.floor(this.maxBatchBytes / bytesPerFrame(this.spec))));
+    while (this.cursor < this.nFrames) {
+      for (const frame of await this.readFrames(perCall, options)) yield frame;
+    }
+  }
+
+  /** All frames from the start; holds them all in memory (prefer remainingFrames for long videos). */
+  async readAllFrames(options: ReadOptions = {}): Promise<tf.Tensor3D[]> {
+    this.seekToFrame(0);
+    const frames: tf.Tensor3D[] = [];
+    try {
+      for await (const f of this.remainingFrames(options)) frames.push(f);
+    } catch (err) {
+      for (const f of frames) f.dispose();
+      throw err;
+    }
+    return frames;
+  }
+
+  /**
+   * Yields the requested frames in the order requested, duplicates included. Each distinct
+   * frame is decoded once; work is split into native calls of at most maxBatchBytes.
+   */
+  async *selectFrames(indices: Iterable<number>, options: ReadOptions = {}): AsyncGenerator<tf.Tensor3D> {
+    for await (const { buffer } of this.decodeInRequestOrder([...indices], this.spec, options.signal)) {
+      yield bufferToTensor(buffer, this.spec);
+    }
+  }
+
+  async selectFrame(i: number, options: ReadOptions = {}): Promise<tf.Tensor3D> {
+    this.checkOpen();
+    this.validateIndex(i);
+    const buffers = await this.decode([i], this.spec, options.signal);
+    return bufferToTensor(buffers.get(i)!, this.spec);
+  }
+
+  /** The requested frames stacked into one [N, H, W, 3] (or [N, 3, H, W]) tensor. */
+  async selectFrameBatch(indices: Iterable<number>, options: ReadOptions = {}): Promise<tf.Tensor4D> {
+    const frames: tf.Tensor3D[] = [];
+    try {
+      for await (const f of this.selectFrames(indices, options)) frames.push(f);
+      return stack(frames) as tf.Tensor4D;
+    } finally {
+      for (const f of frames) f.dispose();
+    }
+  }
+
+  /** Raw API: RGB24 bytes per frame with a report of what was decoded, in request order. */
+  async selectRawFrames(indices: Iterable<number>, options: ReadOptions = {}): Promise<RawFrame[]> {
+    const spec: OutputSpec = { ...this.spec, dtype: 'uint8', layout: 'hwc' };
+    const out: RawFrame[] = [];
+    for await (const { index, buffer } of this.decodeInRequestOrder([...indices], spec, options.signal)) {
+      out.push({ data: buffer as Uint8Array, width: spec.width, height: spec.height, report: this.report(index) });
+    }
+    return out;
+  }
+
+  /** Frees the backend's native resources. Safe to call twice; later calls on the loader throw TVL_CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail.catch(() => undefined);
+    await this.session.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  toString(): string {
+    return `VideoLoader(${this.path}, ${this.nFrames} frames, ${this.width}x${this.height} @ ${this.frameRate.toFixed(3)} fps, ${this.backend} on ${formatDevice(this.device)})`;
+  }
+
+  private report(index: number): FrameReport {
+    const pts = this.frameIndex.pts[index];
+    return {
+      requestedIndex: index,
+      index,
+      pts,
+      time: pts - this.frameIndex.startTime,
+      keyframe: this.frameIndex.keyframe[index] === 1,
+      backend: this.session.backend,
+    };
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new LoaderClosedError(`The VideoLoader for '${this.path}' is closed`, { path: this.path });
+  }
+
+  private validateIndex(i: unknown): asserts i is number {
+    if (typeof i !== 'number' || !Number.isInteger(i)) {
+      throw new InvalidArgumentError(`Expected a frame index (an integer) but received ${typeof i === 'number' ? i : JSON.stringify(i)}`, { path: this.path });
+    }
+    if (i < 0 || i >= this.nFrames) {
+      throw new IndexOutOfRangeError(
+        `Frame index ${i} is out of range: '${this.path}' has ${this.nFrames} frames (0..${this.nFrames - 1})`,
+        { path: this.path, frameIndex: i },
+      );
+    }
+  }
+
+  /**
+   * Decodes request-ordered indices in bounded windows: each window is one native call of at most
+   * maxBatchBytes of new frames. A frame requested again later is kept until its last use and
+   * handed out as a copy before then, so every distinct frame is decoded once.
+   */
+  private async *decodeInRequestOrder(requested: number[], spec: OutputSpec, signal?: AbortSignal): AsyncGenerator<{ index: number; buffer: FrameBuffer }> {
+    this.checkOpen();
+    for (const i of requested) this.validateIndex(i);
+    const lastUse = new Map<number, number>();
+    requested.forEach((idx, k) => lastUse.set(idx, k));
+    const frameBytes = bytesPerFrame(spec);
+    const held = new Map<number, FrameBuffer>();
+    let pos = 0;
+    while (pos < requested.length) {
+      const wanted: number[] = [];
+      const wantedSet = new Set<number>();
+      let bytes = held.size * frameBytes;
+      let end = pos;
+      for (; end < requested.length; end++) {
+        const idx = requested[end];
+        if (held.has(idx) || wantedSet.has(idx)) continue;
+        if (wanted.length > 0 && bytes + frameBytes > this.maxBatchBytes) break;
+        wanted.push(idx);
+        wantedSet.add(idx);
+        bytes += frameBytes;
+      }
+      if (wanted.length > 0) {
+        for (const [idx, buf] of await this.decode(wanted, spec, signal)) held.set(idx, buf);
+      }
+      for (; pos < end; pos++) {
+        const idx = requested[pos];
+        const buffer = held.get(idx)!;
+        if (lastUse.get(idx) === pos) {
+          held.delete(idx);
+          yield { index: idx, buffer };
+        } else {
+          yield { index: idx, buffer: buffer.slice() };
+        }
+      }
+    }
+  }
+
+  /** One plan, one native call; runs after any operation already queued on this loader. */
+  private decode(targets: number[], spec: OutputSpec, signal?: AbortSignal): Promise<Map<number, FrameBuffer>> {
+    const run = async (): Promise<Map<number, FrameBuffer>> => {
+      this.checkOpen();
+      throwIfAborted(signal, this.path);
+      const plan = planDecode(this.frameIndex, targets, this.decoderPosition, this.session.costModel ?? DEFAULT_COST_MODEL);
+      const order = planOutputOrder(plan);
+      const buffers = order.map(() => allocateFrameBuffer(spec));
+      try {
+        const result = await this.session.decode({ plan, output: spec, buffers, signal });
+        this.decoderPosition = result.position;
+      } catch (err) {
+        this.decoderPosition = null;
+        throw fromNativeError(err, this.path);
+      }
+      return new Map(order.map((idx, k) => [idx, buffers[k]]));
+    };
+    const p = this.tail.then(run, run);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, path: string): void {
+  if (signal?.aborted) throw new AbortedError(`Aborted while loading '${path}'`, { path, cause: signal.reason });
+}

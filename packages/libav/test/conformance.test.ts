@@ -1,0 +1,5 @@
+import '@tensorflow/tfjs-backend-cpu';
+import { runConformanceSuite } from '@tvl/core/testing';
+import '@tvl/libav';
+
+runConformanceSuite({ backend: 'libav', device: 'cpu' });

@@ -1,0 +1,233 @@
+// Demuxing with libavformat, shared by every FFmpeg-based addon: opening with typed errors, the
+// frame index (built from packets alone, no decoding), keyframe seeks and packet reading.
+#pragma once
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+}
+
+#include "tvl/error.h"
+
+namespace tvl {
+
+// Cancellation: JS owns an Int32Array cell; writing 1 to it asks the native call to stop. It is
+// read between packets and by libavformat's interrupt callback, so blocking reads stop too.
+struct CancelToken {
+  const int32_t* cell = nullptr;
+  bool requested() const { return cell && __atomic_load_n(cell, __ATOMIC_RELAXED) != 0; }
+  void check() const {
+    if (requested()) throw Error("TVL_ABORTED", "the operation was aborted");
+  }
+};
+
+struct IndexEntry {
+  int64_t pts;       // presentation timestamp (stream time base)
+  int64_t dts;       // decode timestamp, AV_NOPTS_VALUE when the container has none
+  int64_t duration;  // packet duration, 0 when unknown
+  bool keyframe;
+  bool corrupt;      // the demuxer flagged the packet (e.g. cut short by truncation)
+};
+
+// One entry per presented frame, sorted by pts: entry i is frame i.
+struct FrameIndex {
+  AVRational timeBase{1, 1};
+  std::vector<IndexEntry> frames;
+  bool truncated = false;      // reading stopped on an error before the end of the file
+  std::string truncatedReason;
+  int64_t minDts = AV_NOPTS_VALUE;
+
+  size_t size() const { return frames.size(); }
+  double seconds(int64_t ts) const { return double(ts) * av_q2d(timeBase); }
+
+  // Frame whose pts is exactly `pts`, or -1.
+  int64_t find(int64_t pts) const {
+    auto it = std::lower_bound(frames.begin(), frames.end(), pts,
+                               [](const IndexEntry& e, int64_t p) { return e.pts < p; });
+    if (it == frames.end() || it->pts != pts) return -1;
+    return int64_t(it - frames.begin());
+  }
+
+  double lastFrameDuration() const {
+    if (frames.empty()) return 0;
+    const IndexEntry& last = frames.back();
+    if (last.duration > 0) return seconds(last.duration);
+    if (frames.size() >= 2) return seconds(last.pts - frames[frames.size() - 2].pts);
+    return 0;
+  }
+};
+
+inline int avioInterrupt(void* opaque) {
+  return static_cast<const CancelToken*>(opaque)->requested() ? 1 : 0;
+}
+
+class Demuxer {
+ public:
+  Demuxer() = default;
+  Demuxer(const Demuxer&) = delete;
+  Demuxer& operator=(const Demuxer&) = delete;
+  ~Demuxer() { close(); }
+
+  // Opens `path` and selects its best video stream; throws tvl::Error with a precise code.
+  void open(const std::string& path) {
+    path_ = path;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) {
+      throw Error("TVL_FILE_NOT_FOUND", "No such file: '" + path + "'");
+    }
+    if (S_ISDIR(st.st_mode)) throw Error("TVL_NOT_A_VIDEO", "'" + path + "' is a directory, not a video file");
+    if (st.st_size == 0) throw Error("TVL_NOT_A_VIDEO", "'" + path + "' is empty (0 bytes), not a video file");
+
+    fmt_ = avformat_alloc_context();
+    fmt_->interrupt_callback.callback = avioInterrupt;
+    fmt_->interrupt_callback.opaque = &cancel_;
+    int err = avformat_open_input(&fmt_, path.c_str(), nullptr, nullptr);
+    if (err < 0) {
+      fmt_ = nullptr;  // freed by avformat_open_input on failure
+      if (err == AVERROR(ENOENT)) throw Error("TVL_FILE_NOT_FOUND", "No such file: '" + path + "'");
+      if (err == AVERROR(EACCES)) throw Error("TVL_IO_ERROR", "Permission denied reading '" + path + "'");
+      if (err == AVERROR_EXIT) throw Error("TVL_ABORTED", "opening '" + path + "' was aborted");
+      throw Error("TVL_NOT_A_VIDEO", "'" + path + "' is not a video file FFmpeg can read (" + avErrorString(err) + ")");
+    }
+    err = avformat_find_stream_info(fmt_, nullptr);
+    if (err < 0) {
+      if (err == AVERROR_EXIT) throw Error("TVL_ABORTED", "opening '" + path + "' was aborted");
+      throw Error("TVL_NOT_A_VIDEO", "'" + path + "' has no readable streams (" + avErrorString(err) + ")");
+    }
+    streamIndex_ = av_find_best_stream(fmt_, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+    if (streamIndex_ < 0) {
+      // Cover art is a "video" stream holding one still picture; it is not a video either.
+      throw Error("TVL_NO_VIDEO_STREAM", "'" + path + "' has no video stream (streams: " + describeStreams() + ")");
+    }
+    stream_ = fmt_->streams[streamIndex_];
+    if (stream_->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+      throw Error("TVL_NO_VIDEO_STREAM", "'" + path + "' has only a still picture (cover art), no video stream");
+    }
+    for (unsigned i = 0; i < fmt_->nb_streams; i++)
+      if (int(i) != streamIndex_) fmt_->streams[i]->discard = AVDISCARD_ALL;
+  }
+
+  void close() {
+    if (fmt_) avformat_close_input(&fmt_);
+    fmt_ = nullptr;
+    stream_ = nullptr;
+  }
+
+  void setCancel(CancelToken token) { cancel_ = token; }
+  const CancelToken& cancel() const { return cancel_; }
+
+  AVFormatContext* format() const { return fmt_; }
+  AVStream* stream() const { return stream_; }
+  int streamIndex() const { return streamIndex_; }
+  const std::string& path() const { return path_; }
+
+  // Clockwise rotation in degrees (0/90/180/270) from the stream's display matrix.
+  int rotation() const {
+    const uint8_t* m = av_stream_get_side_data(stream_, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
+    if (!m) return 0;
+    double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(m));
+    if (std::isnan(ccw)) return 0;
+    int cw = int(std::lround(-ccw)) % 360;
+    if (cw < 0) cw += 360;
+    return (cw + 45) / 90 * 90 % 360;
+  }
+
+  // Reads every packet of the video stream (no decoding) and sorts them into presentation order.
+  FrameIndex buildIndex() {
+    FrameIndex index;
+    index.timeBase = stream_->time_base;
+    AVPacket* pkt = av_packet_alloc();
+    int64_t synthetic = 0;
+    for (;;) {
+      cancel_.check();
+      int err = av_read_frame(fmt_, pkt);
+      if (err == AVERROR_EOF) break;
+      if (err == AVERROR_EXIT) {
+        av_packet_free(&pkt);
+        throw Error("TVL_ABORTED", "indexing '" + path_ + "' was aborted");
+      }
+      if (err < 0) {
+        index.truncated = true;
+        index.truncatedReason = avErrorString(err);
+        break;
+      }
+      if (pkt->stream_index == streamIndex_ && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
+        IndexEntry e{};
+        e.dts = pkt->dts;
+        e.pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : (pkt->dts != AV_NOPTS_VALUE ? pkt->dts : synthetic);
+        e.duration = pkt->duration;
+        e.keyframe = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+        e.corrupt = (pkt->flags & AV_PKT_FLAG_CORRUPT) != 0;
+        synthetic = e.pts + std::max<int64_t>(1, pkt->duration);
+        if (pkt->dts != AV_NOPTS_VALUE && (index.minDts == AV_NOPTS_VALUE || pkt->dts < index.minDts))
+          index.minDts = pkt->dts;
+        index.frames.push_back(e);
+      }
+      av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    std::stable_sort(index.frames.begin(), index.frames.end(),
+                     [](const IndexEntry& a, const IndexEntry& b) { return a.pts < b.pts; });
+    if (index.frames.empty()) {
+      throw Error(index.truncated ? "TVL_CORRUPT_DATA" : "TVL_NOT_A_VIDEO",
+                  "'" + path_ + "' has a video stream but no frames could be read" +
+                      (index.truncated ? " (" + index.truncatedReason + ")" : ""));
+    }
+    return index;
+  }
+
+  // Positions the demuxer so the next packets start at or before the keyframe `e` in decode
+  // order. Returns false when the container refused; the caller then starts from the beginning.
+  bool seekToKeyframe(const IndexEntry& e) {
+    int64_t ts = e.dts != AV_NOPTS_VALUE ? std::min(e.dts, e.pts) : e.pts;
+    return av_seek_frame(fmt_, streamIndex_, ts, AVSEEK_FLAG_BACKWARD) >= 0;
+  }
+
+  // Back to the first packet of the file.
+  void seekToStart(const FrameIndex& index) {
+    int64_t first = index.minDts != AV_NOPTS_VALUE ? index.minDts : index.frames.front().pts;
+    if (avformat_seek_file(fmt_, streamIndex_, INT64_MIN, first, first, 0) >= 0) return;
+    if (av_seek_frame(fmt_, streamIndex_, first, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) >= 0) return;
+    if (av_seek_frame(fmt_, -1, 0, AVSEEK_FLAG_BYTE) >= 0) return;
+    throw Error("TVL_IO_ERROR", "cannot seek back to the start of '" + path_ + "'");
+  }
+
+  // Next packet of the video stream; false at end of file. Read errors end the stream (the frames
+  // they cut off are then reported missing by whoever wanted them).
+  bool readPacket(AVPacket* pkt) {
+    for (;;) {
+      int err = av_read_frame(fmt_, pkt);
+      if (err == AVERROR_EXIT) throw Error("TVL_ABORTED", "the operation was aborted");
+      if (err < 0) return false;
+      if (pkt->stream_index == streamIndex_) return true;
+      av_packet_unref(pkt);
+    }
+  }
+
+ private:
+  std::string describeStreams() const {
+    std::string s;
+    for (unsigned i = 0; i < fmt_->nb_streams; i++) {
+      if (!s.empty()) s += ", ";
+      s += av_get_media_type_string(fmt_->streams[i]->codecpar->codec_type) ?: "unknown";
+    }
+    return s.empty() ? "none" : s;
+  }
+
+  std::string path_;
+  AVFormatContext* fmt_ = nullptr;
+  AVStream* stream_ = nullptr;
+  int streamIndex_ = -1;
+  CancelToken cancel_;
+};
+
+}  // namespace tvl

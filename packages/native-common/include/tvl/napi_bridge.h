@@ -1,0 +1,116 @@
+// N-API glue every addon shares: reading plans, output specs, frame buffers and cancel cells from
+// JavaScript, and turning tvl::Error into a JS Error with `code` (and `frameIndex`).
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "tvl/demuxer.h"
+#include "tvl/output.h"
+#include "tvl/plan_executor.h"
+
+namespace tvl {
+
+inline Napi::Error toJsError(Napi::Env env, const std::string& code, const std::string& message, int64_t frameIndex) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  if (frameIndex >= 0) e.Set("frameIndex", Napi::Number::New(env, double(frameIndex)));
+  return e;
+}
+
+// plan = { runs: [{ start: number, keep: number[] }] }
+inline std::vector<DecodeRun> readPlan(const Napi::Object& plan) {
+  std::vector<DecodeRun> runs;
+  Napi::Array jsRuns = plan.Get("runs").As<Napi::Array>();
+  for (uint32_t i = 0; i < jsRuns.Length(); i++) {
+    Napi::Object r = jsRuns.Get(i).As<Napi::Object>();
+    DecodeRun run;
+    run.start = r.Get("start").As<Napi::Number>().Int64Value();
+    Napi::Array keep = r.Get("keep").As<Napi::Array>();
+    for (uint32_t j = 0; j < keep.Length(); j++) run.keep.push_back(keep.Get(j).As<Napi::Number>().Int64Value());
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+// output = { width, height, dtype: 'float32'|'int32'|'uint8', layout: 'hwc'|'chw' }
+inline OutputSpec readOutputSpec(const Napi::Object& o) {
+  OutputSpec s;
+  s.width = o.Get("width").As<Napi::Number>().Int32Value();
+  s.height = o.Get("height").As<Napi::Number>().Int32Value();
+  s.dtype = parseDtype(o.Get("dtype").As<Napi::String>().Utf8Value());
+  s.layout = parseLayout(o.Get("layout").As<Napi::String>().Utf8Value());
+  if (s.width <= 0 || s.height <= 0) throw Error("TVL_INVALID_ARGUMENT", "output size must be positive");
+  return s;
+}
+
+// Frame buffers (typed arrays) stay referenced while a worker thread writes into them.
+struct PinnedBuffers {
+  std::vector<Napi::Reference<Napi::TypedArray>> refs;
+  std::vector<void*> data;
+
+  void pin(const Napi::Array& arr, size_t expectedBytes) {
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::TypedArray t = arr.Get(i).As<Napi::TypedArray>();
+      if (t.ByteLength() != expectedBytes) {
+        throw Error("TVL_INVALID_ARGUMENT", "frame buffer " + std::to_string(i) + " has " + std::to_string(t.ByteLength()) +
+                                                " bytes, expected " + std::to_string(expectedBytes));
+      }
+      data.push_back(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
+      refs.push_back(Napi::Persistent(t));
+    }
+  }
+};
+
+// An Int32Array(1) the JS side sets to 1 to cancel; pinned for the call's lifetime.
+struct PinnedCancel {
+  Napi::Reference<Napi::Int32Array> ref;
+  CancelToken token;
+
+  void pin(const Napi::Value& v) {
+    if (!v.IsTypedArray()) return;
+    Napi::Int32Array a = v.As<Napi::Int32Array>();
+    if (a.ElementLength() < 1) return;
+    token.cell = a.Data();
+    ref = Napi::Persistent(a);
+  }
+};
+
+// Base for promise-returning workers: Execute() may throw tvl::Error; the promise rejects with code.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+  void Execute() override {
+    try {
+      Run();
+    } catch (const Error& e) {
+      code_ = e.code();
+      frameIndex_ = e.frameIndex();
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      code_ = "TVL_INTERNAL";
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      code_ = "TVL_INTERNAL";
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Result(Env())); }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(toJsError(Env(), code_, e.Message(), frameIndex_).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string code_ = "TVL_INTERNAL";
+  int64_t frameIndex_ = -1;
+};
+
+}  // namespace tvl

@@ -1,0 +1,126 @@
+// Output pixels: the last step of every CPU conversion. Takes RGB24 (already colour-converted and
+// resized) and writes the caller's buffer in the requested dtype and layout, applying the stream's
+// rotation in the same pass, so float32/int32 tensors never need a second pass in JavaScript.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "tvl/error.h"
+
+namespace tvl {
+
+enum class Dtype { Float32, Int32, Uint8 };
+enum class Layout { HWC, CHW };
+
+struct OutputSpec {
+  int width = 0;   // display width (after rotation)
+  int height = 0;  // display height
+  Dtype dtype = Dtype::Float32;
+  Layout layout = Layout::HWC;
+
+  size_t elements() const { return size_t(width) * size_t(height) * 3; }
+  size_t bytes() const { return elements() * (dtype == Dtype::Uint8 ? 1 : 4); }
+};
+
+inline Dtype parseDtype(const std::string& s) {
+  if (s == "float32") return Dtype::Float32;
+  if (s == "int32") return Dtype::Int32;
+  if (s == "uint8") return Dtype::Uint8;
+  throw Error("TVL_INVALID_ARGUMENT", "unknown dtype '" + s + "'");
+}
+
+inline Layout parseLayout(const std::string& s) {
+  if (s == "hwc") return Layout::HWC;
+  if (s == "chw") return Layout::CHW;
+  throw Error("TVL_INVALID_ARGUMENT", "unknown layout '" + s + "'");
+}
+
+namespace detail {
+
+template <class T>
+inline T convertSample(uint8_t v);
+template <>
+inline float convertSample<float>(uint8_t v) { return float(v) * (1.0f / 255.0f); }
+template <>
+inline int32_t convertSample<int32_t>(uint8_t v) { return v; }
+template <>
+inline uint8_t convertSample<uint8_t>(uint8_t v) { return v; }
+
+// Source pixel for output (x, y) under a clockwise rotation of the source (srcW x srcH).
+inline const uint8_t* sourcePixel(const uint8_t* src, int stride, int srcW, int srcH, int rotation, int x, int y) {
+  int sx, sy;
+  switch (rotation) {
+    case 90: sx = y; sy = srcH - 1 - x; break;
+    case 180: sx = srcW - 1 - x; sy = srcH - 1 - y; break;
+    case 270: sx = srcW - 1 - y; sy = x; break;
+    default: sx = x; sy = y;
+  }
+  return src + size_t(sy) * stride + size_t(sx) * 3;
+}
+
+template <class T>
+void writeFrame(const uint8_t* src, int stride, int srcW, int srcH, int rotation, const OutputSpec& out, T* dst) {
+  const int W = out.width, H = out.height;
+  const size_t plane = size_t(W) * H;
+  if (rotation == 0) {
+    for (int y = 0; y < H; y++) {
+      const uint8_t* row = src + size_t(y) * stride;
+      if (out.layout == Layout::HWC) {
+        T* d = dst + size_t(y) * W * 3;
+        for (int i = 0; i < W * 3; i++) d[i] = convertSample<T>(row[i]);
+      } else {
+        T* r = dst + size_t(y) * W;
+        T* g = r + plane;
+        T* b = g + plane;
+        for (int x = 0; x < W; x++) {
+          r[x] = convertSample<T>(row[3 * x]);
+          g[x] = convertSample<T>(row[3 * x + 1]);
+          b[x] = convertSample<T>(row[3 * x + 2]);
+        }
+      }
+    }
+    return;
+  }
+  for (int y = 0; y < H; y++) {
+    for (int x = 0; x < W; x++) {
+      const uint8_t* p = sourcePixel(src, stride, srcW, srcH, rotation, x, y);
+      if (out.layout == Layout::HWC) {
+        T* d = dst + (size_t(y) * W + x) * 3;
+        d[0] = convertSample<T>(p[0]);
+        d[1] = convertSample<T>(p[1]);
+        d[2] = convertSample<T>(p[2]);
+      } else {
+        size_t o = size_t(y) * W + x;
+        dst[o] = convertSample<T>(p[0]);
+        dst[o + plane] = convertSample<T>(p[1]);
+        dst[o + 2 * plane] = convertSample<T>(p[2]);
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+// True when an RGB24 image of the output size can be written straight into the caller's buffer.
+inline bool outputIsPlainRgb24(const OutputSpec& out, int rotation) {
+  return out.dtype == Dtype::Uint8 && out.layout == Layout::HWC && rotation == 0;
+}
+
+// src: RGB24 of the pre-rotation size (srcW x srcH) with row stride `stride` bytes.
+inline void writeFrame(const uint8_t* src, int stride, int srcW, int srcH, int rotation, const OutputSpec& out,
+                       void* dst) {
+  switch (out.dtype) {
+    case Dtype::Float32:
+      detail::writeFrame(src, stride, srcW, srcH, rotation, out, static_cast<float*>(dst));
+      break;
+    case Dtype::Int32:
+      detail::writeFrame(src, stride, srcW, srcH, rotation, out, static_cast<int32_t*>(dst));
+      break;
+    case Dtype::Uint8:
+      detail::writeFrame(src, stride, srcW, srcH, rotation, out, static_cast<uint8_t*>(dst));
+      break;
+  }
+}
+
+}  // namespace tvl

@@ -1,0 +1,206 @@
+// Executes one decode plan (made by @tvl/core's seek planner) against a demuxer and a decoding
+// engine. This is where exactness is enforced: every decoded frame is identified by its pts in
+// the frame index, never by counting, and a requested frame that does not come out of the decoder
+// intact is an error naming its index. Shared by every FFmpeg-demuxed backend; the engine is the
+// part that differs (libavcodec on the CPU, NVDEC on the GPU).
+//
+// Engine interface:
+//   void flush();                                  // forget decoder state (after a seek)
+//   int  send(const AVPacket* pkt);                // nullptr drains; 0, AVERROR(EAGAIN), AVERROR_EOF or <0
+//   int  receive(FrameInfo& info);                 // 0 when a frame is ready, AVERROR(EAGAIN), AVERROR_EOF or <0
+//   void deliver(void* dst, const OutputSpec& out);// convert the frame last received into dst
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tvl/demuxer.h"
+#include "tvl/output.h"
+
+namespace tvl {
+
+constexpr int64_t kContinue = -1;   // keep decoding from the current position
+constexpr int64_t kFromStart = -2;  // seek to the first packet of the file
+
+struct DecodeRun {
+  int64_t start = kContinue;  // keyframe index to seek to, kContinue or kFromStart
+  std::vector<int64_t> keep;  // ascending, distinct
+};
+
+struct FrameInfo {
+  int64_t pts = AV_NOPTS_VALUE;
+  bool keyframe = false;
+  bool corrupt = false;  // the decoder reported damage in this frame
+};
+
+struct DecodeStats {
+  int64_t framesDecoded = 0;
+  int64_t seeks = 0;
+  int64_t position = -1;
+};
+
+template <class Engine>
+class PlanExecutor {
+ public:
+  PlanExecutor(Demuxer& demuxer, const FrameIndex& index, Engine& engine)
+      : demuxer_(demuxer), index_(index), engine_(engine) {
+    packet_ = av_packet_alloc();
+  }
+  ~PlanExecutor() { av_packet_free(&packet_); }
+  PlanExecutor(const PlanExecutor&) = delete;
+  PlanExecutor& operator=(const PlanExecutor&) = delete;
+
+  // Fills dst[k] with the k-th kept frame of the plan (runs in order, keep lists in order).
+  DecodeStats execute(const std::vector<DecodeRun>& runs, const std::vector<void*>& dst, const OutputSpec& out,
+                      const CancelToken& cancel) {
+    DecodeStats stats;
+    size_t slot = 0;
+    for (const DecodeRun& run : runs) {
+      for (int64_t k : run.keep) {
+        if (k < 0 || size_t(k) >= index_.size())
+          throw Error("TVL_INDEX_OUT_OF_RANGE", "frame " + std::to_string(k) + " is out of range", k);
+        if (index_.frames[size_t(k)].corrupt)
+          throw Error("TVL_CORRUPT_DATA",
+                      "frame " + std::to_string(k) + " is damaged in the file (its packet is cut short or flagged corrupt)", k);
+      }
+    }
+    try {
+      for (const DecodeRun& run : runs) {
+        if (run.keep.empty()) continue;
+        if (run.start != kContinue || !continuable_ || position_ >= run.keep.front()) {
+          int64_t from = run.start;
+          if (from == kContinue) from = keyframeAtOrBefore(run.keep.front());
+          seek(from, stats);
+        }
+        runOne(run, dst, slot, out, cancel, stats);
+      }
+    } catch (...) {
+      continuable_ = false;  // decoder state unknown: the next plan seeks
+      throw;
+    }
+    stats.position = position_;
+    return stats;
+  }
+
+ private:
+  int64_t keyframeAtOrBefore(int64_t i) const {
+    for (int64_t k = i; k >= 0; k--)
+      if (index_.frames[size_t(k)].keyframe) return k;
+    return kFromStart;
+  }
+
+  static int64_t orderKey(int64_t dts, int64_t pts) { return dts != AV_NOPTS_VALUE ? dts : pts; }
+
+  void seek(int64_t from, DecodeStats& stats) {
+    engine_.flush();
+    stats.seeks++;
+    drained_ = false;
+    havePending_ = false;
+    damaged_.clear();
+    position_ = -1;
+    checkLanding_ = false;
+    if (from == kFromStart || !demuxer_.seekToKeyframe(index_.frames[size_t(from)])) {
+      demuxer_.seekToStart(index_);
+      return;
+    }
+    const IndexEntry& k = index_.frames[size_t(from)];
+    landingKey_ = orderKey(k.dts, k.pts);
+    checkLanding_ = true;
+  }
+
+  // Reads the next packet; after a seek, checks the demuxer did not land past the keyframe
+  // (some containers seek inexactly) and starts again from the top of the file if it did.
+  bool nextPacket() {
+    if (!demuxer_.readPacket(packet_)) return false;
+    if (checkLanding_) {
+      checkLanding_ = false;
+      if (orderKey(packet_->dts, packet_->pts) > landingKey_) {
+        av_packet_unref(packet_);
+        engine_.flush();
+        demuxer_.seekToStart(index_);
+        if (!demuxer_.readPacket(packet_)) return false;
+      }
+    }
+    return true;
+  }
+
+  void runOne(const DecodeRun& run, const std::vector<void*>& dst, size_t& slot, const OutputSpec& out,
+              const CancelToken& cancel, DecodeStats& stats) {
+    size_t next = 0;
+    FrameInfo info;
+    while (next < run.keep.size()) {
+      cancel.check();
+      int r = engine_.receive(info);
+      if (r == 0) {
+        stats.framesDecoded++;
+        if (info.keyframe && !info.corrupt) damaged_.clear();
+        if (info.corrupt && damaged_.empty()) damaged_ = "the decoder reported damage in a frame";
+        int64_t idx = info.pts == AV_NOPTS_VALUE ? -1 : index_.find(info.pts);
+        if (idx < 0) continue;  // not a presented frame of the index (e.g. a leading picture)
+        position_ = idx;
+        const int64_t want = run.keep[next];
+        if (idx < want) continue;
+        if (idx > want) {
+          throw Error("TVL_CORRUPT_DATA",
+                      "frame " + std::to_string(want) + " could not be decoded: the decoder skipped from before it to frame " +
+                          std::to_string(idx) + (damaged_.empty() ? "" : " (" + damaged_ + ")"),
+                      want);
+        }
+        if (!damaged_.empty()) {
+          throw Error("TVL_CORRUPT_DATA",
+                      "frame " + std::to_string(want) + " cannot be decoded exactly: " + damaged_ +
+                          " between its keyframe and it",
+                      want);
+        }
+        engine_.deliver(dst[slot++], out);
+        next++;
+        continue;
+      }
+      if (r == AVERROR_EOF || (r == AVERROR(EAGAIN) && drained_)) {
+        continuable_ = false;
+        throwMissing(run.keep[next]);
+      }
+      if (r != AVERROR(EAGAIN)) {
+        damaged_ = "decoding failed (" + avErrorString(r) + ")";
+        continue;
+      }
+      // The decoder wants input.
+      if (!havePending_) {
+        if (!nextPacket()) {
+          engine_.send(nullptr);
+          drained_ = true;
+          continue;
+        }
+        havePending_ = true;
+      }
+      int s = engine_.send(packet_);
+      if (s == AVERROR(EAGAIN)) continue;  // output first, packet stays pending
+      if (s < 0 && s != AVERROR_EOF) damaged_ = "a packet failed to decode (" + avErrorString(s) + ")";
+      av_packet_unref(packet_);
+      havePending_ = false;
+    }
+    continuable_ = !drained_;
+  }
+
+  [[noreturn]] void throwMissing(int64_t want) const {
+    throw Error("TVL_CORRUPT_DATA",
+                "frame " + std::to_string(want) + " could not be decoded: the stream ended before the decoder produced it" +
+                    (index_.truncated ? " (the file is truncated: " + index_.truncatedReason + ")" : "") +
+                    (damaged_.empty() ? "" : " (" + damaged_ + ")"),
+                want);
+  }
+
+  Demuxer& demuxer_;
+  const FrameIndex& index_;
+  Engine& engine_;
+  AVPacket* packet_ = nullptr;
+  bool havePending_ = false;
+  bool drained_ = false;
+  bool continuable_ = true;  // right after open the decoder is at the start of the stream
+  bool checkLanding_ = false;
+  int64_t landingKey_ = 0;
+  int64_t position_ = -1;
+  std::string damaged_;  // non-empty while decoding is unreliable (until the next clean keyframe)
+};
+
+}  // namespace tvl
