@@ -21,6 +21,5 @@ export function jestConfig(displayName) {
     transform: {
       '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: path.join(root, 'tsconfig.test.json') }],
     },
-    testTimeout: 120000,
   };
 }

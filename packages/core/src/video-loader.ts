@@ -332,8 +332,13 @@ export class VideoLoader implements AsyncDisposable {
 
   /** One plan, one native call; runs after any operation already queued on this loader. */
   private decode(targets: number[], spec: OutputSpec, signal?: AbortSignal): Promise<Map<number, FrameBuffer>> {
-    const run = async (): Promise<Map<number, FrameBuffer>> => {
+    // Checked when called, not when run: work queued before close() still completes.
+    try {
       this.checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = async (): Promise<Map<number, FrameBuffer>> => {
       throwIfAborted(signal, this.path);
       const plan = planDecode(this.frameIndex, targets, this.decoderPosition, this.session.costModel ?? DEFAULT_COST_MODEL);
       const order = planOutputOrder(plan);

@@ -36,7 +36,7 @@ class LibavEngine {
     ctx_->thread_count = std::min(n, 16);
     ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     // Report damaged data as errors rather than concealing it: a concealed frame is a wrong frame.
-    ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM;
+    ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_EXPLODE;
     int err = avcodec_open2(ctx_, codec, nullptr);
     if (err < 0) {
       throw Error("TVL_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder (" +

@@ -1,3 +1,4 @@
 /** Helpers for backend packages' test suites: generated clips and the shared conformance suite. */
 export * from './media.js';
 export * from './conformance.js';
+export * from './bad-input.js';

@@ -98,6 +98,10 @@ class Demuxer {
       if (err == AVERROR_EXIT) throw Error("TVL_ABORTED", "opening '" + path + "' was aborted");
       throw Error("TVL_NOT_A_VIDEO", "'" + path + "' is not a video file FFmpeg can read (" + avErrorString(err) + ")");
     }
+    // FFmpeg renders text files (.txt, .nfo, ...) as ANSI-art "video"; nobody means that.
+    if (std::string(fmt_->iformat->name) == "tty") {
+      throw Error("TVL_NOT_A_VIDEO", "'" + path + "' is a text file, not a video file");
+    }
     err = avformat_find_stream_info(fmt_, nullptr);
     if (err < 0) {
       if (err == AVERROR_EXIT) throw Error("TVL_ABORTED", "opening '" + path + "' was aborted");

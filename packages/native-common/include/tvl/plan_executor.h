@@ -97,6 +97,7 @@ class PlanExecutor {
     drained_ = false;
     havePending_ = false;
     damaged_.clear();
+    recoveryPts_ = AV_NOPTS_VALUE;
     position_ = -1;
     checkLanding_ = false;
     if (from == kFromStart || !demuxer_.seekToKeyframe(index_.frames[size_t(from)])) {
@@ -133,8 +134,8 @@ class PlanExecutor {
       int r = engine_.receive(info);
       if (r == 0) {
         stats.framesDecoded++;
-        if (info.keyframe && !info.corrupt) damaged_.clear();
-        if (info.corrupt && damaged_.empty()) damaged_ = "the decoder reported damage in a frame";
+        if (info.corrupt) markDamaged("the decoder reported damage in a frame");
+        else if (!damaged_.empty() && info.pts == recoveryPts_) damaged_.clear();
         int64_t idx = info.pts == AV_NOPTS_VALUE ? -1 : index_.find(info.pts);
         if (idx < 0) continue;  // not a presented frame of the index (e.g. a leading picture)
         position_ = idx;
@@ -161,7 +162,7 @@ class PlanExecutor {
         throwMissing(run.keep[next]);
       }
       if (r != AVERROR(EAGAIN)) {
-        damaged_ = "decoding failed (" + avErrorString(r) + ")";
+        markDamaged("decoding failed (" + avErrorString(r) + ")");
         continue;
       }
       // The decoder wants input.
@@ -175,11 +176,23 @@ class PlanExecutor {
       }
       int s = engine_.send(packet_);
       if (s == AVERROR(EAGAIN)) continue;  // output first, packet stays pending
-      if (s < 0 && s != AVERROR_EOF) damaged_ = "a packet failed to decode (" + avErrorString(s) + ")";
+      if (s < 0 && s != AVERROR_EOF) {
+        markDamaged("a packet failed to decode (" + avErrorString(s) + ")");
+      } else if (!damaged_.empty() && recoveryPts_ == AV_NOPTS_VALUE && (packet_->flags & AV_PKT_FLAG_KEY)) {
+        // The first keyframe accepted after the damage: once it comes out clean, decoding is sound again.
+        recoveryPts_ = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+      }
       av_packet_unref(packet_);
       havePending_ = false;
     }
     continuable_ = !drained_;
+  }
+
+  // Every frame from here on may depend on damaged data, until a keyframe decoded after this point
+  // comes out clean. (With frame threading an error surfaces late, so this errs on the safe side.)
+  void markDamaged(std::string reason) {
+    damaged_ = std::move(reason);
+    recoveryPts_ = AV_NOPTS_VALUE;
   }
 
   [[noreturn]] void throwMissing(int64_t want) const {
@@ -200,7 +213,8 @@ class PlanExecutor {
   bool checkLanding_ = false;
   int64_t landingKey_ = 0;
   int64_t position_ = -1;
-  std::string damaged_;  // non-empty while decoding is unreliable (until the next clean keyframe)
+  std::string damaged_;                   // non-empty while decoded frames may be wrong
+  int64_t recoveryPts_ = AV_NOPTS_VALUE;  // keyframe whose clean output ends the damage
 };
 
 }  // namespace tvl

@@ -1,0 +1,185 @@
+/**
+ * Bad input, shared by every backend: each case must give its typed error, never a crash, a hang
+ * or a silently wrong frame.
+ *
+ *   runBadInputSuite({ backend: 'libav', device: 'cpu' });
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { VideoLoader } from '../video-loader.js';
+import { ffmpegRgbFrames, meanAbsDiff, runFfmpeg, testMediaDir } from './media.js';
+import { seededRandom } from './conformance.js';
+
+export interface BadInputOptions {
+  backend: string;
+  device: string;
+}
+
+function media(name: string, make: (file: string) => void): string {
+  const file = path.join(testMediaDir(), name);
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.tmp${path.extname(file)}`;
+    make(tmp);
+    fs.renameSync(tmp, file);
+  }
+  return file;
+}
+
+/** A natural-looking clip (testsrc2) with the index at the front of the file. */
+export function sourceClip(): string {
+  return media('bad-input-source.mp4', (f) =>
+    runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-frames:v', '100', '-c:v', 'libx264', '-g', '25', '-bf', '2', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', f]));
+}
+
+export function runBadInputSuite(options: BadInputOptions): void {
+  const open = (file: string) => VideoLoader.open(file, { device: options.device, backend: options.backend });
+  const expectOpenError = async (file: string, code: string) => {
+    await expect(open(file)).rejects.toMatchObject({ code });
+  };
+
+  describe(`bad input: ${options.backend} on ${options.device}`, () => {
+    it('missing file -> TVL_FILE_NOT_FOUND', async () => {
+      await expectOpenError(path.join(testMediaDir(), 'does-not-exist.mp4'), 'TVL_FILE_NOT_FOUND');
+    });
+
+    it('empty file -> TVL_NOT_A_VIDEO', async () => {
+      await expectOpenError(media('empty.mp4', (f) => fs.writeFileSync(f, '')), 'TVL_NOT_A_VIDEO');
+    });
+
+    it('a directory -> TVL_NOT_A_VIDEO', async () => {
+      await expectOpenError(testMediaDir(), 'TVL_NOT_A_VIDEO');
+    });
+
+    it('random bytes -> TVL_NOT_A_VIDEO', async () => {
+      const rand = seededRandom(7);
+      const file = media('random.mp4', (f) => fs.writeFileSync(f, Uint8Array.from({ length: 65536 }, () => Math.floor(rand() * 256))));
+      await expectOpenError(file, 'TVL_NOT_A_VIDEO');
+    });
+
+    it('a text file -> TVL_NOT_A_VIDEO', async () => {
+      await expectOpenError(media('notes.txt', (f) => fs.writeFileSync(f, 'this is not a video\n'.repeat(100))), 'TVL_NOT_A_VIDEO');
+    });
+
+    it('audio only -> TVL_NO_VIDEO_STREAM', async () => {
+      const file = media('audio-only.m4a', (f) => runFfmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', f]));
+      await expectOpenError(file, 'TVL_NO_VIDEO_STREAM');
+    });
+
+    it('truncated video: the frames present decode exactly, the cut frame is TVL_CORRUPT_DATA', async () => {
+      const source = sourceClip();
+      const file = media('truncated.mp4', (f) => {
+        const bytes = fs.readFileSync(source);
+        fs.writeFileSync(f, bytes.subarray(0, Math.floor(bytes.length / 2)));
+      });
+      const reference = ffmpegRgbFrames(source);
+      const vl = await open(file);
+      try {
+        expect(vl.nFrames).toBeLessThan(reference.frames.length);
+        const errors: number[] = [];
+        for (let i = 0; i < vl.nFrames; i++) {
+          try {
+            const [f] = await vl.selectRawFrames([i]);
+            expect(meanAbsDiff(f.data, reference.frames[i])).toBeLessThan(1);
+          } catch (err) {
+            expect(err).toMatchObject({ code: 'TVL_CORRUPT_DATA', frameIndex: i });
+            errors.push(i);
+          }
+        }
+        // Only the frame cut in half (and frames depending on it) may fail: the tail of the file.
+        expect(errors.every((i) => i >= vl.nFrames - 3)).toBe(true);
+        await expect(vl.selectFrame(vl.nFrames)).rejects.toMatchObject({ code: 'TVL_INDEX_OUT_OF_RANGE' });
+      } finally {
+        await vl.close();
+      }
+    });
+
+    it('damaged keyframe mid-file: every frame is exact or TVL_CORRUPT_DATA naming it, never a wrong frame', async () => {
+      // Garbage over the slice data of the middle keyframe: damage the decoder can detect. (Damage
+      // that still parses as a valid bitstream cannot be told from content by any decoder; see README.)
+      const source = sourceClip();
+      const file = media('corrupt-middle.mp4', (f) => {
+        const bytes = Buffer.from(fs.readFileSync(source));
+        const keyframes = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pos,flags', '-of', 'csv=p=0', source], { encoding: 'utf8' })
+          .stdout.trim().split('\n').map((l) => l.split(',')).filter(([, flags]) => flags.startsWith('K')).map(([pos]) => Number(pos));
+        const pos = keyframes[Math.floor(keyframes.length / 2)];
+        bytes.fill(0xff, pos + 8, pos + 400);
+        fs.writeFileSync(f, bytes);
+      });
+      const reference = ffmpegRgbFrames(source);
+      const vl = await open(file);
+      try {
+        let failed = 0;
+        for (let i = 0; i < vl.nFrames; i++) {
+          try {
+            const [f] = await vl.selectRawFrames([i]);
+            expect(meanAbsDiff(f.data, reference.frames[i])).toBeLessThan(1);
+          } catch (err) {
+            expect(err).toMatchObject({ code: 'TVL_CORRUPT_DATA', frameIndex: i });
+            failed++;
+          }
+        }
+        expect(failed).toBeGreaterThan(0);
+        expect(failed).toBeLessThan(vl.nFrames / 2);
+        // Sequential reading stops with the same typed error.
+        await expect((async () => { for await (const t of vl.remainingFrames()) t.dispose(); })())
+          .rejects.toMatchObject({ code: 'TVL_CORRUPT_DATA' });
+      } finally {
+        await vl.close();
+      }
+    });
+
+    it('out-of-range and non-integer indices', async () => {
+      const vl = await open(sourceClip());
+      try {
+        for (const i of [-1, vl.nFrames, 1e9]) {
+          await expect(vl.selectFrame(i)).rejects.toMatchObject({ code: 'TVL_INDEX_OUT_OF_RANGE', frameIndex: i });
+        }
+        for (const i of [1.5, Number.NaN, Infinity, '3' as unknown as number]) {
+          await expect(vl.selectRawFrames([0, i])).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+        }
+        expect(() => vl.seekToFrame(vl.nFrames)).toThrow(expect.objectContaining({ code: 'TVL_INDEX_OUT_OF_RANGE' }));
+        expect(() => vl.seek(-1)).toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }));
+        // The loader still works after rejected requests.
+        expect((await vl.selectRawFrames([5]))[0].report.index).toBe(5);
+      } finally {
+        await vl.close();
+      }
+    });
+
+    it('use after close -> TVL_CLOSED; close twice is fine', async () => {
+      const vl = await open(sourceClip());
+      await vl.close();
+      await vl.close();
+      await expect(vl.readFrame()).rejects.toMatchObject({ code: 'TVL_CLOSED' });
+      await expect(vl.selectRawFrames([0])).rejects.toMatchObject({ code: 'TVL_CLOSED' });
+      expect(() => vl.seek(0)).toThrow(expect.objectContaining({ code: 'TVL_CLOSED' }));
+    });
+
+    it('close while a decode is in flight waits for it, then frees', async () => {
+      const vl = await open(sourceClip());
+      const pending = vl.selectRawFrames([90, 10, 60]);
+      const closing = vl.close();
+      await expect(pending).resolves.toHaveLength(3);
+      await closing;
+      await expect(vl.selectFrame(0)).rejects.toMatchObject({ code: 'TVL_CLOSED' });
+    });
+
+    it('an AbortSignal cancels a long native call with TVL_ABORTED; the loader keeps working', async () => {
+      const vl = await open(sourceClip());
+      try {
+        const already = AbortSignal.abort();
+        await expect(vl.selectRawFrames([1], { signal: already })).rejects.toMatchObject({ code: 'TVL_ABORTED' });
+        const controller = new AbortController();
+        // Every frame, each needing its own seek: long enough to be cut short.
+        const request = Array.from({ length: 100 }, (_, k) => 99 - k);
+        const pending = vl.selectRawFrames(request, { signal: controller.signal });
+        setImmediate(() => controller.abort());
+        await expect(pending).rejects.toMatchObject({ code: 'TVL_ABORTED' });
+        expect((await vl.selectRawFrames([42]))[0].report.index).toBe(42);
+      } finally {
+        await vl.close();
+      }
+    });
+  });
+}
