@@ -164,6 +164,22 @@ export function ffmpegRgbFrames(file: string, maxFrames = Infinity): { width: nu
   return { width, height, frames };
 }
 
+/** An image file (e.g. a reference JPEG) decoded to rgb24 by the ffmpeg CLI, optionally resized. */
+export function decodeImageRgb(file: string, size?: { width: number; height: number }): Uint8Array {
+  const scale = size ? ['-vf', `scale=${size.width}:${size.height}`] : [];
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, ...scale, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`ffmpeg could not decode ${file}: ${r.stderr}`);
+  return new Uint8Array(r.stdout);
+}
+
+/** Where the original TVL's sample videos live, when this checkout has them (TVL_FIXTURES overrides). */
+export function tvlFixturesDir(): string | null {
+  const candidates = [process.env.TVL_FIXTURES, path.resolve(process.cwd(), '../shared/fixtures/tvl'),
+    path.resolve(process.cwd(), '../../../shared/fixtures/tvl')];
+  for (const dir of candidates) if (dir && fs.existsSync(path.join(dir, 'board_game-h264.mkv'))) return dir;
+  return null;
+}
+
 /** Mean absolute difference between two equally sized byte images. */
 export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`size mismatch: ${a.length} vs ${b.length}`);

@@ -1,0 +1,157 @@
+import '@tensorflow/tfjs-backend-cpu';
+import {
+  VideoLoader, registerBackend, unregisterBackend, setBackendFactory, resolveBackend, listBackends, parseDevice,
+  fromNativeError, resolveOutputSize, TvlError, CorruptDataError, EndOfVideoError, NoBackendError,
+  type BackendFactory, type BackendSession, type DecodeRequest,
+} from '@tvl/core';
+
+/** A backend with no native code: frame i is filled with the value i (so pixels say which frame). */
+function fakeBackend(name: string, calls: DecodeRequest[] = []): BackendFactory {
+  return {
+    name,
+    device: 'cpu',
+    async open(): Promise<BackendSession> {
+      let closed = false;
+      return {
+        backend: name,
+        info: { width: 4, height: 2, codec: 'fake', profile: '', pixelFormat: 'rgb24', bitDepth: 8, colourMatrix: 'bt709', colourRange: 'limited', colourMatrixGuessed: false, rotation: 0, container: 'fake' },
+        index: { pts: Float64Array.from({ length: 10 }, (_, i) => i / 10), keyframe: Uint8Array.from({ length: 10 }, (_, i) => (i % 5 === 0 ? 1 : 0)), lastFrameDuration: 0.1 },
+        async decode(req) {
+          if (closed) throw Object.assign(new Error('closed'), { code: 'TVL_CLOSED' });
+          calls.push(req);
+          const order = req.plan.runs.flatMap((r) => r.keep);
+          order.forEach((idx, k) => req.buffers[k].fill(req.output.dtype === 'float32' ? idx / 255 : idx));
+          return { framesDecoded: order.length, seeks: req.plan.runs.length, position: order[order.length - 1] };
+        },
+        async close() { closed = true; },
+      };
+    },
+  };
+}
+
+afterEach(() => {
+  for (const b of listBackends()) unregisterBackend(b.name);
+});
+
+describe('devices', () => {
+  it('parses cpu, cuda and cuda:N', () => {
+    expect(parseDevice('cpu')).toEqual({ kind: 'cpu', ordinal: 0 });
+    expect(parseDevice('cuda')).toEqual({ kind: 'cuda', ordinal: 0 });
+    expect(parseDevice('cuda:3')).toEqual({ kind: 'cuda', ordinal: 3 });
+    for (const bad of ['gpu', 'cpu:1', 'cuda:', 'cuda:x']) {
+      expect(() => parseDevice(bad)).toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }));
+    }
+  });
+});
+
+describe('registry', () => {
+  it('names the packages to install when no backend is registered', async () => {
+    const err = await resolveBackend(parseDevice('cuda')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoBackendError);
+    expect((err as Error).message).toMatch(/@tvl\/nvdec/);
+    await expect(VideoLoader.open('x.mp4', { device: 'cuda:1' })).rejects.toMatchObject({ code: 'TVL_NO_BACKEND' });
+  });
+
+  it('picks the registered backend, a named one, or the pinned one', async () => {
+    registerBackend(fakeBackend('a'));
+    registerBackend(fakeBackend('b'));
+    expect((await resolveBackend(parseDevice('cpu'))).name).toBe('a');
+    expect((await resolveBackend(parseDevice('cpu'), 'b')).name).toBe('b');
+    setBackendFactory('cpu', 'b');
+    expect((await resolveBackend(parseDevice('cpu'))).name).toBe('b');
+    setBackendFactory('cpu', null);
+    expect((await resolveBackend(parseDevice('cpu'))).name).toBe('a');
+    expect(() => setBackendFactory('cpu', 'zzz')).toThrow(NoBackendError);
+  });
+});
+
+describe('errors', () => {
+  it('turns native errors into typed errors with code and frame index', () => {
+    const e = fromNativeError(Object.assign(new Error('frame 7 is damaged'), { code: 'TVL_CORRUPT_DATA', frameIndex: 7 }), '/v.mp4');
+    expect(e).toBeInstanceOf(CorruptDataError);
+    expect(e).toBeInstanceOf(TvlError);
+    expect(e).toMatchObject({ code: 'TVL_CORRUPT_DATA', frameIndex: 7, path: '/v.mp4', name: 'CorruptDataError' });
+    expect(fromNativeError(new Error('boom')).code).toBe('TVL_INTERNAL');
+    expect(new EndOfVideoError('eof').name).toBe('EndOfVideoError');
+  });
+});
+
+describe('output size', () => {
+  it('keeps the aspect ratio when one side is given', () => {
+    expect(resolveOutputSize({ width: 1280, height: 720 }, 160)).toEqual({ width: 160, height: 90 });
+    expect(resolveOutputSize({ width: 1280, height: 720 }, undefined, 90)).toEqual({ width: 160, height: 90 });
+    expect(resolveOutputSize({ width: 1280, height: 720 })).toEqual({ width: 1280, height: 720 });
+    expect(() => resolveOutputSize({ width: 10, height: 10 }, 0)).toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }));
+  });
+});
+
+describe('VideoLoader over a backend', () => {
+  it('selectFrames: request order, duplicates, each distinct frame decoded once, one native call', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls));
+    const vl = await VideoLoader.open('clip', { dtype: 'int32' });
+    const got: number[] = [];
+    for await (const t of vl.selectFrames([7, 2, 7, 9, 2])) {
+      expect(t.shape).toEqual([2, 4, 3]);
+      got.push(t.dataSync()[0]);
+      t.dispose();
+    }
+    expect(got).toEqual([7, 2, 7, 9, 2]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].plan.runs.flatMap((r) => r.keep)).toEqual([2, 7, 9]);
+    await vl.close();
+  });
+
+  it('bounds each native call by maxBatchBytes and still decodes each frame once', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls));
+    const frameBytes = 4 * 2 * 3; // raw frames are uint8 RGB
+    const vl = await VideoLoader.open('clip', { maxBatchBytes: 2 * frameBytes });
+    const raw = await vl.selectRawFrames([1, 2, 3, 1, 4, 5]);
+    expect(raw.map((f) => f.data[0])).toEqual([1, 2, 3, 1, 4, 5]);
+    expect(raw.map((f) => f.report.requestedIndex)).toEqual([1, 2, 3, 1, 4, 5]);
+    const decoded = calls.flatMap((c) => c.plan.runs.flatMap((r) => r.keep));
+    expect(decoded.sort()).toEqual([1, 2, 3, 4, 5]);
+    for (const c of calls) expect(c.buffers.length).toBeLessThanOrEqual(2);
+    await vl.close();
+  });
+
+  it('float32 frames in [0, 1], chw layout, stacked batches', async () => {
+    registerBackend(fakeBackend('fake'));
+    const vl = await VideoLoader.open('clip', { layout: 'chw' });
+    const batch = await vl.selectFrameBatch([3, 4]);
+    expect(batch.shape).toEqual([2, 3, 2, 4]);
+    expect(batch.dtype).toBe('float32');
+    const data = batch.dataSync();
+    expect(data[0]).toBeCloseTo(3 / 255, 6);
+    batch.dispose();
+    await vl.close();
+  });
+
+  it('sequential reads pass the decoder position so the planner continues', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls));
+    const vl = await VideoLoader.open('clip');
+    (await vl.readFrame()).dispose();
+    (await vl.readFrame()).dispose();
+    expect(calls.map((c) => c.plan.runs[0].start)).toEqual([-1, -1]);
+    expect(vl.position).toBe(2);
+    vl.seek(0.75);
+    expect(vl.position).toBe(7);
+    const rest = await vl.readFrames(10);
+    expect(rest).toHaveLength(3);
+    rest.forEach((t) => t.dispose());
+    await expect(vl.readFrame()).rejects.toBeInstanceOf(EndOfVideoError);
+    expect(`${vl}`).toMatch(/10 frames/);
+    await vl[Symbol.asyncDispose]();
+    expect(vl.isClosed).toBe(true);
+  });
+
+  it('rejects bad options with typed errors', async () => {
+    registerBackend(fakeBackend('fake'));
+    await expect(VideoLoader.open('clip', { dtype: 'uint8' as 'int32' })).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+    await expect(VideoLoader.open('clip', { layout: 'nhwc' as 'hwc' })).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+    await expect(VideoLoader.open('', {})).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+    await expect(VideoLoader.open('clip', { threads: -1 })).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+  });
+});
