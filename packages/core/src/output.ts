@@ -25,12 +25,18 @@ export function frameElementCount(spec: OutputSpec): number {
   return spec.width * spec.height * 3;
 }
 
+/**
+ * A buffer for one frame. Backends overwrite every byte, so the memory is not zero-filled first
+ * (zeroing a 1080p float32 frame is 25 MB of writes per frame for nothing).
+ */
 export function allocateFrameBuffer(spec: OutputSpec): FrameBuffer {
   const n = frameElementCount(spec);
+  // allocUnsafeSlow: an unpooled, uninitialised ArrayBuffer of exactly this size, offset 0.
+  const bytes = Buffer.allocUnsafeSlow(bytesPerFrame(spec)).buffer;
   switch (spec.dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'uint8': return new Uint8Array(n);
+    case 'float32': return new Float32Array(bytes, 0, n);
+    case 'int32': return new Int32Array(bytes, 0, n);
+    case 'uint8': return new Uint8Array(bytes, 0, n);
   }
 }
 
