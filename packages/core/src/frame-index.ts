@@ -11,6 +11,8 @@ export interface FrameIndexData {
   keyframe: Uint8Array;
   /** How long the last frame is shown, in seconds (for `duration`). */
   lastFrameDuration: number;
+  /** True when demuxing stopped on a read error before the end of the file (a cut-off download). */
+  truncated?: boolean;
 }
 
 export class FrameIndex {
@@ -19,6 +21,8 @@ export class FrameIndex {
   /** prevKeyframe[i]: the largest keyframe index <= i, or -1 when none precedes i. */
   private readonly prevKeyframe: Int32Array;
   readonly lastFrameDuration: number;
+  /** Demuxing stopped on a read error: the file is cut short; its last frame may be damaged. */
+  readonly truncated: boolean;
 
   constructor(data: FrameIndexData) {
     if (data.pts.length !== data.keyframe.length) {
@@ -27,6 +31,7 @@ export class FrameIndex {
     this.pts = data.pts;
     this.keyframe = data.keyframe;
     this.lastFrameDuration = data.lastFrameDuration;
+    this.truncated = data.truncated ?? false;
     this.prevKeyframe = new Int32Array(data.pts.length);
     let last = -1;
     for (let i = 0; i < data.pts.length; i++) {

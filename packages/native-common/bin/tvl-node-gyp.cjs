@@ -13,6 +13,5 @@ if (hasLocalHeaders && !args.some((a) => a.startsWith('--nodedir')) && !process.
   args.push(`--nodedir=${prefix}`);
 }
 const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [process.cwd(), __dirname] });
-if (process.env.TVL_GYP_DEBUG) console.error('tvl-node-gyp', prefix, hasLocalHeaders, args, process.env.npm_config_nodedir);
 const r = spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -76,6 +76,7 @@ export function runBadInputSuite(options: BadInputOptions): void {
       const vl = await open(file);
       try {
         expect(vl.nFrames).toBeLessThan(reference.frames.length);
+        expect(vl.frameIndex.truncated).toBe(true);
         const errors: number[] = [];
         for (let i = 0; i < vl.nFrames; i++) {
           try {

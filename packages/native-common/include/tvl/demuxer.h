@@ -179,6 +179,16 @@ class Demuxer {
       av_packet_unref(pkt);
     }
     av_packet_free(&pkt);
+    // A clean EOF can still be a cut-off file: the container promised more frames, or the last
+    // packet came back short (flagged corrupt).
+    if (!index.truncated && stream_->nb_frames > int64_t(index.frames.size())) {
+      index.truncated = true;
+      index.truncatedReason = "the header lists " + std::to_string(stream_->nb_frames) + " frames, the file holds " +
+                              std::to_string(index.frames.size());
+    } else if (!index.truncated && !index.frames.empty() && index.frames.back().corrupt) {
+      index.truncated = true;
+      index.truncatedReason = "the last packet is cut short";
+    }
     std::stable_sort(index.frames.begin(), index.frames.end(),
                      [](const IndexEntry& a, const IndexEntry& b) { return a.pts < b.pts; });
     if (index.frames.empty()) {
