@@ -90,7 +90,12 @@ async function tryImport(pkg: string): Promise<boolean> {
     } catch {
       continue;
     }
-    await import(pathToFileURL(resolved).href);
+    try {
+      await import(pathToFileURL(resolved).href);
+    } catch (err) {
+      // Installed but unusable (e.g. its native addon cannot find FFmpeg's shared libraries).
+      throw new NoBackendError(`${pkg} is installed but failed to load: ${(err as Error)?.message ?? err}`, { cause: err });
+    }
     return true;
   }
   return false;
