@@ -115,10 +115,11 @@ export async function resolveBackend(device: Device, name?: string): Promise<Bac
     }
   }
   const wanted = name ? `backend '${name}'` : 'a backend';
-  const install = (name ? candidates : KNOWN_BACKEND_PACKAGES[device.kind]).join(' or ') || `@tvl/${name}`;
+  const packages = candidates.length > 0 ? candidates : [`@tvl/${name}`];
+  const alternatives = packages.length > 1 ? ` (or ${packages.slice(1).join(', ')})` : '';
   throw new NoBackendError(
     `No ${wanted} for device '${formatDevice(device)}' is available. ` +
-      `Install and import one: npm i ${install.split(' or ')[0]} (candidates: ${install}). ` +
+      `Install and import one: npm i ${packages[0]}${alternatives}. ` +
       `Registered for '${device.kind}': ${describeRegistered(device.kind)}.`,
   );
 }

@@ -93,7 +93,7 @@ class OpenWorker : public PromiseWorker {
     const AVCodecParameters* par = s.demuxer.stream()->codecpar;
     const AVPixelFormat fmt = AVPixelFormat(par->format);
     const ColourSpec colour = resolveColour(par->color_space, par->color_range, fmt, par->width, par->height);
-    const bool swap = s.rotation == 90 || s.rotation == 270;
+    const bool swap = rotationSwapsAxes(s.rotation);
 
     Napi::Object videoInfo = Napi::Object::New(env);
     videoInfo.Set("width", swap ? par->height : par->width);

@@ -69,7 +69,7 @@ class LibavEngine {
 
   void deliver(void* dst, const OutputSpec& out) {
     // swscale produces the pre-rotation size; output.h rotates while writing the dtype.
-    const bool swap = rotation_ == 90 || rotation_ == 270;
+    const bool swap = rotationSwapsAxes(rotation_);
     const int w = swap ? out.height : out.width;
     const int h = swap ? out.width : out.height;
     prepareScaler(w, h);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -149,16 +150,15 @@ class Demuxer {
   FrameIndex buildIndex() {
     FrameIndex index;
     index.timeBase = stream_->time_base;
-    AVPacket* pkt = av_packet_alloc();
+    // Owned so that every exit (end, error, abort) frees it.
+    std::unique_ptr<AVPacket, void (*)(AVPacket*)> owned(av_packet_alloc(), [](AVPacket* p) { av_packet_free(&p); });
+    AVPacket* pkt = owned.get();
     int64_t synthetic = 0;
     for (;;) {
       cancel_.check();
       int err = av_read_frame(fmt_, pkt);
       if (err == AVERROR_EOF) break;
-      if (err == AVERROR_EXIT) {
-        av_packet_free(&pkt);
-        throw Error("TVL_ABORTED", "indexing '" + path_ + "' was aborted");
-      }
+      if (err == AVERROR_EXIT) throw Error("TVL_ABORTED", "indexing '" + path_ + "' was aborted");
       if (err < 0) {
         index.truncated = true;
         index.truncatedReason = avErrorString(err);
@@ -178,7 +178,6 @@ class Demuxer {
       }
       av_packet_unref(pkt);
     }
-    av_packet_free(&pkt);
     // A clean EOF can still be a cut-off file: the container promised more frames, or the last
     // packet came back short (flagged corrupt).
     if (!index.truncated && stream_->nb_frames > int64_t(index.frames.size())) {

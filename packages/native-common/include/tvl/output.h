@@ -102,6 +102,9 @@ void writeFrame(const uint8_t* src, int stride, int srcW, int srcH, int rotation
 
 }  // namespace detail
 
+// A quarter turn swaps width and height: the decoded (pre-rotation) size of a display-size output.
+inline bool rotationSwapsAxes(int rotation) { return rotation == 90 || rotation == 270; }
+
 // True when an RGB24 image of the output size can be written straight into the caller's buffer.
 inline bool outputIsPlainRgb24(const OutputSpec& out, int rotation) {
   return out.dtype == Dtype::Uint8 && out.layout == Layout::HWC && rotation == 0;
