@@ -75,6 +75,8 @@ export interface BackendOpenOptions {
   /** Decoder threads; 0 or undefined = as many as the machine has cores. */
   threads?: number;
   signal?: AbortSignal;
+  /** Options only this backend understands (see its README), e.g. `{ colour: 'opencv' }` for @tvl/opencv. */
+  backendOptions?: Record<string, unknown>;
 }
 
 export interface BackendFactory {

@@ -16,3 +16,5 @@ export type {
 } from './backend.js';
 export { resolveOutputSize, allocateFrameBuffer, bufferToTensor, frameShape } from './output.js';
 export type { TensorDtype } from './output.js';
+export { withCancel, NativeBackendSession } from './native-backend.js';
+export type { NativeSession } from './native-backend.js';

@@ -40,6 +40,8 @@ export interface VideoLoaderOptions {
   maxBatchBytes?: number;
   /** Aborts opening (index building). */
   signal?: AbortSignal;
+  /** Options only the chosen backend understands; see the backend package's README. */
+  backendOptions?: Record<string, unknown>;
 }
 
 export interface ReadOptions {
@@ -115,7 +117,9 @@ export class VideoLoader implements AsyncDisposable {
     const factory = await resolveBackend(device, options.backend);
     let session: BackendSession;
     try {
-      session = await factory.open(path, { device, threads: options.threads, signal: options.signal });
+      session = await factory.open(path, {
+        device, threads: options.threads, signal: options.signal, backendOptions: options.backendOptions,
+      });
     } catch (err) {
       throw fromNativeError(err, path);
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tvl/demuxer.h"
+#include "tvl/describe.h"
 #include "tvl/output.h"
 #include "tvl/plan_executor.h"
 
@@ -17,6 +18,42 @@ inline Napi::Error toJsError(Napi::Env env, const std::string& code, const std::
   e.Set("code", Napi::String::New(env, code));
   if (frameIndex >= 0) e.Set("frameIndex", Napi::Number::New(env, double(frameIndex)));
   return e;
+}
+
+// info = { width, height, codec, profile, pixelFormat, bitDepth, colourMatrix, colourRange,
+//          colourMatrixGuessed, rotation, container }: @tvl/core's VideoInfo.
+inline Napi::Object videoInfoToJs(Napi::Env env, const VideoDescription& d) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("width", d.width);
+  o.Set("height", d.height);
+  o.Set("codec", d.codec);
+  o.Set("profile", d.profile);
+  o.Set("pixelFormat", d.pixelFormat);
+  o.Set("bitDepth", d.bitDepth);
+  o.Set("colourMatrix", matrixName(d.colour.matrix));
+  o.Set("colourRange", rangeName(d.colour.range));
+  o.Set("colourMatrixGuessed", d.colour.matrixGuessed);
+  o.Set("rotation", d.rotation);
+  o.Set("container", d.container);
+  return o;
+}
+
+// index = { pts: Float64Array (seconds), keyframe: Uint8Array, lastFrameDuration, truncated }:
+// @tvl/core's FrameIndexData.
+inline Napi::Object frameIndexToJs(Napi::Env env, const FrameIndex& index) {
+  const size_t n = index.size();
+  Napi::Float64Array pts = Napi::Float64Array::New(env, n);
+  Napi::Uint8Array key = Napi::Uint8Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    pts[i] = index.seconds(index.frames[i].pts);
+    key[i] = index.frames[i].keyframe ? 1 : 0;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pts", pts);
+  o.Set("keyframe", key);
+  o.Set("lastFrameDuration", index.lastFrameDuration());
+  o.Set("truncated", index.truncated);
+  return o;
 }
 
 // plan = { runs: [{ start: number, keep: number[] }] }

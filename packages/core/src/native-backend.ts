@@ -1,0 +1,61 @@
+/**
+ * Helpers for backend packages whose work is done by a native addon built on
+ * @tvl/native-common: the shape of the addon's session object, cancellation through a shared
+ * Int32Array cell, and the BackendSession wrapper around it. Written once here so every addon
+ * package's TypeScript is only its registration.
+ */
+import type { BackendSession, DecodeRequest, DecodeResult, VideoInfo } from './backend.js';
+import { AbortedError } from './errors.js';
+import type { FrameIndexData } from './frame-index.js';
+import type { SeekCostModel } from './seek-planner.js';
+
+/** The session object native-common's SessionWrap hands back from an addon's open call. */
+export interface NativeSession {
+  info: VideoInfo;
+  index: FrameIndexData;
+  decode(
+    plan: DecodeRequest['plan'],
+    output: DecodeRequest['output'],
+    buffers: DecodeRequest['buffers'],
+    cancel: Int32Array,
+  ): Promise<DecodeResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs a native call with a cancel cell that `signal` flips; the native side polls the cell
+ * between frames and inside blocking reads.
+ */
+export async function withCancel<T>(signal: AbortSignal | undefined, call: (cancel: Int32Array) => Promise<T>): Promise<T> {
+  const cancel = new Int32Array(1);
+  if (!signal) return call(cancel);
+  if (signal.aborted) throw new AbortedError('Aborted before the native call started', { cause: signal.reason });
+  const onAbort = () => Atomics.store(cancel, 0, 1);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await call(cancel);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A BackendSession over a NativeSession. */
+export class NativeBackendSession implements BackendSession {
+  constructor(
+    readonly backend: string,
+    private readonly native: NativeSession,
+    readonly costModel?: SeekCostModel,
+  ) {}
+
+  get info(): VideoInfo { return this.native.info; }
+  get index(): FrameIndexData { return this.native.index; }
+
+  decode(request: DecodeRequest): Promise<DecodeResult> {
+    return withCancel(request.signal, (cancel) =>
+      this.native.decode(request.plan, request.output, request.buffers, cancel));
+  }
+
+  close(): Promise<void> {
+    return this.native.close();
+  }
+}

@@ -1,0 +1,137 @@
+// The JavaScript session object every addon hands back from open, written once:
+//   session.decode(plan, output, buffers, cancelCell) -> Promise<{ framesDecoded, seeks, position }>
+//   session.close() -> Promise<void>
+// Both run on a libuv worker thread. An addon supplies its Session type:
+//   struct Session {
+//     std::mutex mu; bool closed;
+//     DecodeStats decode(const std::vector<DecodeRun>&, const std::vector<void*>& dst,
+//                        const OutputSpec&, const CancelToken&);   // called with mu held
+//     void close();                                                // called with mu held
+//   };
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tvl/napi_bridge.h"
+
+namespace tvl {
+
+inline Napi::Value rejectWith(Napi::Env env, const Error& e) {
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(toJsError(env, e.code(), e.what(), e.frameIndex()).Value());
+  return d.Promise();
+}
+
+template <class Session>
+class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
+ public:
+  static void Init(Napi::Env env, const char* className) {
+    Napi::Function f = SessionWrap::DefineClass(
+        env, className, {SessionWrap::InstanceMethod("decode", &SessionWrap::Decode),
+                         SessionWrap::InstanceMethod("close", &SessionWrap::Close)});
+    constructor() = Napi::Persistent(f);
+    constructor().SuppressDestruct();
+  }
+
+  // A new JS session object owning (a share of) `session`.
+  static Napi::Object New(Napi::Env env, std::shared_ptr<Session> session) {
+    return constructor().New({Napi::External<std::shared_ptr<Session>>::New(
+        env, new std::shared_ptr<Session>(std::move(session)),
+        [](Napi::Env, std::shared_ptr<Session>* p) { delete p; })});
+  }
+
+  explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
+    session_ = *info[0].As<Napi::External<std::shared_ptr<Session>>>().Data();
+  }
+
+ private:
+  static Napi::FunctionReference& constructor() {
+    static Napi::FunctionReference ref;
+    return ref;
+  }
+
+  class DecodeWorker : public PromiseWorker {
+   public:
+    DecodeWorker(Napi::Env env, std::shared_ptr<Session> s, std::vector<DecodeRun> runs, OutputSpec out)
+        : PromiseWorker(env), session_(std::move(s)), runs_(std::move(runs)), out_(out) {}
+    PinnedBuffers buffers;
+    PinnedCancel cancel;
+
+   protected:
+    void Run() override {
+      std::lock_guard<std::mutex> lock(session_->mu);
+      if (session_->closed) throw Error("TVL_CLOSED", "the video was closed");
+      size_t kept = 0;
+      for (const auto& r : runs_) kept += r.keep.size();
+      if (kept != buffers.data.size())
+        throw Error("TVL_INVALID_ARGUMENT", "the plan keeps " + std::to_string(kept) + " frames but " +
+                                                std::to_string(buffers.data.size()) + " buffers were given");
+      stats_ = session_->decode(runs_, buffers.data, out_, cancel.token);
+    }
+    Napi::Value Result(Napi::Env env) override {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("framesDecoded", double(stats_.framesDecoded));
+      o.Set("seeks", double(stats_.seeks));
+      o.Set("position", double(stats_.position));
+      return o;
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::vector<DecodeRun> runs_;
+    OutputSpec out_;
+    DecodeStats stats_;
+  };
+
+  class CloseWorker : public PromiseWorker {
+   public:
+    CloseWorker(Napi::Env env, std::shared_ptr<Session> s) : PromiseWorker(env), session_(std::move(s)) {}
+
+   protected:
+    void Run() override {
+      std::lock_guard<std::mutex> lock(session_->mu);
+      session_->close();
+      session_->closed = true;
+    }
+    Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+   private:
+    std::shared_ptr<Session> session_;
+  };
+
+  Napi::Value Decode(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    try {
+      auto runs = readPlan(info[0].As<Napi::Object>());
+      OutputSpec out = readOutputSpec(info[1].As<Napi::Object>());
+      auto* w = new DecodeWorker(env, session_, std::move(runs), out);
+      try {
+        w->buffers.pin(info[2].As<Napi::Array>(), out.bytes());
+        w->cancel.pin(info[3]);
+      } catch (...) {
+        delete w;
+        throw;
+      }
+      Napi::Promise p = w->Promise();
+      w->Queue();
+      return p;
+    } catch (const Error& e) {
+      return rejectWith(env, e);
+    }
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    auto* w = new CloseWorker(info.Env(), session_);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  std::shared_ptr<Session> session_;
+};
+
+}  // namespace tvl
