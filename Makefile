@@ -11,7 +11,8 @@ export npm_config_nodedir := $(NODE_PREFIX)
 endif
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := ffmpeg pkg-config g++ make python3 libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+APT_PACKAGES := ffmpeg pkg-config g++ make python3 libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
+                libopencv-core-dev libopencv-imgproc-dev libopencv-videoio-dev
 PNPM_VERSION := 12.21.0
 
 .PHONY: help setup system-deps pnpm install build sample test bench dist clean
@@ -19,7 +20,7 @@ PNPM_VERSION := 12.21.0
 help:
 	@echo "make setup   install everything, build, and load frames from a generated sample video"
 	@echo "make test    run every package's tests (one jest run)"
-	@echo "make bench   benchmark @tvl/libav against the ffmpeg CLI"
+	@echo "make bench   benchmark the CPU backends (@tvl/libav, @tvl/opencv) against the ffmpeg CLI"
 	@echo "make dist    one .tgz per package in dist/, backends with their prebuilt addon"
 	@echo "make clean   remove build outputs"
 
@@ -48,12 +49,12 @@ test:
 	pnpm test
 
 bench: build
-	pnpm --filter @tvl/libav bench
+	node bench/bench.mjs
 
 dist: build
 	rm -rf dist && mkdir -p dist
 	pnpm turbo run prebuilds
-	for p in native-common core libav; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
+	for p in native-common core libav opencv; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
 	@ls -l dist
 
 clean:

@@ -16,6 +16,7 @@ export function jestConfig(displayName) {
       '^@tvl/core$': path.join(root, 'packages/core/src/index.ts'),
       '^@tvl/core/testing$': path.join(root, 'packages/core/src/testing/index.ts'),
       '^@tvl/libav$': path.join(root, 'packages/libav/src/index.ts'),
+      '^@tvl/opencv$': path.join(root, 'packages/opencv/src/index.ts'),
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
     transform: {

@@ -10,6 +10,7 @@ export type TvlErrorCode =
   | 'TVL_NO_VIDEO_STREAM'
   | 'TVL_UNSUPPORTED_CODEC'
   | 'TVL_CORRUPT_DATA'
+  | 'TVL_INEXACT_FRAME'
   | 'TVL_INDEX_OUT_OF_RANGE'
   | 'TVL_END_OF_VIDEO'
   | 'TVL_NO_BACKEND'
@@ -58,6 +59,13 @@ export class UnsupportedCodecError extends TvlError {
 export class CorruptDataError extends TvlError {
   constructor(message: string, details?: TvlErrorDetails) { super('TVL_CORRUPT_DATA', message, details); }
 }
+/**
+ * The backend could not make sure it delivers exactly this frame (e.g. OpenCV reported a
+ * timestamp that is no frame of the index). The file may be fine: another backend may read it.
+ */
+export class InexactFrameError extends TvlError {
+  constructor(message: string, details?: TvlErrorDetails) { super('TVL_INEXACT_FRAME', message, details); }
+}
 export class IndexOutOfRangeError extends TvlError {
   constructor(message: string, details?: TvlErrorDetails) { super('TVL_INDEX_OUT_OF_RANGE', message, details); }
 }
@@ -90,6 +98,7 @@ const classByCode: Record<TvlErrorCode, new (message: string, details?: TvlError
   TVL_NO_VIDEO_STREAM: NoVideoStreamError,
   TVL_UNSUPPORTED_CODEC: UnsupportedCodecError,
   TVL_CORRUPT_DATA: CorruptDataError,
+  TVL_INEXACT_FRAME: InexactFrameError,
   TVL_INDEX_OUT_OF_RANGE: IndexOutOfRangeError,
   TVL_END_OF_VIDEO: EndOfVideoError,
   TVL_NO_BACKEND: NoBackendError,

@@ -2,3 +2,4 @@
 export * from './media.js';
 export * from './conformance.js';
 export * from './bad-input.js';
+export * from './fixtures.js';

@@ -188,6 +188,36 @@ export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number 
   return s / a.length;
 }
 
+/** Peak signal-to-noise ratio in dB of two 0..255 images (Infinity when identical). */
+export function psnr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`size mismatch: ${a.length} vs ${b.length}`);
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+  return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se);
+}
+
+export type TestColourMatrix = 'bt601' | 'bt709';
+
+/**
+ * A clip with stated colours, converted to YUV with `matrix` and `range` and tagged with both,
+ * as yuv420p (full range too: decoders must read the tag, not the pixel format). `source`:
+ * 'natural' is testsrc2 with its saturation halved (the colour range of camera footage),
+ * 'testsrc2' and 'smptebars' are fully saturated test patterns.
+ */
+export function makeColourClip(source: 'natural' | 'testsrc2' | 'smptebars', matrix: TestColourMatrix, range: 'limited' | 'full'): string {
+  const file = path.join(testMediaDir(), `colour-${source}-${matrix}-${range}.mkv`);
+  if (fs.existsSync(file)) return file;
+  const tag = matrix === 'bt601' ? 'smpte170m' : 'bt709';
+  const tmp = `${file}.tmp.mkv`;
+  const input = source === 'natural' ? 'testsrc2=s=320x240:r=25,hue=s=0.5' : `${source}=s=320x240:r=25`;
+  runFfmpeg(['-f', 'lavfi', '-i', input, '-frames:v', '12',
+    '-vf', `scale=out_color_matrix=${matrix}:out_range=${range === 'full' ? 'pc' : 'tv'}:flags=accurate_rnd+full_chroma_int,format=yuv420p`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-colorspace', tag, '-color_primaries', tag, '-color_trc', tag,
+    '-color_range', range === 'full' ? 'pc' : 'tv', tmp]);
+  fs.renameSync(tmp, file);
+  return file;
+}
+
 /** The codes the ffmpeg CLI decodes from a clip, in presentation order: the reference for exactness. */
 export function ffmpegFrameCodes(file: string): number[] {
   const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], { encoding: 'utf8' });

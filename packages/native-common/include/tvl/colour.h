@@ -3,6 +3,7 @@
 // hard-codes BT.601: a stream that states its matrix gets it; one that does not gets the usual
 // guess from its size (HD and larger: BT.709, smaller: BT.601), reported as guessed.
 #pragma once
+#include <cmath>
 #include <string>
 
 extern "C" {
@@ -74,7 +75,7 @@ struct YuvToRgb {
 };
 
 inline YuvToRgb yuvToRgbMatrix(const ColourSpec& c, int bitDepth = 8) {
-  double kr, kb;
+  double kr = 0.299, kb = 0.114;
   lumaWeights(c.matrix, kr, kb);
   const double kg = 1.0 - kr - kb;
   const double maxCode = double((1 << bitDepth) - 1);
@@ -104,6 +105,52 @@ inline YuvToRgb yuvToRgbMatrix(const ColourSpec& c, int bitDepth = 8) {
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 3; j++) r.m[i][j] = float(m[i][j]);
   return r;
+}
+
+// An RGB->RGB affine map (rgb' = a * rgb + b, 0..255 units) that turns RGB converted with the
+// wrong YUV matrix/range (`assumed`) into RGB with the right one (`actual`): undo the assumed
+// conversion back to YUV, then apply the actual one. For decoders that convert with fixed
+// defaults (OpenCV: BT.601, range from the pixel format) and give no way to change them.
+struct RgbCorrection {
+  float a[3][3];
+  float b[3];
+  bool identity;
+};
+
+inline RgbCorrection rgbCorrection(const ColourSpec& assumed, const ColourSpec& actual, int bitDepth = 8) {
+  const YuvToRgb from = yuvToRgbMatrix(assumed, bitDepth);
+  const YuvToRgb to = yuvToRgbMatrix(actual, bitDepth);
+  // Inverse of from.m (3x3, by cofactors).
+  const auto& m = from.m;
+  const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                     m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                     m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  double inv[3][3];
+  inv[0][0] = (m[1][1] * m[2][2] - m[1][2] * m[2][1]) / det;
+  inv[0][1] = (m[0][2] * m[2][1] - m[0][1] * m[2][2]) / det;
+  inv[0][2] = (m[0][1] * m[1][2] - m[0][2] * m[1][1]) / det;
+  inv[1][0] = (m[1][2] * m[2][0] - m[1][0] * m[2][2]) / det;
+  inv[1][1] = (m[0][0] * m[2][2] - m[0][2] * m[2][0]) / det;
+  inv[1][2] = (m[0][2] * m[1][0] - m[0][0] * m[1][2]) / det;
+  inv[2][0] = (m[1][0] * m[2][1] - m[1][1] * m[2][0]) / det;
+  inv[2][1] = (m[0][1] * m[2][0] - m[0][0] * m[2][1]) / det;
+  inv[2][2] = (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / det;
+  // yuv = inv * rgb_assumed + off_from;  rgb_actual = to.m * (yuv - off_to)
+  RgbCorrection c{};
+  c.identity = true;
+  for (int i = 0; i < 3; i++) {
+    double bi = 0;
+    for (int j = 0; j < 3; j++) {
+      double aij = 0;
+      for (int k = 0; k < 3; k++) aij += double(to.m[i][k]) * inv[k][j];
+      c.a[i][j] = float(aij);
+      bi += double(to.m[i][j]) * (double(from.offset[j]) - double(to.offset[j]));
+      if (std::abs(aij - (i == j ? 1.0 : 0.0)) > 1e-6) c.identity = false;
+    }
+    c.b[i] = float(bi * 255.0);
+    if (std::abs(c.b[i]) > 1e-4) c.identity = false;
+  }
+  return c;
 }
 
 inline int bitDepthOf(AVPixelFormat f) {

@@ -39,6 +39,19 @@ struct DecodeStats {
   int64_t position = -1;
 };
 
+// Before decoding anything: every kept frame exists, and its packet is not known to be damaged.
+inline void checkPlan(const FrameIndex& index, const std::vector<DecodeRun>& runs) {
+  for (const DecodeRun& run : runs) {
+    for (int64_t k : run.keep) {
+      if (k < 0 || size_t(k) >= index.size())
+        throw Error("TVL_INDEX_OUT_OF_RANGE", "frame " + std::to_string(k) + " is out of range", k);
+      if (index.frames[size_t(k)].corrupt)
+        throw Error("TVL_CORRUPT_DATA",
+                    "frame " + std::to_string(k) + " is damaged in the file (its packet is cut short or flagged corrupt)", k);
+    }
+  }
+}
+
 template <class Engine>
 class PlanExecutor {
  public:
@@ -55,15 +68,7 @@ class PlanExecutor {
                       const CancelToken& cancel) {
     DecodeStats stats;
     size_t slot = 0;
-    for (const DecodeRun& run : runs) {
-      for (int64_t k : run.keep) {
-        if (k < 0 || size_t(k) >= index_.size())
-          throw Error("TVL_INDEX_OUT_OF_RANGE", "frame " + std::to_string(k) + " is out of range", k);
-        if (index_.frames[size_t(k)].corrupt)
-          throw Error("TVL_CORRUPT_DATA",
-                      "frame " + std::to_string(k) + " is damaged in the file (its packet is cut short or flagged corrupt)", k);
-      }
-    }
+    checkPlan(index_, runs);
     try {
       for (const DecodeRun& run : runs) {
         if (run.keep.empty()) continue;

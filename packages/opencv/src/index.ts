@@ -1,0 +1,48 @@
+/**
+ * @tvl/opencv: a CPU backend over OpenCV's cv::VideoCapture. Importing this module registers
+ * it with @tvl/core for device 'cpu' under the name 'opencv':
+ *
+ *   VideoLoader.open(path, { device: 'cpu', backend: 'opencv' })
+ *
+ * Backend options (`backendOptions`): `colour: 'stream'` (default) returns the stream's real
+ * colours; `colour: 'opencv'` returns OpenCV's own conversion (BT.601 whatever the stream says).
+ */
+import {
+  InvalidArgumentError, NativeBackendSession, registerBackend, withCancel,
+  type BackendFactory, type BackendOpenOptions, type BackendSession,
+} from '@tvl/core';
+import { loadAddon } from './native.js';
+
+export type OpencvColourMode = 'stream' | 'opencv';
+
+export interface OpencvBackendOptions {
+  /** 'stream' (default): correct OpenCV's BT.601 output to the stream's matrix and range. 'opencv': as OpenCV returns it. */
+  colour?: OpencvColourMode;
+}
+
+function colourOption(options: BackendOpenOptions): OpencvColourMode {
+  const colour = (options.backendOptions as OpencvBackendOptions | undefined)?.colour ?? 'stream';
+  if (colour !== 'stream' && colour !== 'opencv') {
+    throw new InvalidArgumentError(`backendOptions.colour must be 'stream' or 'opencv', not ${JSON.stringify(colour)}`);
+  }
+  return colour;
+}
+
+export const opencvBackend: BackendFactory = {
+  name: 'opencv',
+  device: 'cpu',
+  async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
+    const colour = colourOption(options);
+    const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, { colour }, cancel));
+    // VideoCapture's own seek steps back 16 frames before its keyframe search, so a seek costs
+    // more than with @tvl/libav; continuing through a few frames is usually cheaper.
+    return new NativeBackendSession('opencv', native, { seekCost: 20 });
+  },
+};
+
+/** The OpenCV version the addon runs against. */
+export function opencvVersion(): string {
+  return loadAddon().opencvVersion;
+}
+
+registerBackend(opencvBackend);
