@@ -18,3 +18,5 @@ export { resolveOutputSize, allocateFrameBuffer, bufferToTensor, frameShape } fr
 export type { TensorDtype } from './output.js';
 export { withCancel, NativeBackendSession } from './native-backend.js';
 export type { NativeSession } from './native-backend.js';
+export { normalise, denormalise, resize, crop, flip, fit } from './transforms.js';
+export type { FrameOrClip, Interpolation, CropRegion, PadOptions, FitOptions } from './transforms.js';
