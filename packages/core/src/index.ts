@@ -20,3 +20,7 @@ export { withCancel, NativeBackendSession } from './native-backend.js';
 export type { NativeSession } from './native-backend.js';
 export { normalise, denormalise, resize, crop, flip, fit } from './transforms.js';
 export type { FrameOrClip, Interpolation, CropRegion, PadOptions, FitOptions } from './transforms.js';
+export { VideoLoaderPool } from './pool.js';
+export type { VideoLoaderPoolOptions, WithLoaderOptions } from './pool.js';
+export { VideoDataset, BatchDataLoader, DatasetItemError, asyncDataset, slidingClips } from './dataset.js';
+export type { AsyncDataset, VideoClip, Clip, VideoDatasetOptions, Batch, BatchDataLoaderOptions } from './dataset.js';

@@ -2,32 +2,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import {
   VideoLoader, registerBackend, unregisterBackend, setBackendFactory, resolveBackend, listBackends, parseDevice,
   fromNativeError, resolveOutputSize, TvlError, CorruptDataError, EndOfVideoError, NoBackendError,
-  type BackendFactory, type BackendSession, type DecodeRequest,
+  type DecodeRequest,
 } from '@tvl/core';
-
-/** A backend with no native code: frame i is filled with the value i (so pixels say which frame). */
-function fakeBackend(name: string, calls: DecodeRequest[] = []): BackendFactory {
-  return {
-    name,
-    device: 'cpu',
-    async open(): Promise<BackendSession> {
-      let closed = false;
-      return {
-        backend: name,
-        info: { width: 4, height: 2, codec: 'fake', profile: '', pixelFormat: 'rgb24', bitDepth: 8, colourMatrix: 'bt709', colourRange: 'limited', colourMatrixGuessed: false, rotation: 0, container: 'fake' },
-        index: { pts: Float64Array.from({ length: 10 }, (_, i) => i / 10), keyframe: Uint8Array.from({ length: 10 }, (_, i) => (i % 5 === 0 ? 1 : 0)), lastFrameDuration: 0.1 },
-        async decode(req) {
-          if (closed) throw Object.assign(new Error('closed'), { code: 'TVL_CLOSED' });
-          calls.push(req);
-          const order = req.plan.runs.flatMap((r) => r.keep);
-          order.forEach((idx, k) => req.buffers[k].fill(req.output.dtype === 'float32' ? idx / 255 : idx));
-          return { framesDecoded: order.length, seeks: req.plan.runs.length, position: order[order.length - 1] };
-        },
-        async close() { closed = true; },
-      };
-    },
-  };
-}
+import { fakeBackend } from './fake-backend.js';
 
 afterEach(() => {
   for (const b of listBackends()) unregisterBackend(b.name);

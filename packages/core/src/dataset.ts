@@ -1,0 +1,274 @@
+/**
+ * Datasets for training: a VideoDataset of clips (a video and the frame indices to take from
+ * it), and a BatchDataLoader that turns any AsyncDataset into shuffled, sharded batches,
+ * keeping a bounded number of batches loading while the caller trains on the current one.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { AbortedError, InvalidArgumentError, TvlError, makeError, isTvlErrorCode } from './errors.js';
+import { VideoLoaderPool } from './pool.js';
+import type { VideoLoaderOptions } from './video-loader.js';
+
+/** Anything indexable whose items load asynchronously. */
+export interface AsyncDataset<T> {
+  readonly length: number;
+  get(index: number, options?: { signal?: AbortSignal }): Promise<T>;
+  /** Describes item `index` for error messages (e.g. its path and frames). */
+  describe?(index: number): string;
+}
+
+/** An AsyncDataset from a length and a loading function. */
+export function asyncDataset<T>(length: number, load: (index: number, options: { signal?: AbortSignal }) => Promise<T>,
+  describe?: (index: number) => string): AsyncDataset<T> {
+  if (!Number.isInteger(length) || length < 0) throw new InvalidArgumentError(`dataset length must be a non-negative integer, got ${length}`);
+  return { length, get: (i, options = {}) => load(i, options), describe };
+}
+
+export interface VideoClip {
+  path: string;
+  /** Frame indices in the order the clip should hold them. */
+  frames: number[];
+  /** Anything the caller wants back with the clip (a class label, an id). */
+  label?: unknown;
+}
+
+export interface Clip {
+  /** [T, H, W, C] (or [T, C, H, W] with layout 'chw'). */
+  data: tf.Tensor4D;
+  spec: VideoClip;
+}
+
+export interface VideoDatasetOptions {
+  /** Loader options for every clip (size, dtype, device, backend...). */
+  loaderOptions?: Omit<VideoLoaderOptions, 'device' | 'signal'>;
+  /** The pool clips are loaded through; default: 2 CPU slots. */
+  pool?: VideoLoaderPool;
+  /** Applied to each clip after loading (e.g. normalise); the input is disposed for you. */
+  transform?: (clip: tf.Tensor4D, spec: VideoClip) => tf.Tensor4D;
+}
+
+/** Clips of (path, frame indices), each loaded as one [T, H, W, C] tensor through a loader pool. */
+export class VideoDataset implements AsyncDataset<Clip> {
+  readonly clips: readonly VideoClip[];
+  private readonly pool: VideoLoaderPool;
+
+  constructor(clips: readonly VideoClip[], private readonly options: VideoDatasetOptions = {}) {
+    clips.forEach((c, i) => {
+      if (typeof c?.path !== 'string' || !Array.isArray(c.frames) || c.frames.length === 0) {
+        throw new InvalidArgumentError(`clip ${i}: expected { path: string, frames: number[] (non-empty) }`);
+      }
+    });
+    this.clips = clips;
+    this.pool = options.pool ?? new VideoLoaderPool({ slots: { cpu: 2 } });
+  }
+
+  get length(): number { return this.clips.length; }
+
+  describe(index: number): string {
+    const c = this.clips[index];
+    const frames = c.frames.length > 6 ? `${c.frames.slice(0, 6).join(', ')}, ... (${c.frames.length})` : c.frames.join(', ');
+    return `${c.path} frames [${frames}]`;
+  }
+
+  async get(index: number, options: { signal?: AbortSignal } = {}): Promise<Clip> {
+    const spec = this.clips[index];
+    if (spec === undefined) throw new InvalidArgumentError(`clip ${index} is out of range (the dataset has ${this.length})`);
+    const data = await this.pool.withLoader(spec.path, (vl) => vl.selectFrameBatch(spec.frames, { signal: options.signal }),
+      { signal: options.signal, loaderOptions: this.options.loaderOptions });
+    if (!this.options.transform) return { data, spec };
+    try {
+      return { data: this.options.transform(data, spec), spec };
+    } finally {
+      data.dispose();
+    }
+  }
+}
+
+/** Evenly spaced clips of `length` frames `stride` apart, over a video of `nFrames` frames. */
+export function slidingClips(path: string, nFrames: number, length: number, options: { stride?: number; step?: number; label?: unknown } = {}): VideoClip[] {
+  const stride = options.stride ?? 1;
+  const span = (length - 1) * stride + 1;
+  const step = options.step ?? span;
+  const out: VideoClip[] = [];
+  for (let start = 0; start + span <= nFrames; start += step) {
+    out.push({ path, frames: Array.from({ length }, (_, k) => start + k * stride), label: options.label });
+  }
+  return out;
+}
+
+export interface Batch<T> {
+  /** Items stacked on a new first axis: [B, T, H, W, C] for clips. */
+  data: tf.Tensor;
+  /** Dataset indices of the items, in batch order. */
+  indices: number[];
+  /** The items themselves (tensor fields already stacked into `data` and disposed). */
+  items: T[];
+}
+
+export interface BatchDataLoaderOptions<T> {
+  batchSize: number;
+  /** Reshuffle every epoch; the order depends only on `seed` and the epoch (default false). */
+  shuffle?: boolean;
+  seed?: number;
+  /** Drop a last, smaller batch (default false). */
+  dropLast?: boolean;
+  /** Batches loading ahead of the one handed out (default 2). */
+  prefetch?: number;
+  /** Items of one batch loaded at once (default: the batch size). */
+  concurrency?: number;
+  /** This process's share: items at positions where position % worldSize === rank (default 0 of 1). */
+  rank?: number;
+  worldSize?: number;
+  signal?: AbortSignal;
+  /** How items become the batch tensor; default stacks `item.data` (or the item, if a tensor). */
+  collate?: (items: T[]) => tf.Tensor;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function tensorOf(item: unknown): tf.Tensor | undefined {
+  if (item instanceof tf.Tensor) return item;
+  const data = (item as { data?: unknown })?.data;
+  return data instanceof tf.Tensor ? data : undefined;
+}
+
+function disposeItem(item: unknown): void {
+  tensorOf(item)?.dispose();
+}
+
+/** The error for a dataset item: the original code and a message naming the item. */
+export class DatasetItemError extends TvlError {
+  constructor(readonly itemIndex: number, readonly item: string, cause: unknown) {
+    const code = isTvlErrorCode((cause as { code?: unknown })?.code) ? (cause as TvlError).code : 'TVL_INTERNAL';
+    const message = cause instanceof Error ? cause.message : String(cause);
+    super(code, `dataset item ${itemIndex} (${item}): ${message}`, { cause, path: (cause as TvlError)?.path, frameIndex: (cause as TvlError)?.frameIndex });
+  }
+}
+
+/**
+ * Batches from an AsyncDataset, as an async iterable (one pass = one epoch; iterate again for
+ * the next). Up to `prefetch` batches load while the caller works on the current one; the
+ * caller disposes each batch's `data`. Breaking out of the loop, an error, or the signal stops
+ * loading and disposes whatever was loaded but not handed out.
+ */
+export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
+  private epoch = 0;
+  private readonly o: Required<Omit<BatchDataLoaderOptions<T>, 'signal' | 'collate'>> & Pick<BatchDataLoaderOptions<T>, 'signal' | 'collate'>;
+
+  constructor(private readonly dataset: AsyncDataset<T>, options: BatchDataLoaderOptions<T>) {
+    const o = {
+      shuffle: false, seed: 0, dropLast: false, prefetch: 2, rank: 0, worldSize: 1,
+      concurrency: options.batchSize, ...options,
+    };
+    const positiveInt = (v: number, name: string, min = 1) => {
+      if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got ${v}`);
+    };
+    positiveInt(o.batchSize, 'batchSize');
+    positiveInt(o.prefetch, 'prefetch', 0);
+    positiveInt(o.concurrency, 'concurrency');
+    positiveInt(o.worldSize, 'worldSize');
+    if (!Number.isInteger(o.rank) || o.rank < 0 || o.rank >= o.worldSize) {
+      throw new InvalidArgumentError(`rank must be an integer in [0, worldSize) = [0, ${o.worldSize}), got ${o.rank}`);
+    }
+    this.o = o;
+  }
+
+  /** This process's item indices for an epoch, in load order. */
+  order(epoch = this.epoch): number[] {
+    const n = this.dataset.length;
+    const all = Array.from({ length: n }, (_, i) => i);
+    if (this.o.shuffle) {
+      // Same permutation on every rank (seed and epoch only), then each rank takes its share.
+      const rand = mulberry32(this.o.seed * 1000003 + epoch);
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [all[i], all[j]] = [all[j], all[i]];
+      }
+    }
+    // Equal shares: the tail that does not divide evenly is left out, so ranks stay in step.
+    const perRank = Math.floor(n / this.o.worldSize);
+    return all.slice(0, perRank * this.o.worldSize).filter((_, pos) => pos % this.o.worldSize === this.o.rank);
+  }
+
+  /** Batches per epoch for this rank. */
+  get length(): number {
+    const n = this.order().length;
+    return this.o.dropLast ? Math.floor(n / this.o.batchSize) : Math.ceil(n / this.o.batchSize);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Batch<T>> {
+    const order = this.order(this.epoch++);
+    const groups: number[][] = [];
+    for (let i = 0; i < order.length; i += this.o.batchSize) {
+      const g = order.slice(i, i + this.o.batchSize);
+      if (g.length === this.o.batchSize || !this.o.dropLast) groups.push(g);
+    }
+    const stop = new AbortController();
+    const outer = this.o.signal;
+    const onOuterAbort = () => stop.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    const inFlight: Promise<Batch<T>>[] = [];
+    let next = 0;
+    const launch = () => {
+      while (next < groups.length && inFlight.length < this.o.prefetch + 1) {
+        const p = this.loadBatch(groups[next++], stop.signal);
+        p.catch(() => undefined); // observed when awaited; never an unhandled rejection
+        inFlight.push(p);
+      }
+    };
+    try {
+      launch();
+      while (inFlight.length > 0) {
+        if (outer?.aborted) throw new AbortedError('batch loading was aborted', { cause: outer.reason });
+        const batch = await inFlight.shift()!;
+        launch();
+        yield batch;
+      }
+    } finally {
+      outer?.removeEventListener('abort', onOuterAbort);
+      stop.abort();
+      // Batches loaded (or loading) but never handed out are disposed.
+      for (const p of inFlight) p.then((b) => b.data.dispose(), () => undefined);
+    }
+  }
+
+  private async loadBatch(indices: number[], signal: AbortSignal): Promise<Batch<T>> {
+    const items: (T | undefined)[] = new Array(indices.length);
+    let failure: unknown;
+    let cursor = 0;
+    const worker = async () => {
+      while (cursor < indices.length && failure === undefined) {
+        const k = cursor++;
+        try {
+          items[k] = await this.dataset.get(indices[k], { signal });
+        } catch (err) {
+          failure ??= signal.aborted ? err : new DatasetItemError(indices[k], this.dataset.describe?.(indices[k]) ?? `index ${indices[k]}`, err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, indices.length) }, worker));
+    if (failure !== undefined) {
+      items.forEach(disposeItem);
+      throw failure;
+    }
+    const loaded = items as T[];
+    try {
+      const data = this.o.collate ? this.o.collate(loaded) : tf.stack(loaded.map((item) => {
+        const t = tensorOf(item);
+        if (!t) throw new InvalidArgumentError('items have no tensor `data`: pass a collate function');
+        return t;
+      }));
+      return { data, indices, items: loaded };
+    } finally {
+      loaded.forEach(disposeItem);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * A backend with no native code, for core's own tests: frame i of a file is filled with the
+ * value i (plus 100 x the number in the file's name, if any), so pixels say which frame of which
+ * file came back. A path containing 'missing' fails to open with TVL_FILE_NOT_FOUND.
+ */
+import type { BackendFactory, BackendSession, DecodeRequest, DeviceKind } from '@tvl/core';
+
+export interface FakeBackendOptions {
+  device?: DeviceKind;
+  /** Milliseconds each decode call takes (a timer, like a worker thread would). */
+  decodeMs?: number;
+  nFrames?: number;
+  /** Sessions open right now and the most ever open at once, across this factory. */
+  stats?: { open: number; peak: number };
+}
+
+export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: FakeBackendOptions = {}): BackendFactory {
+  const n = options.nFrames ?? 10;
+  return {
+    name,
+    device: options.device ?? 'cpu',
+    async open(path: string): Promise<BackendSession> {
+      if (path.includes('missing')) throw Object.assign(new Error(`No such file: '${path}'`), { code: 'TVL_FILE_NOT_FOUND' });
+      const base = 100 * Number(/(\d+)/.exec(path)?.[1] ?? 0);
+      let closed = false;
+      if (options.stats) {
+        options.stats.open++;
+        options.stats.peak = Math.max(options.stats.peak, options.stats.open);
+      }
+      return {
+        backend: name,
+        info: { width: 4, height: 2, codec: 'fake', profile: '', pixelFormat: 'rgb24', bitDepth: 8, colourMatrix: 'bt709', colourRange: 'limited', colourMatrixGuessed: false, rotation: 0, container: 'fake' },
+        index: { pts: Float64Array.from({ length: n }, (_, i) => i / 10), keyframe: Uint8Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 1 : 0)), lastFrameDuration: 0.1 },
+        async decode(req) {
+          if (closed) throw Object.assign(new Error('closed'), { code: 'TVL_CLOSED' });
+          calls.push(req);
+          if (options.decodeMs) await new Promise((r) => setTimeout(r, options.decodeMs));
+          const order = req.plan.runs.flatMap((r) => r.keep);
+          order.forEach((idx, k) => req.buffers[k].fill(req.output.dtype === 'float32' ? (base + idx) / 255 : base + idx));
+          return { framesDecoded: order.length, seeks: req.plan.runs.length, position: order[order.length - 1] };
+        },
+        async close() {
+          if (!closed && options.stats) options.stats.open--;
+          closed = true;
+        },
+      };
+    },
+  };
+}

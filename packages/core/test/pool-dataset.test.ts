@@ -1,0 +1,157 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  BatchDataLoader, VideoDataset, VideoLoaderPool, asyncDataset, listBackends, registerBackend, slidingClips, unregisterBackend,
+} from '@tvl/core';
+import { fakeBackend } from './fake-backend.js';
+
+afterEach(() => {
+  for (const b of listBackends()) unregisterBackend(b.name);
+});
+
+const tick = () => new Promise((r) => setTimeout(r, 1));
+
+describe('VideoLoaderPool', () => {
+  it('never opens more loaders than its slots, and serves callers in arrival order', async () => {
+    const stats = { open: 0, peak: 0 };
+    registerBackend(fakeBackend('fake', [], { decodeMs: 5, stats }));
+    const pool = new VideoLoaderPool({ slots: { cpu: 3 } });
+    const started: number[] = [];
+    const jobs = Array.from({ length: 12 }, (_, k) => pool.withLoader(`clip-${k % 3}.mp4`, async (vl) => {
+      started.push(k);
+      const [f] = await vl.selectRawFrames([k % 10]);
+      expect(pool.active.cpu).toBeLessThanOrEqual(3);
+      return f.data[0];
+    }));
+    expect(pool.waiting).toBe(9);
+    const values = await Promise.all(jobs);
+    expect(values).toEqual(Array.from({ length: 12 }, (_, k) => 100 * (k % 3) + (k % 10)));
+    expect(started).toEqual(Array.from({ length: 12 }, (_, k) => k));
+    expect(stats.peak).toBe(3);
+    expect(pool.peakActive).toBe(3);
+    expect(stats.open).toBe(0); // every loader closed
+    expect(pool.active).toEqual({ cpu: 0 });
+  });
+
+  it('spreads work over devices and keeps a device-bound caller waiting for its device', async () => {
+    registerBackend(fakeBackend('cpu-fake', [], { decodeMs: 5 }));
+    registerBackend(fakeBackend('gpu-fake', [], { decodeMs: 5, device: 'cuda' }));
+    const pool = new VideoLoaderPool({ slots: { 'cuda:0': 1, cpu: 1 } });
+    const devices: string[] = [];
+    await Promise.all([
+      pool.withLoader('a.mp4', async (vl) => { devices.push(`a:${vl.backend}`); await vl.selectRawFrames([0]); }),
+      pool.withLoader('b.mp4', async (vl) => { devices.push(`b:${vl.backend}`); await vl.selectRawFrames([0]); }),
+      pool.withLoader('c.mp4', async (vl) => { devices.push(`c:${vl.backend}`); }, { device: 'cuda' }),
+    ]);
+    expect(devices.slice(0, 2).map((d) => d.split(':')[1]).sort()).toEqual(['cpu-fake', 'gpu-fake']);
+    expect(devices[2]).toBe('c:gpu-fake');
+    await expect(pool.withLoader('d.mp4', () => 0, { device: 'cuda:1' })).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+  });
+
+  it('frees the slot when the callback throws or the open fails, and aborts a waiting caller', async () => {
+    registerBackend(fakeBackend('fake', [], { decodeMs: 20 }));
+    const pool = new VideoLoaderPool({ slots: { cpu: 1 } });
+    await expect(pool.withLoader('x.mp4', () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(pool.withLoader('missing.mp4', () => 0)).rejects.toMatchObject({ code: 'TVL_FILE_NOT_FOUND' });
+    const busy = pool.withLoader('x.mp4', (vl) => vl.selectRawFrames([1]));
+    const controller = new AbortController();
+    const waiting = pool.withLoader('y.mp4', () => 'ran', { signal: controller.signal });
+    await tick();
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'TVL_ABORTED' });
+    await busy;
+    expect(await pool.withLoader('z.mp4', () => 'free again')).toBe('free again');
+  });
+});
+
+describe('VideoDataset and BatchDataLoader', () => {
+  const clips = () => [0, 1, 2].flatMap((v) => slidingClips(`clip-${v}.mp4`, 10, 2, { stride: 2, step: 5, label: v }));
+
+  it('slidingClips spaces clips by step with frames stride apart', () => {
+    expect(slidingClips('v.mp4', 10, 3, { stride: 2, step: 4 }).map((c) => c.frames)).toEqual([[0, 2, 4], [4, 6, 8]]);
+  });
+
+  it('loads clips as [T, H, W, C] and batches them as [B, T, H, W, C] in order', async () => {
+    registerBackend(fakeBackend('fake'));
+    const ds = new VideoDataset(clips(), { loaderOptions: { dtype: 'int32' } });
+    expect(ds.length).toBe(6);
+    const loader = new BatchDataLoader(ds, { batchSize: 4 });
+    expect(loader.length).toBe(2);
+    const seen: number[][] = [];
+    for await (const batch of loader) {
+      expect(batch.data.shape.slice(1)).toEqual([2, 2, 4, 3]);
+      const firstPixels = tf.slice(batch.data, [0, 0, 0, 0, 0], [-1, -1, 1, 1, 1]).dataSync();
+      seen.push(Array.from(firstPixels));
+      expect(batch.items.map((c) => c.spec.label)).toEqual(batch.indices.map((i) => ds.clips[i].label));
+      batch.data.dispose();
+    }
+    // clip-v frames [0, 2] and [5, 7]: pixel = 100 v + frame.
+    expect(seen).toEqual([[0, 2, 5, 7, 100, 102, 105, 107], [200, 202, 205, 207]]);
+  });
+
+  it('shuffles reproducibly per seed and epoch, and shards evenly across ranks', () => {
+    const ds = asyncDataset(10, async (i) => tf.scalar(i));
+    const a = new BatchDataLoader(ds, { batchSize: 3, shuffle: true, seed: 7 });
+    const b = new BatchDataLoader(ds, { batchSize: 3, shuffle: true, seed: 7 });
+    expect(a.order(0)).toEqual(b.order(0));
+    expect(a.order(0)).not.toEqual(a.order(1));
+    expect([...a.order(0)].sort((x, y) => x - y)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    const shards = [0, 1, 2].map((rank) => new BatchDataLoader(ds, { batchSize: 2, shuffle: true, seed: 7, rank, worldSize: 3 }).order(4));
+    expect(shards.map((s) => s.length)).toEqual([3, 3, 3]);
+    expect(new Set(shards.flat()).size).toBe(9);
+    expect(new BatchDataLoader(ds, { batchSize: 4, dropLast: true }).length).toBe(2);
+    expect(() => new BatchDataLoader(ds, { batchSize: 2, rank: 3, worldSize: 3 })).toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }));
+  });
+
+  it('keeps at most prefetch + 1 batches loading while the caller is busy', async () => {
+    let loading = 0;
+    let peak = 0;
+    const ds = asyncDataset(20, async (i) => {
+      loading++;
+      peak = Math.max(peak, loading);
+      await new Promise((r) => setTimeout(r, 2));
+      loading--;
+      return tf.scalar(i);
+    });
+    const loader = new BatchDataLoader(ds, { batchSize: 2, prefetch: 2 });
+    let batches = 0;
+    for await (const batch of loader) {
+      await new Promise((r) => setTimeout(r, 15)); // "training"
+      batch.data.dispose();
+      batches++;
+    }
+    expect(batches).toBe(10);
+    expect(peak).toBeLessThanOrEqual(2 * 3);
+  });
+
+  it('disposes what it loaded but did not hand out when the loop stops early', async () => {
+    const ds = asyncDataset(12, async (i) => tf.scalar(i));
+    const before = tf.memory().numTensors;
+    for await (const batch of new BatchDataLoader(ds, { batchSize: 2, prefetch: 3 })) {
+      batch.data.dispose();
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('names the clip that failed, with the original code', async () => {
+    registerBackend(fakeBackend('fake'));
+    const ds = new VideoDataset([{ path: 'clip-1.mp4', frames: [0] }, { path: 'missing-2.mp4', frames: [3, 4] }]);
+    const run = async () => { for await (const b of new BatchDataLoader(ds, { batchSize: 2 })) b.data.dispose(); };
+    await expect(run()).rejects.toMatchObject({ code: 'TVL_FILE_NOT_FOUND', itemIndex: 1, message: expect.stringContaining('missing-2.mp4 frames [3, 4]') });
+  });
+
+  it('stops with TVL_ABORTED when its signal fires', async () => {
+    const controller = new AbortController();
+    const ds = asyncDataset(10, async (i) => tf.scalar(i));
+    const loader = new BatchDataLoader(ds, { batchSize: 1, signal: controller.signal });
+    const run = async () => {
+      for await (const b of loader) {
+        b.data.dispose();
+        controller.abort();
+      }
+    };
+    await expect(run()).rejects.toMatchObject({ code: 'TVL_ABORTED' });
+  });
+});
