@@ -54,7 +54,7 @@ bench: build
 dist: build
 	rm -rf dist && mkdir -p dist
 	pnpm turbo run prebuilds
-	for p in native-common core libav opencv; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
+	for p in native-common core libav opencv cli; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
 	@ls -l dist
 
 clean:

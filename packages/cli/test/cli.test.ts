@@ -1,0 +1,84 @@
+import '@tensorflow/tfjs-backend-cpu';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeImageRgb, makeIndexedClip, readFrameCode } from '@tvl/core/testing';
+import '@tvl/libav';
+import { main, parseIndices } from '../src/main.js';
+import { encodePng } from '../src/png.js';
+
+async function run(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  return { code, stdout, stderr };
+}
+
+const clip = () => makeIndexedClip({ codec: 'h264', container: 'mkv', frames: 50, gop: 12, vfr: true });
+
+it('parses indices and ranges with steps', () => {
+  expect(parseIndices('0,10,20-23,30-40:5', 50)).toEqual([0, 10, 20, 21, 22, 23, 30, 35, 40]);
+  expect(() => parseIndices('60', 50)).toThrow(/out of range/);
+  expect(() => parseIndices('a-b', 50)).toThrow(/bad index/);
+});
+
+it('encodes PNGs that decode back to the same pixels', () => {
+  const rgb = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 37) % 256);
+  const file = path.join(os.tmpdir(), 'tvl-png-test.png');
+  fs.writeFileSync(file, encodePng(rgb, 5, 3));
+  expect(Array.from(decodeImageRgb(file))).toEqual(Array.from(rgb));
+});
+
+it('tvl info summarises the stream and its frame index, as text or JSON', async () => {
+  const text = await run('info', clip());
+  expect(text.code).toBe(0);
+  expect(text.stdout).toMatch(/frames\s+50/);
+  expect(text.stdout).toMatch(/variable/);
+  const json = await run('info', clip(), '--json');
+  const summary = JSON.parse(json.stdout);
+  expect(summary).toMatchObject({ nFrames: 50, keyframes: 5, variableFrameRate: true, codec: 'h264', backend: 'libav' });
+  expect(summary.gop).toEqual({ min: 2, mean: 10, max: 12 });
+});
+
+it('tvl frames writes the requested frames as PNG files', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tvl-frames-'));
+  const r = await run('frames', clip(), '3,17,40-42', '--out', out, '--json');
+  expect(r.code).toBe(0);
+  const written = JSON.parse(r.stdout) as { index: number; file: string }[];
+  expect(written.map((w) => w.index)).toEqual([3, 17, 40, 41, 42]);
+  for (const w of written) {
+    const rgb = decodeImageRgb(w.file);
+    expect(readFrameCode(rgb, 160, 120)).toBe(w.index);
+  }
+});
+
+it('tvl bench reports fps per installed backend', async () => {
+  const r = await run('bench', clip(), '--backends', 'libav,nosuch', '--frames', '20', '--json');
+  expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/@tvl\/nosuch is not installed/);
+  const { results } = JSON.parse(r.stdout);
+  expect(results.map((x: { backend: string }) => x.backend)).toEqual(['libav']);
+  expect(results[0].sequentialFps).toBeGreaterThan(0);
+});
+
+it('exit codes: 2 for usage errors, 1 with the error code for TVL errors', async () => {
+  expect((await run()).code).toBe(2);
+  expect((await run('--help')).code).toBe(0);
+  const usage = await run('frames', clip(), '999', '--out', os.tmpdir());
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toMatch(/out of range/);
+  const missing = await run('info', '/nonexistent/video.mp4');
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/\[TVL_FILE_NOT_FOUND\]/);
+});
+
+it('the installed bin runs (built dist)', () => {
+  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/tvl.js');
+  const r = spawnSync(process.execPath, [bin, 'info', clip(), '--json'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  expect(JSON.parse(r.stdout).nFrames).toBe(50);
+  const bad = spawnSync(process.execPath, [bin, 'info', '/nonexistent.mp4'], { encoding: 'utf8' });
+  expect(bad.status).toBe(1);
+});
