@@ -3,6 +3,7 @@
  * it), and a BatchDataLoader that turns any AsyncDataset into shuffled, sharded batches,
  * keeping a bounded number of batches loading while the caller trains on the current one.
  */
+import { setMaxListeners } from 'node:events';
 import * as tf from '@tensorflow/tfjs-core';
 import { AbortedError, InvalidArgumentError, TvlError, makeError, isTvlErrorCode } from './errors.js';
 import { VideoLoaderPool } from './pool.js';
@@ -212,6 +213,8 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
       if (g.length === this.o.batchSize || !this.o.dropLast) groups.push(g);
     }
     const stop = new AbortController();
+    // Every item loading in flight listens on it (batch size x (prefetch + 1)): not a leak.
+    setMaxListeners(0, stop.signal);
     const outer = this.o.signal;
     const onOuterAbort = () => stop.abort(outer?.reason);
     outer?.addEventListener('abort', onOuterAbort, { once: true });
