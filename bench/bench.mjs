@@ -114,3 +114,21 @@ for (const r of results) {
   console.log(`  ${`${r.backend}, one selectFrames call`.padEnd(34)} ${fps(32, r.batch)} fps   ${(fromStart / r.batch).toFixed(1)}x decoding from the start`);
   console.log(`  ${`${r.backend}, one call per frame`.padEnd(34)} ${fps(32, r.oneByOne)} fps   ${(fromStart / r.oneByOne).toFixed(1)}x decoding from the start`);
 }
+
+// Parallel loaders: the file split into equal parts, each read by its own loader (1 decoder
+// thread each), all at once. Decoding runs on libuv worker threads, so this scales with cores
+// (UV_THREADPOOL_SIZE, default 4, caps it).
+console.log(`\nparallel loaders (${backends[0]}, 1 decoder thread each, ${os.availableParallelism()} cores)`);
+let oneLoader = 0;
+for (const loaders of [1, 2, 4]) {
+  const parts = Array.from({ length: loaders }, (_, k) => all.slice(Math.floor((k * n) / loaders), Math.floor(((k + 1) * n) / loaders)));
+  const opened = await Promise.all(parts.map(() => VideoLoader.open(file, { backend: backends[0], threads: 1 })));
+  const t0 = performance.now();
+  await Promise.all(opened.map(async (vl, k) => {
+    for (let i = 0; i < parts[k].length; i += 32) await vl.selectRawFrames(parts[k].slice(i, i + 32));
+  }));
+  const s = seconds(t0);
+  await Promise.all(opened.map((vl) => vl.close()));
+  if (loaders === 1) oneLoader = s;
+  console.log(`  ${`${loaders} loader${loaders > 1 ? 's' : ''}`.padEnd(34)} ${fps(n, s)} fps   ${(oneLoader / s).toFixed(2)}x one loader`);
+}
