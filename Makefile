@@ -12,7 +12,8 @@ endif
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := ffmpeg pkg-config g++ make python3 libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
-                libopencv-core-dev libopencv-imgproc-dev libopencv-videoio-dev
+                libopencv-core-dev libopencv-imgproc-dev libopencv-videoio-dev \
+                chromium
 PNPM_VERSION := 12.21.0
 
 .PHONY: help setup system-deps pnpm install build sample test bench dist clean

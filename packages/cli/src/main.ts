@@ -209,3 +209,4 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
 }
 
+export { encodePng } from './png.js';
