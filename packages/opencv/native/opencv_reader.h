@@ -101,7 +101,8 @@ class OpencvReader {
  private:
   void openCapture() {
     cap_.release();
-    // Only the FFmpeg backend: GStreamer (also compiled into Debian's OpenCV) reports no pts.
+    // Only the FFmpeg backend: the timestamp checks here are written against its behaviour
+    // (GStreamer, also compiled into Debian's OpenCV, would be a different decoder).
     // Rotation is applied by TVL while writing the output, as for every backend.
     if (!cap_.open(path_, cv::CAP_FFMPEG) || !cap_.isOpened())
       throw Error("TVL_UNSUPPORTED_CODEC", "OpenCV's FFmpeg backend cannot open '" + path_ + "'");
@@ -136,8 +137,8 @@ class OpencvReader {
       current_ = -1;
       throw Error("TVL_INEXACT_FRAME",
                   "OpenCV reported a frame at " + std::to_string(ms) +
-                      " ms, which is no frame of the index; cannot tell which frame it decoded (after frame " +
-                      std::to_string(want - 1) + ")",
+                      " ms, which is no frame of the index; cannot tell which frame it decoded" +
+                      (want > 0 ? " (after frame " + std::to_string(want - 1) + ")" : ""),
                   want);
     }
     if (current_ >= 0 && id <= current_) {
