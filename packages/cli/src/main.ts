@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TvlError, VideoLoader } from '@tvl/core';
 import { encodePng } from './png.js';
-import { Progress } from './progress.js';
+import { Progress, busy } from './progress.js';
 
 export interface Io {
   stdout: { write(s: string): unknown };
@@ -69,18 +69,23 @@ export function parseIndices(spec: string, nFrames: number): number[] {
   return out;
 }
 
-async function open(p: Parsed, file: string, extra: { backend?: string; outWidth?: number; outHeight?: number } = {}) {
-  return VideoLoader.open(file, {
-    device: (p.flags.get('device') as string | undefined) ?? 'cpu',
-    backend: (p.flags.get('backend') as string | undefined) ?? extra.backend,
-    outWidth: extra.outWidth, outHeight: extra.outHeight,
-  });
+async function open(p: Parsed, io: Io, file: string, extra: { backend?: string; outWidth?: number; outHeight?: number } = {}) {
+  const stop = busy(`indexing ${path.basename(file)}...`, io.stderr);
+  try {
+    return await VideoLoader.open(file, {
+      device: (p.flags.get('device') as string | undefined) ?? 'cpu',
+      backend: (p.flags.get('backend') as string | undefined) ?? extra.backend,
+      outWidth: extra.outWidth, outHeight: extra.outHeight,
+    });
+  } finally {
+    stop();
+  }
 }
 
 async function info(p: Parsed, io: Io): Promise<void> {
   const file = p.positional[1];
   if (!file) throw new UsageError('tvl info needs a video');
-  const vl = await open(p, file);
+  const vl = await open(p, io, file);
   try {
     const idx = vl.frameIndex;
     const keys: number[] = [];
@@ -117,7 +122,7 @@ async function frames(p: Parsed, io: Io): Promise<void> {
   const [, file, spec] = p.positional;
   const outDir = p.flags.get('out');
   if (!file || !spec || typeof outDir !== 'string') throw new UsageError('tvl frames needs <video> <indices> --out DIR');
-  const vl = await open(p, file, { outWidth: intFlag(p, 'width'), outHeight: intFlag(p, 'height') });
+  const vl = await open(p, io, file, { outWidth: intFlag(p, 'width'), outHeight: intFlag(p, 'height') });
   try {
     const indices = parseIndices(spec, vl.nFrames);
     fs.mkdirSync(outDir, { recursive: true });
@@ -157,7 +162,7 @@ async function bench(p: Parsed, io: Io): Promise<void> {
   if (installed.length === 0) throw new UsageError(`none of ${wanted.join(', ')} is installed`);
   const results = [];
   for (const backend of installed) {
-    const vl = await open(p, file, { backend });
+    const vl = await open(p, io, file, { backend });
     try {
       const n = Math.min(vl.nFrames, intFlag(p, 'frames') ?? 300);
       const bar = new Progress(`${backend} sequential`, n, io.stderr);

@@ -2,7 +2,7 @@
 export class Progress {
   private readonly start = Date.now();
   private lastDraw = 0;
-  constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream | { isTTY?: boolean; write(s: string): unknown } = process.stderr) {}
+  constructor(private readonly label: string, private readonly total: number, private readonly out: { isTTY?: boolean; write(s: string): unknown } = process.stderr) {}
 
   update(done: number): void {
     if (!this.out.isTTY) return;
@@ -19,4 +19,15 @@ export class Progress {
   done(): void {
     if (this.out.isTTY) this.out.write('\n');
   }
+}
+
+/** For work of unknown length (opening a long file builds its frame index): elapsed seconds on a terminal. Returns stop(). */
+export function busy(label: string, out: { isTTY?: boolean; write(s: string): unknown } = process.stderr): () => void {
+  if (!out.isTTY) return () => undefined;
+  const start = Date.now();
+  const timer = setInterval(() => out.write(`\r${label} ${((Date.now() - start) / 1000).toFixed(0)} s`), 250);
+  return () => {
+    clearInterval(timer);
+    if (Date.now() - start >= 250) out.write(`\r${' '.repeat(label.length + 8)}\r`);
+  };
 }

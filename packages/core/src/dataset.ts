@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import * as tf from '@tensorflow/tfjs-core';
 import { AbortedError, InvalidArgumentError, TvlError, makeError, isTvlErrorCode } from './errors.js';
 import { VideoLoaderPool } from './pool.js';
+import { seededRandom } from './random.js';
 import type { VideoLoaderOptions } from './video-loader.js';
 
 /** Anything indexable whose items load asynchronously. */
@@ -41,7 +42,7 @@ export interface Clip {
 export interface VideoDatasetOptions {
   /** Loader options for every clip (size, dtype, device, backend...). */
   loaderOptions?: Omit<VideoLoaderOptions, 'device' | 'signal'>;
-  /** The pool clips are loaded through; default: 2 CPU slots. */
+  /** The pool clips are loaded through; default: its own, with 2 CPU slots (freed by `close()`). */
   pool?: VideoLoaderPool;
   /** Applied to each clip after loading (e.g. normalise); the input is disposed for you. */
   transform?: (clip: tf.Tensor4D, spec: VideoClip) => tf.Tensor4D;
@@ -51,6 +52,7 @@ export interface VideoDatasetOptions {
 export class VideoDataset implements AsyncDataset<Clip> {
   readonly clips: readonly VideoClip[];
   private readonly pool: VideoLoaderPool;
+  private readonly ownsPool: boolean;
 
   constructor(clips: readonly VideoClip[], private readonly options: VideoDatasetOptions = {}) {
     clips.forEach((c, i) => {
@@ -60,6 +62,12 @@ export class VideoDataset implements AsyncDataset<Clip> {
     });
     this.clips = clips;
     this.pool = options.pool ?? new VideoLoaderPool({ slots: { cpu: 2 } });
+    this.ownsPool = options.pool === undefined;
+  }
+
+  /** Closes the loaders its own pool keeps open between clips (a pool passed in is the caller's to close). */
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.close();
   }
 
   get length(): number { return this.clips.length; }
@@ -124,17 +132,6 @@ export interface BatchDataLoaderOptions<T> {
   collate?: (items: T[]) => tf.Tensor;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function tensorOf(item: unknown): tf.Tensor | undefined {
   if (item instanceof tf.Tensor) return item;
   const data = (item as { data?: unknown })?.data;
@@ -188,7 +185,7 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     const all = Array.from({ length: n }, (_, i) => i);
     if (this.o.shuffle) {
       // Same permutation on every rank (seed and epoch only), then each rank takes its share.
-      const rand = mulberry32(this.o.seed * 1000003 + epoch);
+      const rand = seededRandom(this.o.seed * 1000003 + epoch);
       for (let i = n - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [all[i], all[j]] = [all[j], all[i]];

@@ -5,6 +5,10 @@
  *
  * Fair: callers are served strictly in arrival order; a caller is never overtaken by a later
  * one, whichever device frees up.
+ *
+ * Loaders are kept open between callers (up to the slots) and handed to the next caller for the
+ * same file and options: opening builds the frame index by demuxing the whole file, which a
+ * dataset of many clips from one long video should not repeat for every clip.
  */
 import { formatDevice, parseDevice } from './device.js';
 import { AbortedError, InvalidArgumentError } from './errors.js';
@@ -15,6 +19,8 @@ export interface VideoLoaderPoolOptions {
   slots?: Record<string, number>;
   /** Options for every loader the pool opens (`device` is set by the pool). */
   loaderOptions?: Omit<VideoLoaderOptions, 'device'>;
+  /** Keep loaders open for the next caller of the same file (default true); `close()` frees them. */
+  reuseLoaders?: boolean;
 }
 
 export interface WithLoaderOptions {
@@ -26,6 +32,11 @@ export interface WithLoaderOptions {
   loaderOptions?: Omit<VideoLoaderOptions, 'device'>;
 }
 
+interface IdleLoader {
+  key: string;
+  loader: VideoLoader;
+}
+
 interface Waiter {
   device?: string;
   grant: (device: string) => void;
@@ -35,8 +46,11 @@ export class VideoLoaderPool {
   private readonly capacity = new Map<string, number>();
   private readonly inUse = new Map<string, number>();
   private readonly queue: Waiter[] = [];
+  /** Open loaders no caller holds, per device, oldest first. Busy + idle never exceeds the slots. */
+  private readonly idle = new Map<string, IdleLoader[]>();
   private peak = 0;
   private readonly loaderOptions: Omit<VideoLoaderOptions, 'device'>;
+  private readonly reuse: boolean;
 
   constructor(options: VideoLoaderPoolOptions = {}) {
     for (const [device, n] of Object.entries(options.slots ?? { cpu: 1 })) {
@@ -44,9 +58,11 @@ export class VideoLoaderPool {
       const key = formatDevice(parseDevice(device));
       this.capacity.set(key, n);
       this.inUse.set(key, 0);
+      this.idle.set(key, []);
     }
     if (this.capacity.size === 0) throw new InvalidArgumentError('a pool needs at least one device with slots');
     this.loaderOptions = options.loaderOptions ?? {};
+    this.reuse = options.reuseLoaders ?? true;
   }
 
   /** Slots per device, as configured. */
@@ -58,9 +74,17 @@ export class VideoLoaderPool {
   /** Callers waiting for a slot. */
   get waiting(): number { return this.queue.length; }
 
+  /** Loaders kept open for reuse right now (all devices). */
+  get idleLoaders(): number {
+    let n = 0;
+    for (const list of this.idle.values()) n += list.length;
+    return n;
+  }
+
   /**
-   * Waits for a free slot, opens `path` on that slot's device, runs `fn`, and closes the loader
-   * (also when `fn` throws) before the slot goes to the next caller.
+   * Waits for a free slot, opens `path` on that slot's device (or takes the loader the last
+   * caller of the same file and options left open, rewound to frame 0), and runs `fn`. A loader
+   * whose `fn` threw is closed; otherwise it is kept for the next caller (see `reuseLoaders`).
    */
   async withLoader<T>(path: string, fn: (loader: VideoLoader) => Promise<T> | T, options: WithLoaderOptions = {}): Promise<T> {
     const wanted = options.device === undefined ? undefined : formatDevice(parseDevice(options.device));
@@ -69,15 +93,45 @@ export class VideoLoaderPool {
     }
     const device = await this.acquire(wanted, options.signal);
     try {
-      const loader = await VideoLoader.open(path, { ...this.loaderOptions, ...options.loaderOptions, device, signal: options.signal });
+      const loaderOptions = { ...this.loaderOptions, ...options.loaderOptions };
+      const key = JSON.stringify([path, loaderOptions]);
+      const loader = this.takeIdle(device, key) ?? await this.open(device, path, loaderOptions, options.signal);
+      let keep = this.reuse;
       try {
         return await fn(loader);
+      } catch (err) {
+        keep = false;
+        throw err;
       } finally {
-        await loader.close();
+        if (keep && !loader.isClosed) this.idle.get(device)!.push({ key, loader });
+        else await loader.close();
       }
     } finally {
       this.release(device);
     }
+  }
+
+  /** Closes the loaders kept open for reuse. The pool stays usable. */
+  async close(): Promise<void> {
+    const all = [...this.idle.values()].flatMap((list) => list.splice(0));
+    await Promise.all(all.map(({ loader }) => loader.close()));
+  }
+
+  private takeIdle(device: string, key: string): VideoLoader | undefined {
+    const list = this.idle.get(device)!;
+    const at = list.findIndex((e) => e.key === key);
+    if (at < 0) return undefined;
+    const [{ loader }] = list.splice(at, 1);
+    loader.seekToFrame(0);
+    return loader;
+  }
+
+  private async open(device: string, path: string, loaderOptions: Omit<VideoLoaderOptions, 'device'>, signal?: AbortSignal): Promise<VideoLoader> {
+    // Room for one more open loader on the device: close the oldest idle ones first.
+    const list = this.idle.get(device)!;
+    const cap = this.capacity.get(device)!;
+    while (list.length > 0 && (this.inUse.get(device) ?? 0) + list.length > cap) await list.shift()!.loader.close();
+    return VideoLoader.open(path, { ...loaderOptions, device, signal });
   }
 
   private freeDevice(wanted?: string): string | undefined {

@@ -10,8 +10,8 @@ export interface FakeBackendOptions {
   /** Milliseconds each decode call takes (a timer, like a worker thread would). */
   decodeMs?: number;
   nFrames?: number;
-  /** Sessions open right now and the most ever open at once, across this factory. */
-  stats?: { open: number; peak: number };
+  /** Sessions open right now, the most ever open at once, and (if present) how many were opened in all. */
+  stats?: { open: number; peak: number; opened?: number };
 }
 
 export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: FakeBackendOptions = {}): BackendFactory {
@@ -26,6 +26,7 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
       if (options.stats) {
         options.stats.open++;
         options.stats.peak = Math.max(options.stats.peak, options.stats.open);
+        if (options.stats.opened !== undefined) options.stats.opened++;
       }
       return {
         backend: name,

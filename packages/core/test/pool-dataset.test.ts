@@ -29,8 +29,31 @@ describe('VideoLoaderPool', () => {
     expect(started).toEqual(Array.from({ length: 12 }, (_, k) => k));
     expect(stats.peak).toBe(3);
     expect(pool.peakActive).toBe(3);
+    await pool.close();
     expect(stats.open).toBe(0); // every loader closed
     expect(pool.active).toEqual({ cpu: 0 });
+  });
+
+  it('keeps loaders open for the next caller of the same file, within the slots, rewound to frame 0', async () => {
+    const stats = { open: 0, peak: 0, opened: 0 };
+    registerBackend(fakeBackend('fake', [], { stats }));
+    const pool = new VideoLoaderPool({ slots: { cpu: 2 } });
+    for (let k = 0; k < 5; k++) {
+      const first = await pool.withLoader('clip-1.mp4', async (vl) => {
+        const f = await vl.readFrame();
+        const v = f.dataSync()[0];
+        f.dispose();
+        return v;
+      });
+      expect(first).toBeCloseTo(100 / 255, 6); // frame 0 every time, not where the last caller left it
+    }
+    expect(stats.opened).toBe(1);
+    for (const file of ['clip-2.mp4', 'clip-0.mp4', 'clip-1.mp4']) await pool.withLoader(file, () => 0);
+    expect(stats.opened).toBe(4); // clip-1 was evicted to make room for clip-0
+    expect(stats.peak).toBe(2);
+    expect(pool.idleLoaders).toBe(2);
+    await pool.close();
+    expect(stats.open).toBe(0);
   });
 
   it('spreads work over devices and keeps a device-bound caller waiting for its device', async () => {

@@ -68,12 +68,7 @@ class OpenWorker : public PromiseWorker {
     session_ = std::move(s);
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object obj = LibavSessionWrap::New(env, session_);
-    obj.Set("info", videoInfoToJs(env, session_->description));
-    obj.Set("index", frameIndexToJs(env, session_->index));
-    return obj;
-  }
+  Napi::Value Result(Napi::Env env) override { return LibavSessionWrap::Opened(env, session_); }
 
  private:
   std::string path_;
@@ -91,9 +86,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     if (t.IsNumber()) threads = t.As<Napi::Number>().Int32Value();
   }
   auto* w = new OpenWorker(env, info[0].As<Napi::String>().Utf8Value(), threads, info[2]);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return queue(w);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

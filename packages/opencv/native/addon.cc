@@ -74,12 +74,9 @@ class OpenWorker : public PromiseWorker {
       streamStart = demuxer.stream()->start_time;
       const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);
       const ColourSpec assumed = opencvAssumedColour(fmt);
-      if (mode_ == ColourMode::OpenCV) {
-        s->description.colour = assumed;  // report the colours actually returned
-        correction = rgbCorrection(assumed, assumed);
-      } else {
-        correction = rgbCorrection(assumed, s->description.colour, s->description.bitDepth);
-      }
+      // 'opencv' mode returns OpenCV's colours (an identity correction) and reports them.
+      if (mode_ == ColourMode::OpenCV) s->description.colour = assumed;
+      correction = rgbCorrection(assumed, s->description.colour, s->description.bitDepth);
     }
     cancel_.token.check();
     s->reader = std::make_unique<OpencvReader>(path_, s->index, streamStart, s->description, correction);
@@ -88,12 +85,7 @@ class OpenWorker : public PromiseWorker {
     session_ = std::move(s);
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object obj = OpencvSessionWrap::New(env, session_);
-    obj.Set("info", videoInfoToJs(env, session_->description));
-    obj.Set("index", frameIndexToJs(env, session_->index));
-    return obj;
-  }
+  Napi::Value Result(Napi::Env env) override { return OpencvSessionWrap::Opened(env, session_); }
 
  private:
   std::string path_;
@@ -116,9 +108,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     }
   }
   auto* w = new OpenWorker(env, info[0].As<Napi::String>().Utf8Value(), mode, info[2]);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return queue(w);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VideoLoader } from '../video-loader.js';
 import { ffmpegRgbFrames, meanAbsDiff, runFfmpeg, testMediaDir } from './media.js';
-import { seededRandom } from './conformance.js';
+import { seededRandom } from '../random.js';
 
 export interface BadInputOptions {
   backend: string;

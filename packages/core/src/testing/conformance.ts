@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VideoLoader } from '../video-loader.js';
 import type { TvlError } from '../errors.js';
+import { seededRandom } from '../random.js';
 import { ffmpegFrameCodes, ffmpegRgbFrames, makeIndexedClip, meanAbsDiff, readFrameCode, runFfmpeg, testMediaDir, type ClipSpec } from './media.js';
 
 export interface ConformanceCase {
@@ -46,17 +47,7 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   { name: 'MJPEG in AVI', spec: { codec: 'mjpeg', container: 'avi', frames: 30 } },
 ];
 
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../random.js';
 
 /** A shuffled request over all frames with some duplicates added. */
 export function randomRequest(n: number, seed: number): number[] {

@@ -7,6 +7,7 @@
 //     DecodeStats decode(const std::vector<DecodeRun>&, const std::vector<void*>& dst,
 //                        const OutputSpec&, const CancelToken&);   // called with mu held
 //     void close();                                                // called with mu held
+//     VideoDescription description; FrameIndex index;              // what open reports
 //   };
 #pragma once
 #include <napi.h>
@@ -19,6 +20,13 @@
 #include "tvl/napi_bridge.h"
 
 namespace tvl {
+
+// Queues a PromiseWorker and returns its promise.
+inline Napi::Value queue(PromiseWorker* worker) {
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
 
 inline Napi::Value rejectWith(Napi::Env env, const Error& e) {
   auto d = Napi::Promise::Deferred::New(env);
@@ -42,6 +50,14 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     return constructor().New({Napi::External<std::shared_ptr<Session>>::New(
         env, new std::shared_ptr<Session>(std::move(session)),
         [](Napi::Env, std::shared_ptr<Session>* p) { delete p; })});
+  }
+
+  // What an addon's open resolves to: the session object with `info` and `index`.
+  static Napi::Object Opened(Napi::Env env, std::shared_ptr<Session> session) {
+    Napi::Object obj = New(env, session);
+    obj.Set("info", videoInfoToJs(env, session->description));
+    obj.Set("index", frameIndexToJs(env, session->index));
+    return obj;
   }
 
   explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
@@ -116,19 +132,14 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
         delete w;
         throw;
       }
-      Napi::Promise p = w->Promise();
-      w->Queue();
-      return p;
+      return queue(w);
     } catch (const Error& e) {
       return rejectWith(env, e);
     }
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    auto* w = new CloseWorker(info.Env(), session_);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    return queue(new CloseWorker(info.Env(), session_));
   }
 
   std::shared_ptr<Session> session_;
