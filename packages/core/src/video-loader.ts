@@ -42,7 +42,17 @@ export interface VideoLoaderOptions {
   signal?: AbortSignal;
   /** Options only the chosen backend understands; see the backend package's README. */
   backendOptions?: Record<string, unknown>;
+  /**
+   * What to do when a 'cuda' device cannot decode the video (no driver, no GPU, no such device,
+   * codec/profile/size the GPU's decoder lacks, no GPU backend installed): 'none' (default)
+   * throws the typed error; 'cpu' decodes on the CPU instead, and says so: `loader.backend`,
+   * `loader.device`, `loader.fallbackReason` and every FrameReport name what decodes.
+   */
+  fallback?: 'none' | 'cpu';
 }
+
+/** Errors after which `fallback: 'cpu'` opens the video on the CPU. */
+const FALLBACK_CODES: ReadonlySet<string> = new Set(['TVL_NO_CUDA_DEVICE', 'TVL_UNSUPPORTED_CODEC', 'TVL_NO_BACKEND']);
 
 export interface ReadOptions {
   signal?: AbortSignal;
@@ -77,7 +87,10 @@ const STREAM_BATCH_FRAMES = 8;
 
 export class VideoLoader implements AsyncDisposable {
   readonly path: string;
+  /** The device decoding: the one asked for, or 'cpu' after a fallback. */
   readonly device: Device;
+  /** Why the requested GPU device is not decoding (set only after `fallback: 'cpu'` was used). */
+  readonly fallbackReason?: string;
   readonly info: VideoInfo;
   readonly frameIndex: FrameIndex;
   private readonly session: BackendSession;
@@ -90,9 +103,12 @@ export class VideoLoader implements AsyncDisposable {
   private closed = false;
   private tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(path: string, device: Device, session: BackendSession, spec: OutputSpec, maxBatchBytes: number) {
+  private constructor(
+    path: string, device: Device, session: BackendSession, spec: OutputSpec, maxBatchBytes: number, fallbackReason?: string,
+  ) {
     this.path = path;
     this.device = device;
+    if (fallbackReason !== undefined) this.fallbackReason = fallbackReason;
     this.session = session;
     this.info = session.info;
     this.frameIndex = new FrameIndex(session.index);
@@ -113,19 +129,34 @@ export class VideoLoader implements AsyncDisposable {
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
       throw new InvalidArgumentError(`Expected threads to be a non-negative integer but received ${options.threads}`);
     }
+    const fallback = options.fallback ?? 'none';
+    if (fallback !== 'none' && fallback !== 'cpu') {
+      throw new InvalidArgumentError(`Expected fallback 'none' or 'cpu' but received ${JSON.stringify(fallback)}`);
+    }
     throwIfAborted(options.signal, path);
-    const factory = await resolveBackend(device, options.backend);
     let session: BackendSession;
+    let usedDevice = device;
+    let fallbackReason: string | undefined;
     try {
+      const factory = await resolveBackend(device, options.backend);
       session = await factory.open(path, {
         device, threads: options.threads, signal: options.signal, backendOptions: options.backendOptions,
       });
     } catch (err) {
-      throw fromNativeError(err, path);
+      const error = fromNativeError(err, path);
+      if (!(fallback === 'cpu' && device.kind === 'cuda' && FALLBACK_CODES.has(error.code))) throw error;
+      usedDevice = parseDevice('cpu');
+      fallbackReason = `${formatDevice(device)} cannot decode '${path}' (${error.code}): ${error.message}`;
+      try {
+        const cpu = await resolveBackend(usedDevice);
+        session = await cpu.open(path, { device: usedDevice, threads: options.threads, signal: options.signal });
+      } catch (cpuErr) {
+        throw fromNativeError(cpuErr, path);
+      }
     }
     try {
       const size = resolveOutputSize(session.info, options.outWidth, options.outHeight);
-      return new VideoLoader(path, device, session, { ...size, dtype, layout }, maxBatchBytes);
+      return new VideoLoader(path, usedDevice, session, { ...size, dtype, layout }, maxBatchBytes, fallbackReason);
     } catch (err) {
       await session.close();
       throw err;

@@ -132,3 +132,49 @@ describe('VideoLoader over a backend', () => {
     await expect(VideoLoader.open('clip', { threads: -1 })).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
   });
 });
+
+describe("fallback: 'cpu'", () => {
+  const gpuFailing = (code: string) => ({
+    name: 'gpu', device: 'cuda' as const,
+    async open(): Promise<never> { throw Object.assign(new Error(`gpu says ${code}`), { code }); },
+  });
+
+  it('without it, a GPU that cannot decode is a typed error', async () => {
+    registerBackend(fakeBackend('cpu-fake'));
+    registerBackend(gpuFailing('TVL_NO_CUDA_DEVICE'));
+    await expect(VideoLoader.open('clip', { device: 'cuda' })).rejects.toMatchObject({ code: 'TVL_NO_CUDA_DEVICE', message: 'gpu says TVL_NO_CUDA_DEVICE' });
+    await expect(VideoLoader.open('clip', { device: 'cuda', fallback: 'gpu' as 'cpu' })).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+  });
+
+  it.each(['TVL_NO_CUDA_DEVICE', 'TVL_UNSUPPORTED_CODEC'])('after %s decodes on the CPU and says so', async (code) => {
+    registerBackend(fakeBackend('cpu-fake'));
+    registerBackend(gpuFailing(code));
+    const vl = await VideoLoader.open('clip', { device: 'cuda:1', fallback: 'cpu' });
+    expect(vl.backend).toBe('cpu-fake');
+    expect(vl.device).toEqual({ kind: 'cpu', ordinal: 0 });
+    expect(vl.fallbackReason).toContain(`cuda:1 cannot decode 'clip' (${code}): gpu says ${code}`);
+    const [raw] = await vl.selectRawFrames([3]);
+    expect(raw.report.backend).toBe('cpu-fake');
+    expect(raw.data[0]).toBe(3);
+    await vl.close();
+  });
+
+  it('also when no GPU backend is installed, but never for other errors', async () => {
+    registerBackend(fakeBackend('cpu-fake'));
+    const vl = await VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu' });
+    expect(vl.backend).toBe('cpu-fake');
+    expect(vl.fallbackReason).toMatch(/TVL_NO_BACKEND/);
+    await vl.close();
+    registerBackend(gpuFailing('TVL_CORRUPT_DATA'));
+    await expect(VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu' })).rejects.toMatchObject({ code: 'TVL_CORRUPT_DATA' });
+  });
+
+  it('a loader that did not fall back has no fallbackReason', async () => {
+    registerBackend(fakeBackend('gpu-fake', [], { device: 'cuda' }));
+    const vl = await VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu' });
+    expect(vl.backend).toBe('gpu-fake');
+    expect(vl.fallbackReason).toBeUndefined();
+    expect(vl.device).toEqual({ kind: 'cuda', ordinal: 0 });
+    await vl.close();
+  });
+});
