@@ -17,6 +17,8 @@ export function jestConfig(displayName) {
       '^@tvl/core/testing$': path.join(root, 'packages/core/src/testing/index.ts'),
       '^@tvl/libav$': path.join(root, 'packages/libav/src/index.ts'),
       '^@tvl/opencv$': path.join(root, 'packages/opencv/src/index.ts'),
+      '^@tvl/nvdec$': path.join(root, 'packages/nvdec/src/index.ts'),
+      '^@tvl/nvvl$': path.join(root, 'packages/nvvl/src/index.ts'),
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
     transform: {
