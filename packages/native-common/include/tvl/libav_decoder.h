@@ -1,0 +1,107 @@
+// libavcodec as the decoding half of a PlanExecutor engine, shared by @tvl/libav (software
+// frames, converted by swscale) and @tvl/nvvl (frames decoded by FFmpeg's NVDEC hwaccel and kept
+// on the GPU, or software frames for its CPU path). Damage is reported, never concealed: a
+// concealed frame is a wrong frame.
+#pragma once
+#include <algorithm>
+#include <string>
+#include <thread>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/hwcontext.h>
+}
+
+#include "tvl/error.h"
+#include "tvl/plan_executor.h"
+
+namespace tvl {
+
+class LibavDecoder {
+ public:
+  // threads: 0 = one per core (capped at 16). hwDevice: an AV_HWDEVICE_TYPE_CUDA device to decode
+  // on (frames come back as AV_PIX_FMT_CUDA), or nullptr for software decoding.
+  LibavDecoder(AVStream* stream, int threads, AVBufferRef* hwDevice = nullptr) {
+    const AVCodecParameters* par = stream->codecpar;
+    const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+    if (!codec) {
+      throw Error("TVL_UNSUPPORTED_CODEC", std::string("no decoder for codec '") + avcodec_get_name(par->codec_id) +
+                                               "' in this FFmpeg build");
+    }
+    ctx_ = avcodec_alloc_context3(codec);
+    if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0) throw Error("TVL_INTERNAL", "cannot set up the decoder");
+    ctx_->pkt_timebase = stream->time_base;
+    ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_EXPLODE;
+    if (hwDevice) {
+      // The hwaccel decodes whole frames on the GPU: one thread feeds it. No silent software
+      // fallback: a stream the hwaccel refuses is an error (see pickHardwareFormat).
+      ctx_->hw_device_ctx = av_buffer_ref(hwDevice);
+      ctx_->opaque = this;
+      ctx_->get_format = &LibavDecoder::pickHardwareFormat;
+      ctx_->thread_count = 1;
+    } else {
+      int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+      ctx_->thread_count = std::min(n, 16);
+      ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    }
+    int err = avcodec_open2(ctx_, codec, nullptr);
+    if (err < 0) {
+      throw Error("TVL_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder (" +
+                                               avErrorString(err) + ")");
+    }
+    frame_ = av_frame_alloc();
+    codecName_ = codec->name;
+  }
+
+  ~LibavDecoder() {
+    av_frame_free(&frame_);
+    avcodec_free_context(&ctx_);
+  }
+  LibavDecoder(const LibavDecoder&) = delete;
+  LibavDecoder& operator=(const LibavDecoder&) = delete;
+
+  void flush() { avcodec_flush_buffers(ctx_); }
+
+  int send(const AVPacket* pkt) {
+    int r = avcodec_send_packet(ctx_, pkt);
+    throwIfHardwareRefused();
+    return r;
+  }
+
+  int receive(FrameInfo& info) {
+    int r = avcodec_receive_frame(ctx_, frame_);
+    throwIfHardwareRefused();
+    if (r < 0) return r;
+    info.pts = frame_->pts != AV_NOPTS_VALUE ? frame_->pts : frame_->best_effort_timestamp;
+    info.keyframe = frame_->key_frame != 0;
+    info.corrupt = (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame_->decode_error_flags != 0;
+    return 0;
+  }
+
+  // The frame last received.
+  const AVFrame* frame() const { return frame_; }
+  const std::string& codecName() const { return codecName_; }
+
+ private:
+  static AVPixelFormat pickHardwareFormat(AVCodecContext* ctx, const AVPixelFormat* offered) {
+    for (const AVPixelFormat* f = offered; *f != AV_PIX_FMT_NONE; f++)
+      if (*f == AV_PIX_FMT_CUDA) return *f;
+    static_cast<LibavDecoder*>(ctx->opaque)->hardwareRefused_ = true;
+    return AV_PIX_FMT_NONE;
+  }
+
+  void throwIfHardwareRefused() const {
+    if (!hardwareRefused_) return;
+    throw Error("TVL_UNSUPPORTED_CODEC", std::string("FFmpeg's NVDEC hwaccel cannot decode this ") + codecName_ +
+                                             " stream (" + (avcodec_profile_name(ctx_->codec_id, ctx_->profile) ?: "profile ?") +
+                                             ", " + std::to_string(ctx_->width) + "x" + std::to_string(ctx_->height) +
+                                             "). Open with fallback: 'cpu' to decode it on the CPU");
+  }
+
+  AVCodecContext* ctx_ = nullptr;
+  AVFrame* frame_ = nullptr;
+  std::string codecName_;
+  bool hardwareRefused_ = false;
+};
+
+}  // namespace tvl
