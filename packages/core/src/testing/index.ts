@@ -3,3 +3,4 @@ export * from './media.js';
 export * from './conformance.js';
 export * from './bad-input.js';
 export * from './fixtures.js';
+export * from './gpu-addon.js';

@@ -9,12 +9,18 @@
 //     void close();                                                // called with mu held
 //     VideoDescription description; FrameIndex index;              // what open reports
 //   };
+// A Session may also take per-call options, passed as decode's fifth argument (nvvl's fused
+// processing): it then declares
+//     using CallOptions = ...;                                     // plain data, read on the JS thread
+//     static CallOptions readCallOptions(const Napi::Value&);      // throws tvl::Error when invalid
+//     DecodeStats decode(runs, dst, out, cancel, const CallOptions&);
 #pragma once
 #include <napi.h>
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tvl/napi_bridge.h"
@@ -33,6 +39,21 @@ inline Napi::Value rejectWith(Napi::Env env, const Error& e) {
   d.Reject(toJsError(env, e.code(), e.what(), e.frameIndex()).Value());
   return d.Promise();
 }
+
+namespace detail {
+template <class S, class = void>
+struct HasCallOptions : std::false_type {};
+template <class S>
+struct HasCallOptions<S, std::void_t<typename S::CallOptions>> : std::true_type {};
+template <class S, bool = HasCallOptions<S>::value>
+struct CallOptionsOf {
+  using type = char;  // none
+};
+template <class S>
+struct CallOptionsOf<S, true> {
+  using type = typename S::CallOptions;
+};
+}  // namespace detail
 
 template <class Session>
 class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
@@ -76,6 +97,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
         : PromiseWorker(env), session_(std::move(s)), runs_(std::move(runs)), out_(out) {}
     PinnedBuffers buffers;
     PinnedCancel cancel;
+    typename detail::CallOptionsOf<Session>::type options{};
 
    protected:
     void Run() override {
@@ -86,7 +108,11 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
       if (kept != buffers.data.size())
         throw Error("TVL_INVALID_ARGUMENT", "the plan keeps " + std::to_string(kept) + " frames but " +
                                                 std::to_string(buffers.data.size()) + " buffers were given");
-      stats_ = session_->decode(runs_, buffers.data, out_, cancel.token);
+      if constexpr (detail::HasCallOptions<Session>::value) {
+        stats_ = session_->decode(runs_, buffers.data, out_, cancel.token, options);
+      } else {
+        stats_ = session_->decode(runs_, buffers.data, out_, cancel.token);
+      }
     }
     Napi::Value Result(Napi::Env env) override {
       Napi::Object o = Napi::Object::New(env);
@@ -124,7 +150,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     try {
       auto runs = readPlan(info[0].As<Napi::Object>());
       OutputSpec out = readOutputSpec(info[1].As<Napi::Object>());
+      typename detail::CallOptionsOf<Session>::type options{};
+      if constexpr (detail::HasCallOptions<Session>::value) options = Session::readCallOptions(info[4]);
       auto* w = new DecodeWorker(env, session_, std::move(runs), out);
+      w->options = options;
       try {
         w->buffers.pin(info[2].As<Napi::Array>(), out.bytes());
         w->cancel.pin(info[3]);

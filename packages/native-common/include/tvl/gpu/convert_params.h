@@ -64,27 +64,31 @@ inline ConvertParams makeConvertParams(const ColourSpec& colour, int bitDepth, i
   return p;
 }
 
-// A software-decoded FFmpeg frame (planar YUV or NV12/P0xx, 8..16 bits) as a YuvSurface.
-inline YuvSurface surfaceOfFrame(const AVFrame* f) {
-  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(AVPixelFormat(f->format));
+// Planes of a YUV picture (planar or NV12/P0xx, 8..16 bits, little-endian) as a YuvSurface: a
+// software frame's own planes, or the device planes of a CUDA frame with its sw_format.
+// bitDepth receives the depth the samples are read at (the maxCode the ConvertParams need).
+inline YuvSurface surfaceOf(AVPixelFormat format, const uint8_t* const data[], const int linesize[], int width, int height,
+                            int& bitDepth) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
   if (!d || (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BE)) ||
       d->nb_components < 3 || d->comp[0].depth > 16) {
     throw Error("TVL_UNSUPPORTED_CODEC", std::string("pixel format '") + (d ? d->name : "?") +
                                              "' is not a YUV format the frame kernel reads");
   }
   YuvSurface s{};
-  s.width = f->width;
-  s.height = f->height;
+  s.width = width;
+  s.height = height;
   s.chromaShiftX = d->log2_chroma_w;
   s.chromaShiftY = d->log2_chroma_h;
   s.bytesPerSample = d->comp[0].depth <= 8 ? 1 : 2;
-  s.sampleShift = d->comp[0].shift;
+  s.sampleShift = d->comp[0].shift;  // P010: 10-bit codes in the high bits
   s.interleaved = d->comp[1].plane == d->comp[2].plane ? 1 : 0;
-  s.luma = f->data[0];
-  s.lumaPitch = f->linesize[0];
-  s.cb = f->data[d->comp[1].plane];
-  s.cr = f->data[d->comp[2].plane];
-  s.chromaPitch = f->linesize[d->comp[1].plane];
+  s.luma = data[0];
+  s.lumaPitch = linesize[0];
+  s.cb = data[d->comp[1].plane];
+  s.cr = data[d->comp[2].plane];
+  s.chromaPitch = linesize[d->comp[1].plane];
+  bitDepth = d->comp[0].depth;
   return s;
 }
 

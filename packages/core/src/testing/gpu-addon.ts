@@ -1,0 +1,54 @@
+/**
+ * Checks every GPU addon package runs on its build (no GPU needed): the CUDA kernel it embeds
+ * is the PTX nvcc makes from native-common's source today (so the committed copy, which builds
+ * without nvcc use, is not stale), and the addon links no CUDA library (they are opened at run
+ * time, so it loads on machines without a GPU) and exports only its N-API entry points.
+ *
+ *   runGpuAddonBuildChecks(path.resolve(here, '../build/Release/tvl_nvdec.node'));
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+interface EmbedPtx {
+  compile(): string | null;
+  committed: string;
+}
+
+function hasNvcc(): boolean {
+  try {
+    execFileSync(process.env.NVCC || 'nvcc', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function runGpuAddonBuildChecks(addonPath: string): void {
+  describe(`GPU addon build: ${path.basename(addonPath)}`, () => {
+    (hasNvcc() ? it : it.skip)('the committed PTX is what nvcc makes from cuda/frame_kernel.cu now', () => {
+      // Resolved from the addon's package, which depends on @tvl/native-common.
+      const require = createRequire(addonPath);
+      const root = (require('@tvl/native-common') as { root: string }).root;
+      const embed = require(path.join(root, 'bin/tvl-embed-ptx.cjs')) as EmbedPtx;
+      const fresh = embed.compile();
+      expect(fresh).not.toBeNull();
+      expect(fresh).toBe(fs.readFileSync(embed.committed, 'utf8'));
+    });
+
+    it('embeds the frame kernel as PTX for compute_75 and later', () => {
+      const bytes = fs.readFileSync(addonPath).toString('latin1');
+      expect(bytes).toContain('.visible .entry tvl_convert_frame(');
+      expect(bytes).toContain('.target sm_75');
+    });
+
+    it('links no CUDA or NVDEC library and exports only its N-API entry points', () => {
+      const ldd = execFileSync('ldd', [addonPath], { encoding: 'utf8' });
+      expect(ldd).not.toMatch(/libcuda|libnvcuvid|libcudart/);
+      const exported = execFileSync('nm', ['-D', '--defined-only', addonPath], { encoding: 'utf8' })
+        .split('\n').filter((l) => / T /.test(l)).map((l) => l.split(' ').pop() ?? '');
+      expect(exported.filter((s) => !/^napi_register_module_v\d+$|^node_api_module_get_api_version_v\d+$/.test(s))).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,171 @@
+// @tvl/nvvl's N-API surface. JavaScript calls:
+//   openVideo(path, { device, threads, emulateNvdecSurface }, cancelCell) -> Promise<Session>
+//       device: a CUDA ordinal (FFmpeg's NVDEC hwaccel, frames stay on the GPU) or -1 (CPU path)
+//   session.decode(plan, output, buffers, cancelCell, processing?) -> Promise<stats>
+//       processing: { resizeWidth, resizeHeight, cropX, cropY, flip, interpolation, colourSpace,
+//                     mean, std }: fused into the colour-conversion pass (tvl/gpu/frame_kernel.h)
+//   session.close()
+// Without a driver or GPU, opening a CUDA device rejects with TVL_NO_CUDA_DEVICE.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "nvvl_engine.h"
+#include "tvl/demuxer.h"
+#include "tvl/describe.h"
+#include "tvl/napi_session.h"
+#include "tvl/plan_executor.h"
+#include "tvl_frame_kernel_ptx.h"
+
+namespace tvl {
+namespace {
+
+struct Session {
+  using CallOptions = gpu::Processing;
+
+  std::mutex mu;
+  bool closed = false;
+  Demuxer demuxer;
+  FrameIndex index;
+  VideoDescription description;
+  std::unique_ptr<NvvlGpu> gpu;  // null on the CPU path
+  std::unique_ptr<NvvlEngine> engine;
+  std::unique_ptr<PlanExecutor<NvvlEngine>> executor;
+
+  static gpu::Processing readCallOptions(const Napi::Value& v) {
+    gpu::Processing p;
+    if (!v.IsObject()) return p;
+    Napi::Object o = v.As<Napi::Object>();
+    auto integer = [&](const char* key, int& out) {
+      Napi::Value x = o.Get(key);
+      if (x.IsNumber()) out = x.As<Napi::Number>().Int32Value();
+    };
+    integer("resizeWidth", p.resizeW);
+    integer("resizeHeight", p.resizeH);
+    integer("cropX", p.cropX);
+    integer("cropY", p.cropY);
+    p.flip = o.Get("flip").ToBoolean();
+    Napi::Value interp = o.Get("interpolation");
+    if (interp.IsString()) {
+      const std::string s = interp.As<Napi::String>().Utf8Value();
+      if (s != "bilinear" && s != "nearest") throw Error("TVL_INVALID_ARGUMENT", "unknown interpolation '" + s + "'");
+      p.bilinear = s == "bilinear";
+    }
+    Napi::Value space = o.Get("colourSpace");
+    if (space.IsString()) {
+      const std::string s = space.As<Napi::String>().Utf8Value();
+      if (s != "rgb" && s != "ycbcr") throw Error("TVL_INVALID_ARGUMENT", "unknown colourSpace '" + s + "'");
+      p.ycbcr = s == "ycbcr";
+    }
+    Napi::Value mean = o.Get("mean"), std = o.Get("std");
+    if (mean.IsArray() && std.IsArray()) {
+      p.normalise = true;
+      for (uint32_t c = 0; c < 3; c++) {
+        p.mean[c] = mean.As<Napi::Array>().Get(c).ToNumber().FloatValue();
+        p.std[c] = std.As<Napi::Array>().Get(c).ToNumber().FloatValue();
+        if (!std::isfinite(p.mean[c]) || !std::isfinite(p.std[c]) || p.std[c] == 0.f)
+          throw Error("TVL_INVALID_ARGUMENT", "normalise needs 3 finite means and 3 finite, non-zero stds");
+      }
+    }
+    return p;
+  }
+
+  DecodeStats decode(const std::vector<DecodeRun>& runs, const std::vector<void*>& dst, const OutputSpec& out,
+                     const CancelToken& cancel, const gpu::Processing& processing) {
+    std::unique_ptr<gpu::ContextScope> scope;
+    if (gpu) scope = std::make_unique<gpu::ContextScope>(gpu->context());
+    demuxer.setCancel(cancel);
+    engine->setProcessing(processing);
+    try {
+      DecodeStats stats = executor->execute(runs, dst, out, cancel);
+      engine->finishPlan(true);
+      return stats;
+    } catch (...) {
+      engine->finishPlan(false);
+      throw;
+    }
+  }
+
+  void close() {
+    executor.reset();
+    engine.reset();
+    gpu.reset();
+    demuxer.close();
+    index.frames.clear();
+    index.frames.shrink_to_fit();
+  }
+};
+
+using NvvlSessionWrap = SessionWrap<Session>;
+
+class OpenWorker : public PromiseWorker {
+ public:
+  OpenWorker(Napi::Env env, std::string path, int ordinal, int threads, bool emulate, const Napi::Value& cancel)
+      : PromiseWorker(env), path_(std::move(path)), ordinal_(ordinal), threads_(threads), emulate_(emulate) {
+    cancel_.pin(cancel);
+  }
+
+ protected:
+  void Run() override {
+    auto s = std::make_shared<Session>();
+    // The GPU first: with no driver or device, say so before reading the file.
+    if (ordinal_ >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal_, gpu::kFrameKernelPtx);
+    s->demuxer.setCancel(cancel_.token);
+    s->demuxer.open(path_);
+    s->index = s->demuxer.buildIndex();
+    s->description = describeVideo(s->demuxer);
+    s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads_, s->description.colour,
+                                             s->description.rotation, emulate_);
+    s->description.codec = s->engine->codecName();
+    s->demuxer.seekToStart(s->index);
+    s->executor = std::make_unique<PlanExecutor<NvvlEngine>>(s->demuxer, s->index, *s->engine);
+    session_ = std::move(s);
+  }
+
+  Napi::Value Result(Napi::Env env) override { return NvvlSessionWrap::Opened(env, session_); }
+
+ private:
+  std::string path_;
+  int ordinal_, threads_;
+  bool emulate_;
+  PinnedCancel cancel_;
+  std::shared_ptr<Session> session_;
+};
+
+Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "path must be a string"));
+  int ordinal = 0, threads = 0;
+  bool emulate = false;
+  if (info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    if (o.Get("device").IsNumber()) ordinal = o.Get("device").As<Napi::Number>().Int32Value();
+    if (o.Get("threads").IsNumber()) threads = o.Get("threads").As<Napi::Number>().Int32Value();
+    emulate = o.Get("emulateNvdecSurface").ToBoolean();
+  }
+  return queue(new OpenWorker(env, info[0].As<Napi::String>().Utf8Value(), ordinal, threads, emulate, info[2]));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  const char* level = std::getenv("TVL_FFMPEG_LOG");
+  av_log_set_level(level ? std::atoi(level) : AV_LOG_QUIET);
+  NvvlSessionWrap::Init(env, "NvvlSession");
+  exports.Set("openVideo", Napi::Function::New(env, OpenVideo));
+  exports.Set("ffmpegVersion", Napi::String::New(env, av_version_info()));
+  return exports;
+}
+
+}  // namespace
+}  // namespace tvl
+
+static Napi::Object InitTvlNvvl(Napi::Env env, Napi::Object exports) { return tvl::Init(env, exports); }
+
+NODE_API_MODULE(tvl_nvvl, InitTvlNvvl)

@@ -1,0 +1,152 @@
+// @tvl/nvvl's engine for tvl::PlanExecutor: FFmpeg decodes (its NVDEC hwaccel on a CUDA device,
+// frames staying on the GPU; or software decoding for the CPU path), and the shared frame kernel
+// (tvl/gpu/frame_kernel.h) does colour conversion with the stream's matrix and range plus the
+// call's fused processing (resize, crop, flip, normalise, RGB or YCbCr, dtype, layout) in one
+// pass over the decoded picture: as a CUDA kernel on the GPU, as its CPU twin on the CPU.
+#pragma once
+#include <memory>
+#include <string>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/hwcontext.h>
+#include <libswscale/swscale.h>
+}
+#include <ffnvcodec/dynlink_cuda.h>
+extern "C" {
+#include <libavutil/hwcontext_cuda.h>
+}
+
+#include "tvl/colour.h"
+#include "tvl/error.h"
+#include "tvl/gpu/convert_params.h"
+#include "tvl/gpu/cuda_api.h"
+#include "tvl/gpu/host_copy.h"
+#include "tvl/libav_decoder.h"
+#include "tvl/output.h"
+#include "tvl/plan_executor.h"
+
+namespace tvl {
+
+// The GPU half: one device, FFmpeg's CUDA device on its primary context, our kernel and copier.
+class NvvlGpu {
+ public:
+  NvvlGpu(int ordinal, const char* ptx) : device_(ordinal) {
+    // AV_CUDA_USE_PRIMARY_CONTEXT: FFmpeg decodes into the same context our kernel runs in.
+    int err = av_hwdevice_ctx_create(&hwDevice_, AV_HWDEVICE_TYPE_CUDA, std::to_string(ordinal).c_str(), nullptr,
+                                     AV_CUDA_USE_PRIMARY_CONTEXT);
+    if (err < 0) {
+      throw Error("TVL_NO_CUDA_DEVICE", "FFmpeg cannot open CUDA device cuda:" + std::to_string(ordinal) + " (" +
+                                            avErrorString(err) + "). " + gpu::kNoDriverAdvice);
+    }
+    gpu::ContextScope scope(device_.context());
+    kernel_ = std::make_unique<gpu::FrameKernel>(ptx);
+    copier_ = std::make_unique<gpu::HostCopier>();
+  }
+  ~NvvlGpu() {
+    {
+      gpu::ContextScope scope(device_.context());
+      copier_.reset();
+      kernel_.reset();
+    }
+    av_buffer_unref(&hwDevice_);
+  }
+  NvvlGpu(const NvvlGpu&) = delete;
+  NvvlGpu& operator=(const NvvlGpu&) = delete;
+
+  AVBufferRef* hwDevice() const { return hwDevice_; }
+  CUcontext context() const { return device_.context(); }
+  const gpu::FrameKernel& kernel() const { return *kernel_; }
+  gpu::HostCopier& copier() { return *copier_; }
+
+ private:
+  gpu::CudaDevice device_;
+  AVBufferRef* hwDevice_ = nullptr;
+  std::unique_ptr<gpu::FrameKernel> kernel_;
+  std::unique_ptr<gpu::HostCopier> copier_;
+};
+
+class NvvlEngine {
+ public:
+  // gpu: null for the CPU path. emulateNvdecSurface (CPU path only): hand the kernel's CPU twin
+  // the picture as NVDEC lays it out (NV12, or P016 above 8 bits) rather than FFmpeg's planar one,
+  // so the GPU's sampling code is what tests check here.
+  NvvlEngine(AVStream* stream, NvvlGpu* gpu, int threads, const ColourSpec& colour, int rotation, bool emulateNvdecSurface)
+      : gpu_(gpu), decoder_(stream, threads, gpu ? gpu->hwDevice() : nullptr), colour_(colour), rotation_(rotation),
+        emulate_(emulateNvdecSurface && !gpu) {}
+  ~NvvlEngine() {
+    sws_freeContext(sws_);
+    av_frame_free(&emulated_);
+  }
+  NvvlEngine(const NvvlEngine&) = delete;
+  NvvlEngine& operator=(const NvvlEngine&) = delete;
+
+  void flush() { decoder_.flush(); }
+  int send(const AVPacket* pkt) { return decoder_.send(pkt); }
+  int receive(FrameInfo& info) { return decoder_.receive(info); }
+  const std::string& codecName() const { return decoder_.codecName(); }
+
+  // Processing for the frames of the current call.
+  void setProcessing(const gpu::Processing& p) { processing_ = p; }
+
+  void deliver(void* dst, const OutputSpec& out) {
+    const AVFrame* f = decoder_.frame();
+    int bitDepth = 8;
+    if (f->format == AV_PIX_FMT_CUDA) {
+      const auto* frames = reinterpret_cast<const AVHWFramesContext*>(f->hw_frames_ctx->data);
+      const gpu::YuvSurface s = gpu::surfaceOf(frames->sw_format, f->data, f->linesize, f->width, f->height, bitDepth);
+      const gpu::ConvertParams params = gpu::makeConvertParams(colour_, bitDepth, rotation_, out, processing_);
+      gpu::HostCopier& copier = gpu_->copier();
+      const CUdeviceptr slot = copier.nextSlot(out.bytes());
+      gpu_->kernel().launch(s, params, slot, copier.kernelStream());
+      copier.queueCopy(dst, out.bytes());
+      // FFmpeg may reuse the frame's surface once we let go of it: the kernel must be done.
+      gpu::check(gpu::cuda().cuStreamSynchronize(copier.kernelStream()), "converting a frame");
+      return;
+    }
+    const AVFrame* src = emulate_ ? asNvdecSurface(f) : f;
+    const gpu::YuvSurface s = gpu::surfaceOf(AVPixelFormat(src->format), src->data, src->linesize, src->width,
+                                             src->height, bitDepth);
+    gpu::convertFrameOnCpu(s, gpu::makeConvertParams(colour_, bitDepth, rotation_, out, processing_), dst);
+  }
+
+  void finishPlan(bool ok) {
+    if (!gpu_) return;
+    if (ok) gpu_->copier().drain();
+    else gpu_->copier().discard();
+  }
+
+ private:
+  // The frame as NV12 (8-bit) or P016 (deeper), the layouts NVDEC writes: an exact repacking.
+  const AVFrame* asNvdecSurface(const AVFrame* f) {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(AVPixelFormat(f->format));
+    if (!d || d->log2_chroma_w != 1 || d->log2_chroma_h != 1) return f;  // NVDEC's 4:4:4 surfaces are planar too
+    const AVPixelFormat target = d->comp[0].depth > 8 ? AV_PIX_FMT_P016LE : AV_PIX_FMT_NV12;
+    if (!emulated_ || emulated_->width != f->width || emulated_->height != f->height || emulated_->format != target) {
+      av_frame_free(&emulated_);
+      emulated_ = av_frame_alloc();
+      emulated_->width = f->width;
+      emulated_->height = f->height;
+      emulated_->format = target;
+      if (av_frame_get_buffer(emulated_, 0) < 0) throw std::bad_alloc();
+      sws_freeContext(sws_);
+      // The plain format for the full-range "J" ones, so swscale repacks without converting range.
+      const AVPixelFormat from = AVPixelFormat(f->format) == AV_PIX_FMT_YUVJ420P ? AV_PIX_FMT_YUV420P : AVPixelFormat(f->format);
+      sws_ = sws_getContext(f->width, f->height, from, f->width, f->height, target, SWS_POINT, nullptr, nullptr, nullptr);
+      if (!sws_) throw Error("TVL_INTERNAL", "cannot repack the frame as an NVDEC surface");
+    }
+    sws_scale(sws_, f->data, f->linesize, 0, f->height, emulated_->data, emulated_->linesize);
+    return emulated_;
+  }
+
+  NvvlGpu* gpu_;
+  LibavDecoder decoder_;
+  ColourSpec colour_;
+  int rotation_;
+  bool emulate_;
+  gpu::Processing processing_;
+  SwsContext* sws_ = nullptr;
+  AVFrame* emulated_ = nullptr;
+};
+
+}  // namespace tvl

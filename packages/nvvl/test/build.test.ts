@@ -1,0 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runGpuAddonBuildChecks } from '@tvl/core/testing';
+
+runGpuAddonBuildChecks(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../build/Release/tvl_nvvl.node'));
