@@ -119,13 +119,13 @@ TVL_HD void sourcePosition(const YuvSurface& s, const ConvertParams& p, int x, i
 TVL_HD void convertPixel(const YuvSurface& s, const ConvertParams& p, int x, int y, float out[3]) {
   float px, py;
   sourcePosition(s, p, x, y, px, py);
-  // Chroma siting: co-sited with the left luma column, centred vertically (MPEG-2/H.264 default).
-  const float cx = px / float(1 << s.chromaShiftX);
-  const float cy = (py + 0.5f) / float(1 << s.chromaShiftY) - 0.5f;
+  // Chroma: the sample whose block holds the nearest luma sample (replicated, as swscale's and
+  // the ffmpeg CLI's default conversion does), so GPU and CPU backends agree (see the parity tests).
+  const int lx = int(floorf(px + 0.5f)), ly = int(floorf(py + 0.5f));
   const float inv = 1.f / p.maxCode;
   const float yv = planeAt(s, 0, px, py, p.interp) * inv;
-  const float u = planeAt(s, 1, cx, cy, p.interp) * inv;
-  const float v = planeAt(s, 2, cx, cy, p.interp) * inv;
+  const float u = planeSample(s, 1, lx >> s.chromaShiftX, ly >> s.chromaShiftY) * inv;
+  const float v = planeSample(s, 2, lx >> s.chromaShiftX, ly >> s.chromaShiftY) * inv;
   if (p.ycbcr) {
     out[0] = yv * 255.f;
     out[1] = u * 255.f;
