@@ -13,7 +13,7 @@ endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := ffmpeg pkg-config g++ make python3 libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
                 libopencv-core-dev libopencv-imgproc-dev libopencv-videoio-dev \
-                chromium
+                libffmpeg-nvenc-dev chromium
 PNPM_VERSION := 12.21.0
 
 .PHONY: help setup system-deps pnpm install build sample test bench dist clean
@@ -55,7 +55,7 @@ bench: build
 dist: build
 	rm -rf dist && mkdir -p dist
 	pnpm turbo run prebuilds
-	for p in native-common core libav opencv cli; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
+	for p in native-common core libav opencv nvdec nvvl cli; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
 	@ls -l dist
 
 clean:

@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// The GPU proof for @tvl/nvdec and @tvl/nvvl (issues 4 and 6): run it on a machine with an
+// NVIDIA GPU. The build machines and CI have none; their tests cover everything else.
+//
+//   node bench/gpu-check.mjs prepare <dir>     (where ffmpeg is: writes the clips + manifest)
+//   node bench/gpu-check.mjs run <dir> [--self-test] [--json out.json]
+//
+// `run` needs no ffmpeg CLI: every clip and its expected frame codes come from `prepare`. It
+// checks, for nvdec and nvvl on 'cuda':
+//   1. conformance: every clip of core's conformance suite; every frame of a shuffled request
+//      with duplicates has the right index (codes drawn in the pixels), and a full sequential read;
+//   2. colour parity with @tvl/libav on natural and colour-bar clips, BT.601/709, limited/full:
+//      PSNR >= 40 dB; nvvl's fused sequences against core's transforms on libav frames (max abs);
+//   3. throughput on a 1080p H.264 clip, host copy included: nvdec one loader sequential, and 1,
+//      2, 4, 8 loaders at once (aggregate fps); nvvl 16-frame clips 1080p -> 224x224 normalised
+//      (clips/s and frames/s), one loader and several.
+// --self-test runs the same script with the CPU paths (libav for nvdec, nvvl's CPU path), to
+// check the script itself where there is no GPU. Exit code: 0 all passed, 1 a check failed.
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { VideoLoader, crop, flip, normalise, resize } from '@tvl/core';
+import '@tvl/libav';
+import '@tvl/nvdec';
+import { SequenceLoader } from '@tvl/nvvl';
+
+const [command, dir, ...rest] = process.argv.slice(2);
+const selfTest = rest.includes('--self-test');
+const jsonOut = rest.includes('--json') ? rest[rest.indexOf('--json') + 1] : null;
+if (!['prepare', 'run'].includes(command) || !dir) {
+  console.error('usage: gpu-check.mjs prepare <dir> | run <dir> [--self-test] [--json out.json]');
+  process.exit(2);
+}
+
+if (command === 'prepare') {
+  const { CONFORMANCE_CASES, makeIndexedClip, makeColourClip, ffmpegFrameCodes, runFfmpeg } = await import('@tvl/core/testing');
+  fs.mkdirSync(dir, { recursive: true });
+  process.env.TVL_TEST_MEDIA ??= dir;
+  const manifest = { conformance: [], colour: [], throughput: null };
+  for (const c of CONFORMANCE_CASES) {
+    let file = makeIndexedClip(c.spec);
+    if (c.derive) file = c.derive(file);
+    const expected = c.derive ? ffmpegFrameCodes(file) : Array.from({ length: c.spec.frames ?? 60 }, (_, i) => i);
+    manifest.conformance.push({ name: c.name, file: copyInto(dir, file), expected, rotate: c.spec.rotate ?? 0 });
+  }
+  for (const source of ['natural', 'smptebars']) for (const matrix of ['bt601', 'bt709']) for (const range of ['limited', 'full']) {
+    manifest.colour.push({ name: `${source} ${matrix} ${range}`, file: copyInto(dir, makeColourClip(source, matrix, range)) });
+  }
+  const big = path.join(dir, 'h264-1080p-gop50.mp4');
+  if (!fs.existsSync(big)) {
+    runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=25', '-frames:v', '500', '-c:v', 'libx264', '-preset', 'veryfast',
+      '-crf', '30', '-g', '50', '-bf', '2', '-pix_fmt', 'yuv420p', big]);
+  }
+  manifest.throughput = { file: path.basename(big), frames: 500 };
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  console.log(`prepared ${manifest.conformance.length + manifest.colour.length + 1} clips in ${dir}`);
+  process.exit(0);
+}
+
+function copyInto(target, file) {
+  const name = path.basename(file);
+  if (path.resolve(path.dirname(file)) !== path.resolve(target)) fs.copyFileSync(file, path.join(target, name));
+  return name;
+}
+
+const { readFrameCode, psnr, randomRequest } = await import('@tvl/core/testing');
+const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+const clip = (name) => path.join(dir, name);
+const gpu = selfTest
+  ? { nvdec: { backend: 'libav', device: 'cpu' }, nvvl: { backend: 'nvvl', device: 'cpu' }, seq: 'cpu' }
+  : { nvdec: { backend: 'nvdec', device: 'cuda' }, nvvl: { backend: 'nvvl', device: 'cuda' }, seq: 'cuda' };
+const results = { date: new Date().toISOString(), selfTest, checks: [], throughput: {} };
+let failed = 0;
+function record(name, ok, detail) {
+  results.checks.push({ name, ok, ...detail });
+  if (!ok) failed++;
+  console.log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail ? ' ' + JSON.stringify(detail) : ''}`);
+}
+
+// 1. Conformance.
+for (const role of ['nvdec', 'nvvl']) {
+  for (const c of manifest.conformance) {
+    const name = `conformance ${role}: ${c.name}`;
+    try {
+      const vl = await VideoLoader.open(clip(c.file), gpu[role]);
+      try {
+        const request = randomRequest(vl.nFrames, 1234);
+        const frames = await vl.selectRawFrames(request);
+        const got = frames.map((f) => readFrameCode(f.data, f.width, f.height, { rotation: vl.info.rotation }));
+        const wrong = request.filter((i, k) => got[k] !== c.expected[i]);
+        vl.seekToFrame(0);
+        const sequential = [];
+        for await (const t of vl.remainingFrames()) {
+          sequential.push(readFrameCode(t.dataSync(), t.shape[1], t.shape[0], { rotation: vl.info.rotation }));
+          t.dispose();
+        }
+        const seqOk = JSON.stringify(sequential) === JSON.stringify(c.expected);
+        record(name, vl.nFrames === c.expected.length && wrong.length === 0 && seqOk,
+          { frames: vl.nFrames, requested: request.length, wrong: wrong.slice(0, 5), sequential: seqOk, backend: vl.backend });
+      } finally {
+        await vl.close();
+      }
+    } catch (err) {
+      record(name, false, { error: `${err.code ?? ''} ${err.message}` });
+    }
+  }
+}
+
+// 2. Colour parity with libav.
+for (const role of ['nvdec', 'nvvl']) {
+  for (const c of manifest.colour) {
+    try {
+      const ref = await VideoLoader.open(clip(c.file), { backend: 'libav' });
+      const vl = await VideoLoader.open(clip(c.file), gpu[role]);
+      try {
+        const a = await ref.selectRawFrames([0, 5, 11]);
+        const b = await vl.selectRawFrames([0, 5, 11]);
+        const db = Math.min(...b.map((f, k) => psnr(f.data, a[k].data)));
+        record(`colour ${role}: ${c.name}`, db >= 40, { minPsnrDb: Number(db.toFixed(2)) });
+      } finally {
+        await Promise.all([ref.close(), vl.close()]);
+      }
+    } catch (err) {
+      record(`colour ${role}: ${c.name}`, false, { error: `${err.code ?? ''} ${err.message}` });
+    }
+  }
+}
+try {
+  const natural = manifest.colour.find((c) => c.name === 'natural bt709 limited').file;
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  const seq = new SequenceLoader({ device: gpu.seq });
+  const batch = await seq.load([{ path: clip(natural), start: 4, count: 3 }],
+    { resize: { width: 256, height: 192 }, crop: { width: 224, height: 160, x: 9, y: 11 }, flip: true, normalise: { mean, std } });
+  await seq.close();
+  const vl = await VideoLoader.open(clip(natural), { backend: 'libav' });
+  const frames = await vl.selectFrameBatch([4, 5, 6]);
+  await vl.close();
+  const expected = normalise(flip(crop(resize(frames, { height: 192, width: 256 }), { top: 11, left: 9, height: 160, width: 224 })), mean, std);
+  const diff = tf.abs(tf.sub(tf.reshape(batch.tensor, expected.shape), expected));
+  const meanAbs = tf.mean(diff).dataSync()[0] * 0.226;
+  const maxAbs = tf.max(diff).dataSync()[0] * 0.226;
+  record('nvvl fused processing vs core transforms on libav frames', meanAbs < 0.01 && maxAbs < 0.5,
+    { meanAbs: Number(meanAbs.toFixed(4)), maxAbs: Number(maxAbs.toFixed(4)), units: '0..1 before normalising' });
+} catch (err) {
+  record('nvvl fused processing vs core transforms on libav frames', false, { error: `${err.code ?? ''} ${err.message}` });
+}
+
+// 3. Throughput (host copy included: frames end in JS memory).
+const big = clip(manifest.throughput.file);
+async function sequentialFps(loaders) {
+  const vls = await Promise.all(Array.from({ length: loaders }, () => VideoLoader.open(big, gpu.nvdec)));
+  const start = performance.now();
+  const counts = await Promise.all(vls.map(async (vl) => {
+    // 32 frames per native call, in order: the planner continues without seeking.
+    for (let at = 0; at < vl.nFrames; at += 32) {
+      await vl.selectRawFrames(Array.from({ length: Math.min(32, vl.nFrames - at) }, (_, k) => at + k));
+    }
+    return vl.nFrames;
+  }));
+  const seconds = (performance.now() - start) / 1000;
+  await Promise.all(vls.map((vl) => vl.close()));
+  return counts.reduce((a, b) => a + b, 0) / seconds;
+}
+async function clipsPerSecond(loaders, clipsEach) {
+  const processing = { resize: { width: 256, height: 256 }, crop: { width: 224, height: 224, random: true }, flip: 0.5,
+    normalise: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } };
+  const seqs = Array.from({ length: loaders }, () => new SequenceLoader({ device: gpu.seq }));
+  await Promise.all(seqs.map((s) => s.load([{ path: big, start: 0, count: 1 }], processing).then((b) => b.tensor.dispose())));
+  const start = performance.now();
+  await Promise.all(seqs.map(async (s, l) => {
+    for (let k = 0; k < clipsEach; k++) {
+      const b = await s.load([{ path: big, start: ((l * 7 + k) * 37) % (manifest.throughput.frames - 16), count: 16 }], processing);
+      b.tensor.dispose();
+    }
+  }));
+  const seconds = (performance.now() - start) / 1000;
+  await Promise.all(seqs.map((s) => s.close()));
+  const clips = loaders * clipsEach;
+  return { clipsPerSecond: clips / seconds, framesPerSecond: (clips * 16) / seconds };
+}
+for (const loaders of selfTest ? [1, 2] : [1, 2, 4, 8]) {
+  try {
+    const fps = await sequentialFps(loaders);
+    results.throughput[`nvdec ${loaders} loader(s), 1080p rgb24`] = Number(fps.toFixed(1));
+    console.log(`nvdec, ${loaders} loader(s): ${fps.toFixed(1)} fps aggregate (1080p H.264, uint8 RGB in host memory)`);
+  } catch (err) {
+    record(`throughput nvdec ${loaders}`, false, { error: `${err.code ?? ''} ${err.message}` });
+  }
+}
+for (const loaders of selfTest ? [1] : [1, 4]) {
+  try {
+    const r = await clipsPerSecond(loaders, selfTest ? 2 : 20);
+    results.throughput[`nvvl ${loaders} loader(s), 16x1080p->224 normalised`] = { clipsPerSecond: Number(r.clipsPerSecond.toFixed(2)), framesPerSecond: Number(r.framesPerSecond.toFixed(1)) };
+    console.log(`nvvl, ${loaders} loader(s): ${r.clipsPerSecond.toFixed(2)} clips/s, ${r.framesPerSecond.toFixed(1)} frames/s (16 x 1080p -> 224x224 float32 normalised)`);
+  } catch (err) {
+    record(`throughput nvvl ${loaders}`, false, { error: `${err.code ?? ''} ${err.message}` });
+  }
+}
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(results, null, 2));
+console.log(`${results.checks.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
