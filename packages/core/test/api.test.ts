@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import {
   VideoLoader, registerBackend, unregisterBackend, setBackendFactory, resolveBackend, listBackends, parseDevice,
-  fromNativeError, resolveOutputSize, TvlError, CorruptDataError, EndOfVideoError, NoBackendError,
+  fromNativeError, resolveOutputSize, TvlError, CorruptDataError, EndOfVideoError, NoBackendError, KNOWN_BACKEND_PACKAGES,
   type DecodeRequest,
 } from '@tvl/core';
 import { fakeBackend } from './fake-backend.js';
@@ -9,6 +9,17 @@ import { fakeBackend } from './fake-backend.js';
 afterEach(() => {
   for (const b of listBackends()) unregisterBackend(b.name);
 });
+
+/** Runs `f` as if no GPU backend package were installed (in this workspace @tvl/nvdec is). */
+async function withoutInstalledGpuPackages<T>(f: () => Promise<T>): Promise<T> {
+  const saved = [...KNOWN_BACKEND_PACKAGES.cuda];
+  KNOWN_BACKEND_PACKAGES.cuda.splice(0, saved.length, '@tvl/absent-gpu-a', '@tvl/absent-gpu-b');
+  try {
+    return await f();
+  } finally {
+    KNOWN_BACKEND_PACKAGES.cuda.splice(0, 2, ...saved);
+  }
+}
 
 describe('devices', () => {
   it('parses cpu, cuda and cuda:N', () => {
@@ -23,10 +34,11 @@ describe('devices', () => {
 
 describe('registry', () => {
   it('names the packages to install when no backend is registered', async () => {
-    const err = await resolveBackend(parseDevice('cuda')).catch((e: unknown) => e);
+    const err = await withoutInstalledGpuPackages(() => resolveBackend(parseDevice('cuda')).catch((e: unknown) => e));
     expect(err).toBeInstanceOf(NoBackendError);
-    expect((err as Error).message).toMatch(/@tvl\/nvdec/);
-    await expect(VideoLoader.open('x.mp4', { device: 'cuda:1' })).rejects.toMatchObject({ code: 'TVL_NO_BACKEND' });
+    expect((err as Error).message).toMatch(/npm i @tvl\/absent-gpu-a \(or @tvl\/absent-gpu-b\)/);
+    await withoutInstalledGpuPackages(() =>
+      expect(VideoLoader.open('x.mp4', { device: 'cuda:1' })).rejects.toMatchObject({ code: 'TVL_NO_BACKEND' }));
   });
 
   it('picks the registered backend, a named one, or the pinned one', async () => {
@@ -161,7 +173,7 @@ describe("fallback: 'cpu'", () => {
 
   it('also when no GPU backend is installed, but never for other errors', async () => {
     registerBackend(fakeBackend('cpu-fake'));
-    const vl = await VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu' });
+    const vl = await withoutInstalledGpuPackages(() => VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu' }));
     expect(vl.backend).toBe('cpu-fake');
     expect(vl.fallbackReason).toMatch(/TVL_NO_BACKEND/);
     await vl.close();

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# On the GPU machine: unpack the bundle made by pack.mjs and run the GPU check.
+#   bash .gpu-check/run.sh [--self-test] [--json out.json]
+# Runs Node through the carried glibc loader, with the carried libraries first and the NVIDIA
+# driver's directory (found with ldconfig) after them.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+dest=${TVL_GPU_CHECK_DIR:-/tmp/tvl-gpu-check}
+mkdir -p "$dest"
+[ -x "$dest/node" ] || xz -dc "$here/node.xz" > "$dest/node"
+chmod +x "$dest/node"
+[ -d "$dest/app" ] || tar -C "$dest" -xJf "$here/bundle.tar.xz"
+driver=$(ldconfig -p | awk '/libcuda\.so\.1 / {print $NF; exit}')
+libpath="$dest/lib"
+[ -n "$driver" ] && libpath="$libpath:$(dirname "$driver")"
+[ -d /usr/local/nvidia/lib64 ] && libpath="$libpath:/usr/local/nvidia/lib64"
+echo "driver: ${driver:-not found by ldconfig}"
+cd "$dest/app"
+exec "$dest/lib/ld-linux-x86-64.so.2" --library-path "$libpath" "$dest/node" bench/gpu-check.mjs run "$dest/clips" "$@"
