@@ -16,8 +16,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const out = path.join(root, '.gpu-check');
 const LIMIT = 60 * 1024 * 1024;
-// FFmpeg links these for encoders, subtitles, images and network protocols TVL never uses.
-const STUBBED = /lib(x264|x265|SvtAv1Enc|rav1e|codec2|rsvg-2|jxl|jxl_threads|aom|vpx|theoraenc|vorbisenc|mp3lame|shine|twolame|openjp2|webp|webpmux|snappy|zvbi|aribb24|bluray|gme|openmpt|chromaprint|ssh|srt-gnutls|rabbitmq|zmq|gnutls|xml2|sodium|ggml|whisper|tesseract|lept|OpenCL|va|va-drm|va-x11|vdpau|X11|Xext|Xv|Xfixes|drm|mfx|vpl|glslang|shaderc_shared|vulkan|placebo|soxr|openal|pulse|sndio|asound|jack|cdio|cdio_cdda|cdio_paranoia|dc1394|raw1394|avc1394|rom1394|iec61883|caca|SDL2|sdl2|Imath|OpenEXR|OpenEXRCore|Iex|IlmThread|lilv-0|serd-0|sord-0|sratom-0|mysofa|bs2b|flite\w*|zimg|vidstab|rubberband|sphinx\w*|pocketsphinx|plplot\w*|ass|fribidi|harfbuzz|freetype|fontconfig|cairo|pango\w*|gdk_pixbuf-2\.0|glib-2\.0|gobject-2\.0|gio-2\.0)\.so/;
+// FFmpeg links these for encoders, filters, images, hardware APIs and network protocols TVL never
+// uses. Not here: anything a demuxer's probe calls while opening a file (libopenmpt, libgme).
+const STUBBED = /lib(x264|x265|SvtAv1Enc|rav1e|codec2|rsvg-2|jxl|jxl_threads|aom|vpx|theoraenc|vorbisenc|mp3lame|shine|twolame|openjp2|webp|webpmux|snappy|zvbi|aribb24|bluray|chromaprint|ssh|srt-gnutls|rabbitmq|zmq|gnutls|xml2|sodium|ggml|whisper|tesseract|lept|OpenCL|va|va-drm|va-x11|vdpau|X11|Xext|Xv|Xfixes|drm|mfx|vpl|glslang|shaderc_shared|vulkan|placebo|soxr|openal|pulse|sndio|asound|jack|cdio|cdio_cdda|cdio_paranoia|dc1394|raw1394|avc1394|rom1394|iec61883|caca|SDL2|sdl2|Imath|OpenEXR|OpenEXRCore|Iex|IlmThread|lilv-0|serd-0|sord-0|sratom-0|mysofa|bs2b|flite\w*|zimg|vidstab|rubberband|sphinx\w*|pocketsphinx|plplot\w*|ass|fribidi|harfbuzz|freetype|fontconfig|cairo|pango\w*|gdk_pixbuf-2\.0|glib-2\.0|gobject-2\.0|gio-2\.0)\.so/;
 const SYSTEM = /\/(libc|libm|libpthread|libdl|librt|libresolv|ld-linux-x86-64)\.so/;
 
 function sh(cmd, args, opts = {}) { return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts }); }

@@ -104,6 +104,11 @@ class NvvlEngine {
       gpu::check(gpu::cuda().cuStreamSynchronize(copier.kernelStream()), "converting a frame");
       return;
     }
+    if (gpu_) {
+      // Never a silent CPU conversion on a GPU loader.
+      throw Error("TVL_UNSUPPORTED_CODEC", std::string("the ") + decoder_.codecName() +
+                                               " decoder returned a frame in system memory instead of on the GPU");
+    }
     const AVFrame* src = emulate_ ? asNvdecSurface(f) : f;
     const gpu::YuvSurface s = gpu::surfaceOf(AVPixelFormat(src->format), src->data, src->linesize, src->width,
                                              src->height, bitDepth);

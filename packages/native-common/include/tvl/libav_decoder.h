@@ -23,7 +23,12 @@ class LibavDecoder {
   // on (frames come back as AV_PIX_FMT_CUDA), or nullptr for software decoding.
   LibavDecoder(AVStream* stream, int threads, AVBufferRef* hwDevice = nullptr) {
     const AVCodecParameters* par = stream->codecpar;
-    const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+    const AVCodec* codec = hwDevice ? findCudaDecoder(par->codec_id) : avcodec_find_decoder(par->codec_id);
+    if (!codec && hwDevice) {
+      throw Error("TVL_UNSUPPORTED_CODEC", std::string("FFmpeg has no NVDEC-accelerated decoder for '") +
+                                               avcodec_get_name(par->codec_id) +
+                                               "'. Open with fallback: 'cpu' to decode it on the CPU");
+    }
     if (!codec) {
       throw Error("TVL_UNSUPPORTED_CODEC", std::string("no decoder for codec '") + avcodec_get_name(par->codec_id) +
                                                "' in this FFmpeg build");
@@ -83,6 +88,22 @@ class LibavDecoder {
   const std::string& codecName() const { return codecName_; }
 
  private:
+  // The decoder that can use a CUDA device for this codec (for AV1 that is FFmpeg's own, not
+  // libdav1d, which builds usually prefer and which never decodes on the GPU).
+  static const AVCodec* findCudaDecoder(AVCodecID id) {
+    void* it = nullptr;
+    while (const AVCodec* c = av_codec_iterate(&it)) {
+      // Not the *_cuvid wrappers (AV_CODEC_CAP_HARDWARE): the hwaccel route, FFmpeg parsing.
+      if (c->id != id || !av_codec_is_decoder(c) || (c->capabilities & AV_CODEC_CAP_HARDWARE)) continue;
+      for (int i = 0;; i++) {
+        const AVCodecHWConfig* hw = avcodec_get_hw_config(c, i);
+        if (!hw) break;
+        if (hw->device_type == AV_HWDEVICE_TYPE_CUDA && (hw->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX)) return c;
+      }
+    }
+    return nullptr;
+  }
+
   static AVPixelFormat pickHardwareFormat(AVCodecContext* ctx, const AVPixelFormat* offered) {
     for (const AVPixelFormat* f = offered; *f != AV_PIX_FMT_NONE; f++)
       if (*f == AV_PIX_FMT_CUDA) return *f;
