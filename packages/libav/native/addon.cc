@@ -14,6 +14,7 @@ extern "C" {
 }
 
 #include "libav_engine.h"
+#include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
 #include "tvl/napi_session.h"
@@ -22,28 +23,14 @@ extern "C" {
 namespace tvl {
 namespace {
 
-struct Session {
-  std::mutex mu;
-  bool closed = false;
-  Demuxer demuxer;
-  FrameIndex index;
-  VideoDescription description;
-  std::unique_ptr<LibavEngine> engine;
-  std::unique_ptr<PlanExecutor<LibavEngine>> executor;
-
+struct Session : DemuxedSession<LibavEngine> {
   DecodeStats decode(const std::vector<DecodeRun>& runs, const std::vector<void*>& dst, const OutputSpec& out,
                      const CancelToken& cancel) {
     demuxer.setCancel(cancel);
     return executor->execute(runs, dst, out, cancel);
   }
 
-  void close() {
-    executor.reset();
-    engine.reset();
-    demuxer.close();
-    index.frames.clear();
-    index.frames.shrink_to_fit();
-  }
+  void close() { release(); }
 };
 
 using LibavSessionWrap = SessionWrap<Session>;
@@ -63,8 +50,7 @@ class OpenWorker : public PromiseWorker {
     s->index = s->demuxer.buildIndex();
     s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads_, s->demuxer.rotation());
     s->description = describeVideo(s->demuxer, s->engine->codecName());
-    s->demuxer.seekToStart(s->index);
-    s->executor = std::make_unique<PlanExecutor<LibavEngine>>(s->demuxer, s->index, *s->engine);
+    s->startExecutor();
     session_ = std::move(s);
   }
 

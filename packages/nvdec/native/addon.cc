@@ -16,6 +16,7 @@ extern "C" {
 }
 
 #include "nvdec_engine.h"
+#include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
 #include "tvl/gpu/cuda_api.h"
@@ -26,40 +27,22 @@ extern "C" {
 namespace tvl {
 namespace {
 
-struct Session {
-  std::mutex mu;
-  bool closed = false;
-  Demuxer demuxer;
-  FrameIndex index;
-  VideoDescription description;
+struct Session : DemuxedSession<NvdecEngine> {
   std::unique_ptr<gpu::CudaDevice> device;
-  std::unique_ptr<NvdecEngine> engine;
-  std::unique_ptr<PlanExecutor<NvdecEngine>> executor;
 
   DecodeStats decode(const std::vector<DecodeRun>& runs, const std::vector<void*>& dst, const OutputSpec& out,
                      const CancelToken& cancel) {
     gpu::ContextScope scope(device->context());
-    demuxer.setCancel(cancel);
-    try {
-      DecodeStats stats = executor->execute(runs, dst, out, cancel);
-      engine->finishPlan(true);
-      return stats;
-    } catch (...) {
-      engine->finishPlan(false);
-      throw;
-    }
+    return executeAndFinish(runs, dst, out, cancel);
   }
 
   void close() {
-    if (device) {
-      gpu::ContextScope scope(device->context());
-      executor.reset();
-      engine.reset();
+    {
+      std::unique_ptr<gpu::ContextScope> scope;
+      if (device) scope = std::make_unique<gpu::ContextScope>(device->context());
+      release();  // the decoder and GPU buffers, with their context current
     }
     device.reset();
-    demuxer.close();
-    index.frames.clear();
-    index.frames.shrink_to_fit();
   }
 
   ~Session() {
@@ -91,8 +74,7 @@ class OpenWorker : public PromiseWorker {
       s->engine = std::make_unique<NvdecEngine>(s->demuxer.stream(), *s->device, s->description.colour,
                                                 s->description.rotation, gpu::kFrameKernelPtx);
     }
-    s->demuxer.seekToStart(s->index);
-    s->executor = std::make_unique<PlanExecutor<NvdecEngine>>(s->demuxer, s->index, *s->engine);
+    s->startExecutor();
     session_ = std::move(s);
   }
 

@@ -7,6 +7,7 @@
 // runs the shared frame kernel (colour with the stream's matrix and range, resize, rotation,
 // dtype and layout in one pass) into a device slot whose host copy overlaps the next decode.
 #pragma once
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
@@ -98,7 +99,7 @@ class NvdecEngine {
       seqHeader_ = std::make_unique<CUVIDEOFORMATEX>();
       *seqHeader_ = {};
       seqHeader_->format.seqhdr_data_length = unsigned(par->extradata_size);
-      memcpy(seqHeader_->raw_seqhdr_data, par->extradata, size_t(par->extradata_size));
+      std::memcpy(seqHeader_->raw_seqhdr_data, par->extradata, size_t(par->extradata_size));
     }
     filtered_ = av_packet_alloc();
     createParser();

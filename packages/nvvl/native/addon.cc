@@ -19,6 +19,7 @@ extern "C" {
 }
 
 #include "nvvl_engine.h"
+#include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
 #include "tvl/napi_session.h"
@@ -28,17 +29,10 @@ extern "C" {
 namespace tvl {
 namespace {
 
-struct Session {
+struct Session : DemuxedSession<NvvlEngine> {
   using CallOptions = gpu::Processing;
 
-  std::mutex mu;
-  bool closed = false;
-  Demuxer demuxer;
-  FrameIndex index;
-  VideoDescription description;
   std::unique_ptr<NvvlGpu> gpu;  // null on the CPU path
-  std::unique_ptr<NvvlEngine> engine;
-  std::unique_ptr<PlanExecutor<NvvlEngine>> executor;
 
   static gpu::Processing readCallOptions(const Napi::Value& v) {
     gpu::Processing p;
@@ -82,25 +76,17 @@ struct Session {
                      const CancelToken& cancel, const gpu::Processing& processing) {
     std::unique_ptr<gpu::ContextScope> scope;
     if (gpu) scope = std::make_unique<gpu::ContextScope>(gpu->context());
-    demuxer.setCancel(cancel);
     engine->setProcessing(processing);
-    try {
-      DecodeStats stats = executor->execute(runs, dst, out, cancel);
-      engine->finishPlan(true);
-      return stats;
-    } catch (...) {
-      engine->finishPlan(false);
-      throw;
-    }
+    return executeAndFinish(runs, dst, out, cancel);
   }
 
   void close() {
-    executor.reset();
-    engine.reset();
+    {
+      std::unique_ptr<gpu::ContextScope> scope;
+      if (gpu) scope = std::make_unique<gpu::ContextScope>(gpu->context());
+      release();
+    }
     gpu.reset();
-    demuxer.close();
-    index.frames.clear();
-    index.frames.shrink_to_fit();
   }
 };
 
@@ -125,8 +111,7 @@ class OpenWorker : public PromiseWorker {
     s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads_, s->description.colour,
                                              s->description.rotation, emulate_);
     s->description.codec = s->engine->codecName();
-    s->demuxer.seekToStart(s->index);
-    s->executor = std::make_unique<PlanExecutor<NvvlEngine>>(s->demuxer, s->index, *s->engine);
+    s->startExecutor();
     session_ = std::move(s);
   }
 

@@ -18,7 +18,9 @@ class HostCopier {
 
   HostCopier() {
     const CudaApi& api = cuda();
-    check(api.cuStreamCreate(&kernelStream_, CU_STREAM_NON_BLOCKING), "creating a CUDA stream");
+    // The kernel stream is a blocking one: it waits for work on the legacy default stream, where
+    // FFmpeg's hwaccel copies decoded pictures into its frames (nvvl) before we read them.
+    check(api.cuStreamCreate(&kernelStream_, 0), "creating a CUDA stream");
     check(api.cuStreamCreate(&copyStream_, CU_STREAM_NON_BLOCKING), "creating a CUDA stream");
     for (Slot& s : slots_) {
       check(api.cuEventCreate(&s.converted, CU_EVENT_DISABLE_TIMING), "creating a CUDA event");
