@@ -6,7 +6,7 @@
  *
  *   runGpuAddonBuildChecks(path.resolve(here, '../build/Release/tvl_nvdec.node'));
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -16,9 +16,9 @@ interface EmbedPtx {
   committed: string;
 }
 
-function hasNvcc(): boolean {
+function hasTool(tool: string): boolean {
   try {
-    execFileSync(process.env.NVCC || 'nvcc', ['--version']);
+    execFileSync(tool, ['--version']);
     return true;
   } catch {
     return false;
@@ -27,7 +27,7 @@ function hasNvcc(): boolean {
 
 export function runGpuAddonBuildChecks(addonPath: string): void {
   describe(`GPU addon build: ${path.basename(addonPath)}`, () => {
-    (hasNvcc() ? it : it.skip)('the committed PTX is what nvcc makes from cuda/frame_kernel.cu now', () => {
+    (hasTool(process.env.NVCC || 'nvcc') ? it : it.skip)('the committed PTX is what nvcc makes from cuda/frame_kernel.cu now', () => {
       // Resolved from the addon's package, which depends on @tvl/native-common.
       const require = createRequire(addonPath);
       const root = (require('@tvl/native-common') as { root: string }).root;
@@ -35,6 +35,17 @@ export function runGpuAddonBuildChecks(addonPath: string): void {
       const fresh = embed.compile();
       expect(fresh).not.toBeNull();
       expect(fresh).toBe(fs.readFileSync(embed.committed, 'utf8'));
+    });
+
+    (hasTool('ptxas') ? it : it.skip)('the PTX assembles for Turing (sm_75) and Hopper (sm_90) without spilling', () => {
+      const require = createRequire(addonPath);
+      const ptx = path.join((require('@tvl/native-common') as { cuda: string }).cuda, 'frame_kernel.ptx');
+      for (const arch of ['sm_75', 'sm_90']) {
+        const r = spawnSync('ptxas', [`-arch=${arch}`, '-v', ptx, '-o', '/dev/null'], { encoding: 'utf8' });
+        expect(r.status).toBe(0);
+        expect(r.stderr).toMatch(/Function properties for tvl_convert_frame/);  // -v reports on stderr
+        expect(r.stderr).toMatch(/0 bytes spill stores, 0 bytes spill loads/);
+      }
     });
 
     it('embeds the frame kernel as PTX for compute_75 and later', () => {
