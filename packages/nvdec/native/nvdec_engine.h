@@ -87,22 +87,31 @@ class NvdecEngine {
                                       : cudaVideoChromaFormat_420;
     checkCaps(device, par, what);
 
-    if (codec.bsf) {
-      const AVBitStreamFilter* f = av_bsf_get_by_name(codec.bsf);
-      if (!f || av_bsf_alloc(f, &bsf_) < 0) throw Error("TVL_INTERNAL", std::string("cannot set up ") + codec.bsf);
-      avcodec_parameters_copy(bsf_->par_in, par);
-      bsf_->time_base_in = stream->time_base;
-      if (av_bsf_init(bsf_) < 0) throw Error("TVL_INTERNAL", std::string("cannot set up ") + codec.bsf);
-    } else if (par->extradata_size > 0 && par->extradata_size <= 1024 &&
-               (codec_ == cudaVideoCodec_MPEG4 || codec_ == cudaVideoCodec_MPEG2 || codec_ == cudaVideoCodec_VC1)) {
-      // Sequence headers the container keeps out of band.
-      seqHeader_ = std::make_unique<CUVIDEOFORMATEX>();
-      *seqHeader_ = {};
-      seqHeader_->format.seqhdr_data_length = unsigned(par->extradata_size);
-      std::memcpy(seqHeader_->raw_seqhdr_data, par->extradata, size_t(par->extradata_size));
+    try {
+      if (codec.bsf) {
+        const AVBitStreamFilter* f = av_bsf_get_by_name(codec.bsf);
+        if (!f || av_bsf_alloc(f, &bsf_) < 0) throw Error("TVL_INTERNAL", std::string("cannot set up ") + codec.bsf);
+        avcodec_parameters_copy(bsf_->par_in, par);
+        bsf_->time_base_in = stream->time_base;
+        if (av_bsf_init(bsf_) < 0) throw Error("TVL_INTERNAL", std::string("cannot set up ") + codec.bsf);
+      } else if (par->extradata_size > 0 && par->extradata_size <= 1024 &&
+                 (codec_ == cudaVideoCodec_MPEG4 || codec_ == cudaVideoCodec_MPEG2 || codec_ == cudaVideoCodec_VC1)) {
+        // Sequence headers the container keeps out of band.
+        seqHeader_ = std::make_unique<CUVIDEOFORMATEX>();
+        *seqHeader_ = {};
+        seqHeader_->format.seqhdr_data_length = unsigned(par->extradata_size);
+        std::memcpy(seqHeader_->raw_seqhdr_data, par->extradata, size_t(par->extradata_size));
+      }
+      filtered_ = av_packet_alloc();
+      toFilter_ = av_packet_alloc();
+      createParser();
+    } catch (...) {
+      destroyParser();
+      av_bsf_free(&bsf_);
+      av_packet_free(&filtered_);
+      av_packet_free(&toFilter_);
+      throw;
     }
-    filtered_ = av_packet_alloc();
-    createParser();
   }
 
   ~NvdecEngine() {
@@ -110,6 +119,7 @@ class NvdecEngine {
     if (decoder_) api_.cuvidDestroyDecoder(decoder_);
     av_bsf_free(&bsf_);
     av_packet_free(&filtered_);
+    av_packet_free(&toFilter_);
   }
   NvdecEngine(const NvdecEngine&) = delete;
   NvdecEngine& operator=(const NvdecEngine&) = delete;
@@ -134,8 +144,15 @@ class NvdecEngine {
       return 0;
     }
     if (!bsf_) return parsePacket(pkt);
-    int r = av_bsf_send_packet(bsf_, const_cast<AVPacket*>(pkt));
+    // The filter takes the reference it is given: give it a new one, so the caller's packet
+    // (whose flags and pts PlanExecutor reads after send) stays as it was.
+    int r = av_packet_ref(toFilter_, pkt);
     if (r < 0) return r;
+    r = av_bsf_send_packet(bsf_, toFilter_);
+    if (r < 0) {
+      av_packet_unref(toFilter_);
+      return r;
+    }
     int result = 0;
     while ((r = av_bsf_receive_packet(bsf_, filtered_)) == 0) {
       int p = parsePacket(filtered_);
@@ -359,6 +376,7 @@ class NvdecEngine {
   int bitDepth_ = 8;
   AVBSFContext* bsf_ = nullptr;
   AVPacket* filtered_ = nullptr;
+  AVPacket* toFilter_ = nullptr;
   std::unique_ptr<CUVIDEOFORMATEX> seqHeader_;
   CUvideoparser parser_ = nullptr;
   CUvideodecoder decoder_ = nullptr;
