@@ -34,25 +34,30 @@ class LibavDecoder {
                                                "' in this FFmpeg build");
     }
     ctx_ = avcodec_alloc_context3(codec);
-    if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0) throw Error("TVL_INTERNAL", "cannot set up the decoder");
-    ctx_->pkt_timebase = stream->time_base;
-    ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_EXPLODE;
-    if (hwDevice) {
-      // The hwaccel decodes whole frames on the GPU: one thread feeds it. No silent software
-      // fallback: a stream the hwaccel refuses is an error (see pickHardwareFormat).
-      ctx_->hw_device_ctx = av_buffer_ref(hwDevice);
-      ctx_->opaque = this;
-      ctx_->get_format = &LibavDecoder::pickHardwareFormat;
-      ctx_->thread_count = 1;
-    } else {
-      int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
-      ctx_->thread_count = std::min(n, 16);
-      ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    }
-    int err = avcodec_open2(ctx_, codec, nullptr);
-    if (err < 0) {
-      throw Error("TVL_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder (" +
-                                               avErrorString(err) + ")");
+    try {
+      if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0) throw Error("TVL_INTERNAL", "cannot set up the decoder");
+      ctx_->pkt_timebase = stream->time_base;
+      ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_EXPLODE;
+      if (hwDevice) {
+        // The hwaccel decodes whole frames on the GPU: one thread feeds it. No silent software
+        // fallback: a stream the hwaccel refuses is an error (see pickHardwareFormat).
+        ctx_->hw_device_ctx = av_buffer_ref(hwDevice);
+        ctx_->opaque = this;
+        ctx_->get_format = &LibavDecoder::pickHardwareFormat;
+        ctx_->thread_count = 1;
+      } else {
+        int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+        ctx_->thread_count = std::min(n, 16);
+        ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+      }
+      int err = avcodec_open2(ctx_, codec, nullptr);
+      if (err < 0) {
+        throw Error("TVL_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder (" +
+                                                 avErrorString(err) + ")");
+      }
+    } catch (...) {
+      avcodec_free_context(&ctx_);  // the destructor does not run when the constructor throws
+      throw;
     }
     frame_ = av_frame_alloc();
     codecName_ = codec->name;
