@@ -19,7 +19,6 @@ const LIMIT = 60 * 1024 * 1024;
 // FFmpeg links these for encoders, filters, images, hardware APIs and network protocols TVL never
 // uses. Not here: anything a demuxer's probe calls while opening a file (libopenmpt, libgme).
 const STUBBED = /lib(x264|x265|SvtAv1Enc|rav1e|codec2|rsvg-2|jxl|jxl_threads|aom|vpx|theoraenc|vorbisenc|mp3lame|shine|twolame|openjp2|webp|webpmux|snappy|zvbi|aribb24|bluray|chromaprint|ssh|srt-gnutls|rabbitmq|zmq|gnutls|xml2|sodium|ggml|whisper|tesseract|lept|OpenCL|va|va-drm|va-x11|vdpau|X11|Xext|Xv|Xfixes|drm|mfx|vpl|glslang|shaderc_shared|vulkan|placebo|soxr|openal|pulse|sndio|asound|jack|cdio|cdio_cdda|cdio_paranoia|dc1394|raw1394|avc1394|rom1394|iec61883|caca|SDL2|sdl2|Imath|OpenEXR|OpenEXRCore|Iex|IlmThread|lilv-0|serd-0|sord-0|sratom-0|mysofa|bs2b|flite\w*|zimg|vidstab|rubberband|sphinx\w*|pocketsphinx|plplot\w*|ass|fribidi|harfbuzz|freetype|fontconfig|cairo|pango\w*|gdk_pixbuf-2\.0|glib-2\.0|gobject-2\.0|gio-2\.0)\.so/;
-const SYSTEM = /\/(libc|libm|libpthread|libdl|librt|libresolv|ld-linux-x86-64)\.so/;
 
 function sh(cmd, args, opts = {}) { return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts }); }
 
@@ -33,7 +32,8 @@ for (const d of ['lib', 'app/node_modules', 'app/bench']) fs.mkdirSync(path.join
 
 // 1. The addons and the packages, with a flat node_modules.
 const packages = ['core', 'libav', 'nvdec', 'nvvl'];
-const addons = [];
+const addons = [];  // built here
+const stagedAddons = [];  // their copies in the bundle
 for (const p of packages) {
   const src = path.join(root, 'packages', p);
   const dst = path.join(staging, 'app/node_modules/@tvl', p);
@@ -46,6 +46,7 @@ for (const p of packages) {
     for (const f of fs.readdirSync(release).filter((f) => f.endsWith('.node'))) {
       fs.copyFileSync(path.join(release, f), path.join(dst, 'build/Release', f));
       addons.push(path.join(release, f));
+      stagedAddons.push(path.join(dst, 'build/Release', f));
     }
   }
 }
@@ -76,10 +77,13 @@ for (const l of libs) {
   if (STUBBED.test(name)) sh('bash', [path.join(here, 'make-stub.sh'), l, path.join(staging, 'lib')]);
   else fs.copyFileSync(fs.realpathSync(l), path.join(staging, 'lib', name));
 }
-for (const l of ['/lib64/ld-linux-x86-64.so.2']) fs.copyFileSync(fs.realpathSync(l), path.join(staging, 'lib', path.basename(l)));
-// Check the bundle resolves with nothing from the system but what it carries and the stubs.
-const missing = sh('bash', ['-c', `LD_LIBRARY_PATH=${staging}/lib ldd ${addons.map((a) => `'${staging}/app/node_modules/@tvl/${a.split('/packages/')[1].split('/')[0]}/build/Release/${path.basename(a)}'`).join(' ')} | grep 'not found' || true`]);
-if (missing.trim()) throw new Error(`unresolved libraries in the bundle:\n${missing}`);
+fs.copyFileSync(fs.realpathSync('/lib64/ld-linux-x86-64.so.2'), path.join(staging, 'lib', 'ld-linux-x86-64.so.2'));
+// Check the bundle resolves every library from itself: through the carried loader, as run.sh runs.
+const lib = path.join(staging, 'lib');
+const missing = [node, ...stagedAddons].flatMap((f) =>
+  sh(path.join(lib, 'ld-linux-x86-64.so.2'), ['--library-path', lib, '--list', f]).split('\n')
+    .filter((l) => /=>/.test(l) && !l.includes(`=> ${lib}/`)));
+if (missing.length) throw new Error(`libraries not in the bundle:\n${missing.join('\n')}`);
 
 // 3. Clips (prepared where ffmpeg is), Node, and the run script.
 const clips = path.join(staging, 'clips');

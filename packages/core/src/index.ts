@@ -1,4 +1,4 @@
-export { VideoLoader } from './video-loader.js';
+export { VideoLoader, cpuFallbackReason } from './video-loader.js';
 export type { VideoLoaderOptions, ReadOptions, FrameReport, RawFrame } from './video-loader.js';
 export * from './errors.js';
 export { parseDevice, formatDevice } from './device.js';

@@ -9,7 +9,7 @@ import type { BackendSession, FrameBuffer, OutputSpec, VideoInfo } from './backe
 import { parseDevice, formatDevice, type Device } from './device.js';
 import {
   AbortedError, EndOfVideoError, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError,
-  fromNativeError,
+  fromNativeError, type TvlError,
 } from './errors.js';
 import { FrameIndex } from './frame-index.js';
 import {
@@ -53,6 +53,15 @@ export interface VideoLoaderOptions {
 
 /** Errors after which `fallback: 'cpu'` opens the video on the CPU. */
 const FALLBACK_CODES: ReadonlySet<string> = new Set(['TVL_NO_CUDA_DEVICE', 'TVL_UNSUPPORTED_CODEC', 'TVL_NO_BACKEND']);
+
+/**
+ * The policy of `fallback: 'cpu'`, for every loader that offers it: when opening `path` on
+ * `device` failed with `error` and the CPU may take over, the reason to report; otherwise null.
+ */
+export function cpuFallbackReason(device: Device, path: string, error: TvlError): string | null {
+  if (device.kind !== 'cuda' || !FALLBACK_CODES.has(error.code)) return null;
+  return `${formatDevice(device)} cannot decode '${path}' (${error.code}): ${error.message}`;
+}
 
 export interface ReadOptions {
   signal?: AbortSignal;
@@ -144,9 +153,10 @@ export class VideoLoader implements AsyncDisposable {
       });
     } catch (err) {
       const error = fromNativeError(err, path);
-      if (!(fallback === 'cpu' && device.kind === 'cuda' && FALLBACK_CODES.has(error.code))) throw error;
+      const reason = fallback === 'cpu' ? cpuFallbackReason(device, path, error) : null;
+      if (reason === null) throw error;
       usedDevice = parseDevice('cpu');
-      fallbackReason = `${formatDevice(device)} cannot decode '${path}' (${error.code}): ${error.message}`;
+      fallbackReason = reason;
       try {
         const cpu = await resolveBackend(usedDevice);
         session = await cpu.open(path, { device: usedDevice, threads: options.threads, signal: options.signal });

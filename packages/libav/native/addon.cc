@@ -4,7 +4,6 @@
 // Every call runs on a libuv worker thread; one call executes a whole plan.
 #include <napi.h>
 
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,51 +34,26 @@ struct Session : DemuxedSession<LibavEngine> {
 
 using LibavSessionWrap = SessionWrap<Session>;
 
-class OpenWorker : public PromiseWorker {
- public:
-  OpenWorker(Napi::Env env, std::string path, int threads, const Napi::Value& cancel)
-      : PromiseWorker(env), path_(std::move(path)), threads_(threads) {
-    cancel_.pin(cancel);
-  }
-
- protected:
-  void Run() override {
-    auto s = std::make_shared<Session>();
-    s->demuxer.setCancel(cancel_.token);
-    s->demuxer.open(path_);
-    s->index = s->demuxer.buildIndex();
-    s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads_, s->demuxer.rotation());
-    s->description = describeVideo(s->demuxer, s->engine->codecName());
-    s->startExecutor();
-    session_ = std::move(s);
-  }
-
-  Napi::Value Result(Napi::Env env) override { return LibavSessionWrap::Opened(env, session_); }
-
- private:
-  std::string path_;
-  int threads_;
-  PinnedCancel cancel_;
-  std::shared_ptr<Session> session_;
-};
-
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "path must be a string"));
   int threads = 0;
   if (info[1].IsObject()) {
     Napi::Value t = info[1].As<Napi::Object>().Get("threads");
     if (t.IsNumber()) threads = t.As<Napi::Number>().Int32Value();
   }
-  auto* w = new OpenWorker(env, info[0].As<Napi::String>().Utf8Value(), threads, info[2]);
-  return queue(w);
+  return openOffThread<Session>(info, [threads](const std::string& path, const CancelToken& cancel) {
+    auto s = std::make_shared<Session>();
+    s->demuxer.setCancel(cancel);
+    s->demuxer.open(path);
+    s->index = s->demuxer.buildIndex();
+    s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation());
+    s->description = describeVideo(s->demuxer, s->engine->codecName());
+    s->startExecutor();
+    return s;
+  });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // FFmpeg's own logging goes to stderr; TVL reports problems as errors instead.
-  // TVL_FFMPEG_LOG=<level> (e.g. 32 = info, 48 = debug) turns it back on for debugging.
-  const char* level = std::getenv("TVL_FFMPEG_LOG");
-  av_log_set_level(level ? std::atoi(level) : AV_LOG_QUIET);
+  av_log_set_level(ffmpegLogLevel());
   LibavSessionWrap::Init(env, "LibavSession");
   exports.Set("openVideo", Napi::Function::New(env, OpenVideo));
   exports.Set("ffmpegVersion", Napi::String::New(env, av_version_info()));

@@ -6,7 +6,6 @@
 // itself loads anywhere (CUDA and NVDEC are loaded at run time).
 #include <napi.h>
 
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,41 +50,6 @@ struct Session : DemuxedSession<NvdecEngine> {
 };
 
 using NvdecSessionWrap = SessionWrap<Session>;
-
-class OpenWorker : public PromiseWorker {
- public:
-  OpenWorker(Napi::Env env, std::string path, int ordinal, const Napi::Value& cancel)
-      : PromiseWorker(env), path_(std::move(path)), ordinal_(ordinal) {
-    cancel_.pin(cancel);
-  }
-
- protected:
-  void Run() override {
-    // The GPU first: with no driver or device, say so before reading the file.
-    auto s = std::make_shared<Session>();
-    s->device = std::make_unique<gpu::CudaDevice>(ordinal_);
-    nvcuvid();
-    s->demuxer.setCancel(cancel_.token);
-    s->demuxer.open(path_);
-    s->index = s->demuxer.buildIndex();
-    s->description = describeVideo(s->demuxer);
-    {
-      gpu::ContextScope scope(s->device->context());
-      s->engine = std::make_unique<NvdecEngine>(s->demuxer.stream(), *s->device, s->description.colour,
-                                                s->description.rotation, gpu::kFrameKernelPtx);
-    }
-    s->startExecutor();
-    session_ = std::move(s);
-  }
-
-  Napi::Value Result(Napi::Env env) override { return NvdecSessionWrap::Opened(env, session_); }
-
- private:
-  std::string path_;
-  int ordinal_;
-  PinnedCancel cancel_;
-  std::shared_ptr<Session> session_;
-};
 
 class ProbeWorker : public PromiseWorker {
  public:
@@ -136,21 +100,33 @@ class ProbeWorker : public PromiseWorker {
 };
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "path must be a string"));
   int ordinal = 0;
   if (info[1].IsObject()) {
     Napi::Value d = info[1].As<Napi::Object>().Get("device");
     if (d.IsNumber()) ordinal = d.As<Napi::Number>().Int32Value();
   }
-  return queue(new OpenWorker(env, info[0].As<Napi::String>().Utf8Value(), ordinal, info[2]));
+  return openOffThread<Session>(info, [ordinal](const std::string& path, const CancelToken& cancel) {
+    // The GPU first: with no driver or device, say so before reading the file.
+    auto s = std::make_shared<Session>();
+    s->device = std::make_unique<gpu::CudaDevice>(ordinal);
+    nvcuvid();
+    s->demuxer.setCancel(cancel);
+    s->demuxer.open(path);
+    s->index = s->demuxer.buildIndex();
+    s->description = describeVideo(s->demuxer);
+    {
+      gpu::ContextScope scope(s->device->context());
+      s->engine = std::make_unique<NvdecEngine>(s->demuxer.stream(), *s->device, s->description, gpu::kFrameKernelPtx);
+    }
+    s->startExecutor();
+    return s;
+  });
 }
 
 Napi::Value Probe(const Napi::CallbackInfo& info) { return queue(new ProbeWorker(info.Env())); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  const char* level = std::getenv("TVL_FFMPEG_LOG");
-  av_log_set_level(level ? std::atoi(level) : AV_LOG_QUIET);
+  av_log_set_level(ffmpegLogLevel());
   NvdecSessionWrap::Init(env, "NvdecSession");
   exports.Set("openVideo", Napi::Function::New(env, OpenVideo));
   exports.Set("probe", Napi::Function::New(env, Probe));

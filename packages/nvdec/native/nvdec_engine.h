@@ -20,6 +20,7 @@ extern "C" {
 
 #include "nvcuvid_api.h"
 #include "tvl/colour.h"
+#include "tvl/describe.h"
 #include "tvl/error.h"
 #include "tvl/gpu/convert_params.h"
 #include "tvl/gpu/cuda_api.h"
@@ -69,17 +70,18 @@ class NvdecEngine {
 
   // Call with the device's context current. Checks NVDEC can decode the stream (codec, profile,
   // bit depth, chroma, size) and throws TVL_UNSUPPORTED_CODEC naming what it cannot.
-  NvdecEngine(AVStream* stream, const gpu::CudaDevice& device, const ColourSpec& colour, int rotation, const char* ptx)
-      : api_(nvcuvid()), colour_(colour), rotation_(rotation), kernel_(ptx) {
+  NvdecEngine(AVStream* stream, const gpu::CudaDevice& device, const VideoDescription& video, const char* ptx)
+      : api_(nvcuvid()), colour_(video.colour), rotation_(video.rotation), bitDepth_(video.bitDepth), converter_(ptx) {
     const AVCodecParameters* par = stream->codecpar;
     NvdecCodec codec{};
     const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(AVPixelFormat(par->format));
-    const std::string what = describeStream(par, d);
+    const std::string what = video.codec + (video.profile.empty() ? "" : " " + video.profile) + " " +
+                             std::to_string(video.bitDepth) + "-bit " + video.pixelFormat + " " +
+                             std::to_string(par->width) + "x" + std::to_string(par->height);
     if (!nvdecCodecFor(par->codec_id, codec)) {
       throw Error("TVL_UNSUPPORTED_CODEC", "NVDEC has no decoder for " + what + ". Open with fallback: 'cpu' to decode it on the CPU");
     }
     codec_ = codec.codec;
-    bitDepth_ = d ? d->comp[0].depth : 8;
     chroma_ = !d ? cudaVideoChromaFormat_420
               : d->nb_components < 3 ? cudaVideoChromaFormat_Monochrome
               : d->log2_chroma_w == 0 ? cudaVideoChromaFormat_444
@@ -176,11 +178,10 @@ class NvdecEngine {
   }
 
   void deliver(void* dst, const OutputSpec& out) {
-    const gpu::CudaApi& cu = gpu::cuda();
     CUVIDPROCPARAMS proc{};
     proc.progressive_frame = current_.progressive_frame;
     proc.top_field_first = current_.top_field_first;
-    proc.output_stream = copier_.kernelStream();
+    proc.output_stream = converter_.stream();
     unsigned long long frame = 0;
     unsigned pitch = 0;
     gpu::check(api_.cuvidMapVideoFrame(decoder_, current_.picture_index, &frame, &pitch, &proc), "mapping a decoded picture");
@@ -200,12 +201,8 @@ class NvdecEngine {
       s.interleaved = planar444 ? 0 : 1;
       s.bytesPerSample = bitDepth_ > 8 ? 2 : 1;
       s.sampleShift = bitDepth_ > 8 ? 16 - bitDepth_ : 0;  // P016 / YUV444_16Bit keep samples in the high bits
-      const gpu::ConvertParams params = gpu::makeConvertParams(colour_, bitDepth_, rotation_, out);
-      const CUdeviceptr slot = copier_.nextSlot(out.bytes());
-      kernel_.launch(s, params, slot, copier_.kernelStream());
-      copier_.queueCopy(dst, out.bytes());
-      // The picture must stay mapped until the kernel has read it.
-      gpu::check(cu.cuStreamSynchronize(copier_.kernelStream()), "converting a picture");
+      // The picture stays mapped until the kernel has read it (convert returns then).
+      converter_.convert(s, gpu::makeConvertParams(colour_, bitDepth_, rotation_, out), dst, out.bytes());
     } catch (...) {
       api_.cuvidUnmapVideoFrame(decoder_, frame);
       throw;
@@ -214,21 +211,9 @@ class NvdecEngine {
   }
 
   // End of a plan: every frame in flight reaches its buffer (or, after an error, is dropped).
-  void finishPlan(bool ok) {
-    if (ok) copier_.drain();
-    else copier_.discard();
-  }
+  void finishPlan(bool ok) { converter_.finishPlan(ok); }
 
  private:
-  static std::string describeStream(const AVCodecParameters* par, const AVPixFmtDescriptor* d) {
-    const char* profile = avcodec_profile_name(par->codec_id, par->profile);
-    std::string s = std::string(avcodec_get_name(par->codec_id));
-    if (profile) s += std::string(" ") + profile;
-    if (d) s += " " + std::to_string(d->comp[0].depth) + "-bit " + d->name;
-    s += " " + std::to_string(par->width) + "x" + std::to_string(par->height);
-    return s;
-  }
-
   void checkCaps(const gpu::CudaDevice& device, const AVCodecParameters* par, const std::string& what) {
     CUVIDDECODECAPS caps{};
     caps.eCodecType = codec_;
@@ -368,12 +353,11 @@ class NvdecEngine {
   const NvcuvidApi& api_;
   ColourSpec colour_;
   int rotation_;
-  gpu::FrameKernel kernel_;
-  gpu::HostCopier copier_;
+  int bitDepth_;
+  gpu::FrameConverter converter_;
   cudaVideoCodec codec_ = cudaVideoCodec_H264;
   cudaVideoChromaFormat chroma_ = cudaVideoChromaFormat_420;
   cudaVideoSurfaceFormat outputFormat_ = cudaVideoSurfaceFormat_NV12;
-  int bitDepth_ = 8;
   AVBSFContext* bsf_ = nullptr;
   AVPacket* filtered_ = nullptr;
   AVPacket* toFilter_ = nullptr;

@@ -9,7 +9,6 @@
 #include <napi.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -92,42 +91,7 @@ struct Session : DemuxedSession<NvvlEngine> {
 
 using NvvlSessionWrap = SessionWrap<Session>;
 
-class OpenWorker : public PromiseWorker {
- public:
-  OpenWorker(Napi::Env env, std::string path, int ordinal, int threads, bool emulate, const Napi::Value& cancel)
-      : PromiseWorker(env), path_(std::move(path)), ordinal_(ordinal), threads_(threads), emulate_(emulate) {
-    cancel_.pin(cancel);
-  }
-
- protected:
-  void Run() override {
-    auto s = std::make_shared<Session>();
-    // The GPU first: with no driver or device, say so before reading the file.
-    if (ordinal_ >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal_, gpu::kFrameKernelPtx);
-    s->demuxer.setCancel(cancel_.token);
-    s->demuxer.open(path_);
-    s->index = s->demuxer.buildIndex();
-    s->description = describeVideo(s->demuxer);
-    s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads_, s->description.colour,
-                                             s->description.rotation, emulate_);
-    s->description.codec = s->engine->codecName();
-    s->startExecutor();
-    session_ = std::move(s);
-  }
-
-  Napi::Value Result(Napi::Env env) override { return NvvlSessionWrap::Opened(env, session_); }
-
- private:
-  std::string path_;
-  int ordinal_, threads_;
-  bool emulate_;
-  PinnedCancel cancel_;
-  std::shared_ptr<Session> session_;
-};
-
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "path must be a string"));
   int ordinal = 0, threads = 0;
   bool emulate = false;
   if (info[1].IsObject()) {
@@ -136,12 +100,24 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     if (o.Get("threads").IsNumber()) threads = o.Get("threads").As<Napi::Number>().Int32Value();
     emulate = o.Get("emulateNvdecSurface").ToBoolean();
   }
-  return queue(new OpenWorker(env, info[0].As<Napi::String>().Utf8Value(), ordinal, threads, emulate, info[2]));
+  return openOffThread<Session>(info, [=](const std::string& path, const CancelToken& cancel) {
+    auto s = std::make_shared<Session>();
+    // The GPU first: with no driver or device, say so before reading the file.
+    if (ordinal >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal, gpu::kFrameKernelPtx);
+    s->demuxer.setCancel(cancel);
+    s->demuxer.open(path);
+    s->index = s->demuxer.buildIndex();
+    s->description = describeVideo(s->demuxer);
+    s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads, s->description.colour,
+                                             s->description.rotation, emulate);
+    s->description.codec = s->engine->codecName();
+    s->startExecutor();
+    return s;
+  });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  const char* level = std::getenv("TVL_FFMPEG_LOG");
-  av_log_set_level(level ? std::atoi(level) : AV_LOG_QUIET);
+  av_log_set_level(ffmpegLogLevel());
   NvvlSessionWrap::Init(env, "NvvlSession");
   exports.Set("openVideo", Napi::Function::New(env, OpenVideo));
   exports.Set("ffmpegVersion", Napi::String::New(env, av_version_info()));

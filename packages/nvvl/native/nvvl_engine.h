@@ -28,7 +28,7 @@ extern "C" {
 
 namespace tvl {
 
-// The GPU half: one device, FFmpeg's CUDA device on its primary context, our kernel and copier.
+// The GPU half: one device, FFmpeg's CUDA device on its primary context, the frame converter.
 class NvvlGpu {
  public:
   NvvlGpu(int ordinal, const char* ptx) : device_(ordinal) {
@@ -40,14 +40,12 @@ class NvvlGpu {
                                             avErrorString(err) + "). " + gpu::kNoDriverAdvice);
     }
     gpu::ContextScope scope(device_.context());
-    kernel_ = std::make_unique<gpu::FrameKernel>(ptx);
-    copier_ = std::make_unique<gpu::HostCopier>();
+    converter_ = std::make_unique<gpu::FrameConverter>(ptx);
   }
   ~NvvlGpu() {
     {
       gpu::ContextScope scope(device_.context());
-      copier_.reset();
-      kernel_.reset();
+      converter_.reset();
     }
     av_buffer_unref(&hwDevice_);
   }
@@ -56,14 +54,12 @@ class NvvlGpu {
 
   AVBufferRef* hwDevice() const { return hwDevice_; }
   CUcontext context() const { return device_.context(); }
-  const gpu::FrameKernel& kernel() const { return *kernel_; }
-  gpu::HostCopier& copier() { return *copier_; }
+  gpu::FrameConverter& converter() { return *converter_; }
 
  private:
   gpu::CudaDevice device_;
   AVBufferRef* hwDevice_ = nullptr;
-  std::unique_ptr<gpu::FrameKernel> kernel_;
-  std::unique_ptr<gpu::HostCopier> copier_;
+  std::unique_ptr<gpu::FrameConverter> converter_;
 };
 
 class NvvlEngine {
@@ -95,13 +91,8 @@ class NvvlEngine {
     if (f->format == AV_PIX_FMT_CUDA) {
       const auto* frames = reinterpret_cast<const AVHWFramesContext*>(f->hw_frames_ctx->data);
       const gpu::YuvSurface s = gpu::surfaceOf(frames->sw_format, f->data, f->linesize, f->width, f->height, bitDepth);
-      const gpu::ConvertParams params = gpu::makeConvertParams(colour_, bitDepth, rotation_, out, processing_);
-      gpu::HostCopier& copier = gpu_->copier();
-      const CUdeviceptr slot = copier.nextSlot(out.bytes());
-      gpu_->kernel().launch(s, params, slot, copier.kernelStream());
-      copier.queueCopy(dst, out.bytes());
-      // FFmpeg may reuse the frame's surface once we let go of it: the kernel must be done.
-      gpu::check(gpu::cuda().cuStreamSynchronize(copier.kernelStream()), "converting a frame");
+      // FFmpeg may reuse the frame's surface once we let go of it: convert returns when read.
+      gpu_->converter().convert(s, gpu::makeConvertParams(colour_, bitDepth, rotation_, out, processing_), dst, out.bytes());
       return;
     }
     if (gpu_) {
@@ -116,9 +107,7 @@ class NvvlEngine {
   }
 
   void finishPlan(bool ok) {
-    if (!gpu_) return;
-    if (ok) gpu_->copier().drain();
-    else gpu_->copier().discard();
+    if (gpu_) gpu_->converter().finishPlan(ok);
   }
 
  private:

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   AbortedError, FrameIndex, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError,
-  DEFAULT_COST_MODEL, fromNativeError, parseDevice, formatDevice, planDecode, planOutputOrder, withCancel,
+  DEFAULT_COST_MODEL, cpuFallbackReason, fromNativeError, parseDevice, formatDevice, planDecode, planOutputOrder, withCancel,
   type Device, type FrameBuffer, type OutputSpec, type TvlError, type VideoInfo,
 } from '@tvl/core';
 import { loadAddon, type NvvlNativeSession } from './native.js';
@@ -67,8 +67,6 @@ interface OpenVideo {
   /** Last frame delivered, or null when unknown. */
   position: number | null;
 }
-
-const FALLBACK_CODES: ReadonlySet<string> = new Set(['TVL_NO_CUDA_DEVICE', 'TVL_UNSUPPORTED_CODEC']);
 
 export class SequenceLoader implements AsyncDisposable {
   readonly device: Device;
@@ -166,35 +164,34 @@ export class SequenceLoader implements AsyncDisposable {
     });
     const T = frames[0].length;
     if (frames.some((f) => f.length !== T)) throw new InvalidArgumentError('every sequence of a batch must have the same count (T)');
+    // One sequence at a time, each decoded right after its video is opened: with more distinct
+    // videos in a batch than maxOpenVideos, one opened earlier in the batch may be closed again.
     const videos: OpenVideo[] = [];
-    for (const s of sequences) {
+    let first: { r: ResolvedProcessing; spec: OutputSpec; data: Float32Array | Int32Array; augmentation: Augmentation[] } | null = null;
+    for (let b = 0; b < sequences.length; b++) {
+      const s = sequences[b];
       if (signal?.aborted) throw new AbortedError('Aborted while loading sequences', { cause: signal.reason });
-      videos.push(await this.video(s.path, signal));
-    }
-    const resolved = videos.map((v) => resolveProcessing(processing, v.info));
-    const r = resolved[0];
-    resolved.forEach((o, b) => {
-      if (o.width !== r.width || o.height !== r.height || o.resizeWidth !== r.resizeWidth || o.resizeHeight !== r.resizeHeight) {
+      const video = await this.video(s.path, signal);
+      videos.push(video);
+      const o = resolveProcessing(processing, video.info);
+      if (!first) {
+        const spec: OutputSpec = { width: o.width, height: o.height, dtype: o.dtype, layout: o.layout };
+        const n = sequences.length * T * spec.width * spec.height * 3;
+        first = { r: o, spec, data: o.dtype === 'float32' ? new Float32Array(n) : new Int32Array(n), augmentation: augmentations(o, sequences.length, o.seed + call) };
+      } else if (o.width !== first.r.width || o.height !== first.r.height || o.resizeWidth !== first.r.resizeWidth || o.resizeHeight !== first.r.resizeHeight) {
         throw new InvalidArgumentError(
-          `sequence ${b} ('${sequences[b].path}') is ${videos[b].info.width}x${videos[b].info.height} while sequence 0 is ` +
+          `sequence ${b} ('${s.path}') is ${video.info.width}x${video.info.height} while sequence 0 is ` +
             `${videos[0].info.width}x${videos[0].info.height}: give resize (and crop) so every frame of a batch has one size`);
       }
-    });
-    sequences.forEach((s, b) => {
       const last = frames[b][T - 1];
-      if (last >= videos[b].index.length) {
+      if (last >= video.index.length) {
         throw new IndexOutOfRangeError(
-          `sequence ${b} (start ${s.start}, count ${s.count}, stride ${s.stride ?? 1}) needs frame ${last} but '${s.path}' has ${videos[b].index.length} frames`,
+          `sequence ${b} (start ${s.start}, count ${s.count}, stride ${s.stride ?? 1}) needs frame ${last} but '${s.path}' has ${video.index.length} frames`,
           { path: s.path, frameIndex: last });
       }
-    });
-    const spec: OutputSpec = { width: r.width, height: r.height, dtype: r.dtype, layout: r.layout };
-    const perFrame = spec.width * spec.height * 3;
-    const data = r.dtype === 'float32' ? new Float32Array(sequences.length * T * perFrame) : new Int32Array(sequences.length * T * perFrame);
-    const augmentation = augmentations(r, sequences.length, r.seed + call);
-    for (let b = 0; b < sequences.length; b++) {
-      await this.decodeSequence(videos[b], sequences[b].path, frames[b], spec, r, augmentation[b], data, b * T * perFrame, signal);
+      await this.decodeSequence(video, s.path, frames[b], first.spec, first.r, first.augmentation[b], first.data, b * T, signal);
     }
+    const { r, data, augmentation } = first!;
     const shape: [number, number, number, number, number] = r.layout === 'chw'
       ? [sequences.length, T, 3, r.height, r.width]
       : [sequences.length, T, r.height, r.width, 3];
@@ -208,12 +205,13 @@ export class SequenceLoader implements AsyncDisposable {
 
   private async decodeSequence(
     video: OpenVideo, path: string, frames: number[], spec: OutputSpec, r: ResolvedProcessing, a: Augmentation,
-    data: Float32Array | Int32Array, offset: number, signal?: AbortSignal,
+    data: Float32Array | Int32Array, firstSlot: number, signal?: AbortSignal,
   ): Promise<void> {
     const plan = planDecode(video.index, frames, video.position, DEFAULT_COST_MODEL);
     const perFrame = spec.width * spec.height * 3;
-    const slotOf = new Map(frames.map((f, t) => [f, t]));
-    const buffers = planOutputOrder(plan).map((f) => data.subarray(offset + slotOf.get(f)! * perFrame, offset + (slotOf.get(f)! + 1) * perFrame)) as FrameBuffer[];
+    // Frame f of the sequence goes to slot firstSlot + t of the batch buffer.
+    const slotOf = new Map(frames.map((f, t) => [f, firstSlot + t]));
+    const buffers = planOutputOrder(plan).map((f) => data.subarray(slotOf.get(f)! * perFrame, (slotOf.get(f)! + 1) * perFrame)) as FrameBuffer[];
     try {
       const result = await withCancel(signal, (cancel) => video.session.decode(plan, spec, buffers, cancel, nativeProcessing(r, a)));
       video.position = result.position;
@@ -254,10 +252,11 @@ export class SequenceLoader implements AsyncDisposable {
       return await openOn(this.device);
     } catch (err) {
       const error: TvlError = fromNativeError(err, path);
-      if (!(this.fallback === 'cpu' && this.device.kind === 'cuda' && FALLBACK_CODES.has(error.code))) throw error;
+      const reason = this.fallback === 'cpu' ? cpuFallbackReason(this.device, path, error) : null;
+      if (reason === null) throw error;
       try {
         const video = await openOn(parseDevice('cpu'));
-        video.fallbackReason = `${formatDevice(this.device)} cannot decode '${path}' (${error.code}): ${error.message}`;
+        video.fallbackReason = reason;
         return video;
       } catch (cpuErr) {
         throw fromNativeError(cpuErr, path);

@@ -76,6 +76,22 @@ describe('loadSequences on the CPU path', () => {
     }
   });
 
+  it('a batch over more videos than maxOpenVideos: each sequence decoded while its video is open', async () => {
+    const other = makeIndexedClip({ codec: 'h264', container: 'mp4', frames: 30 });
+    const loader = new SequenceLoader({ device: 'cpu', maxOpenVideos: 1 });
+    try {
+      const batch = await loader.load([{ path: clip, start: 7, count: 2 }, { path: other, start: 20, count: 2 }, { path: clip, start: 50, count: 2 }], { dtype: 'int32' });
+      const data = batch.tensor.dataSync();
+      const per = 120 * 160 * 3;
+      const codes = Array.from({ length: 6 }, (_, k) => readFrameCode(data.subarray(k * per, (k + 1) * per), 160, 120, { scale: 255 }));
+      expect(codes).toEqual([7, 8, 20, 21, 50, 51]);
+      expect(loader.openVideos).toBe(1);
+      batch.tensor.dispose();
+    } finally {
+      await loader.close();
+    }
+  });
+
   it('fused resize, crop, flip and normalise match core transforms on libav frames', async () => {
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];

@@ -25,11 +25,6 @@ extern "C" {
 namespace tvl {
 namespace {
 
-int ffmpegLogLevel() {
-  const char* level = std::getenv("TVL_FFMPEG_LOG");
-  return level ? std::atoi(level) : AV_LOG_QUIET;
-}
-
 struct Session {
   std::mutex mu;
   bool closed = false;
@@ -51,52 +46,7 @@ struct Session {
 
 using OpencvSessionWrap = SessionWrap<Session>;
 
-class OpenWorker : public PromiseWorker {
- public:
-  OpenWorker(Napi::Env env, std::string path, ColourMode mode, const Napi::Value& cancel)
-      : PromiseWorker(env), path_(std::move(path)), mode_(mode) {
-    cancel_.pin(cancel);
-  }
-
- protected:
-  void Run() override {
-    auto s = std::make_shared<Session>();
-    int64_t streamStart = AV_NOPTS_VALUE;
-    RgbCorrection correction{};
-    {
-      // The demuxer validates the file (typed errors) and indexes it, then is closed: OpenCV
-      // reads the file itself.
-      Demuxer demuxer;
-      demuxer.setCancel(cancel_.token);
-      demuxer.open(path_);
-      s->index = demuxer.buildIndex();
-      s->description = describeVideo(demuxer);
-      streamStart = demuxer.stream()->start_time;
-      const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);
-      const ColourSpec assumed = opencvAssumedColour(fmt);
-      // 'opencv' mode returns OpenCV's colours (an identity correction) and reports them.
-      if (mode_ == ColourMode::OpenCV) s->description.colour = assumed;
-      correction = rgbCorrection(assumed, s->description.colour, s->description.bitDepth);
-    }
-    cancel_.token.check();
-    s->reader = std::make_unique<OpencvReader>(path_, s->index, streamStart, s->description, correction);
-    // OpenCV sets FFmpeg's (process-wide) log level when it first opens a file; restore TVL's.
-    av_log_set_level(ffmpegLogLevel());
-    session_ = std::move(s);
-  }
-
-  Napi::Value Result(Napi::Env env) override { return OpencvSessionWrap::Opened(env, session_); }
-
- private:
-  std::string path_;
-  ColourMode mode_;
-  PinnedCancel cancel_;
-  std::shared_ptr<Session> session_;
-};
-
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "path must be a string"));
   ColourMode mode = ColourMode::Stream;
   if (info[1].IsObject()) {
     Napi::Value c = info[1].As<Napi::Object>().Get("colour");
@@ -104,11 +54,34 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
       const std::string s = c.As<Napi::String>().Utf8Value();
       if (s == "opencv") mode = ColourMode::OpenCV;
       else if (s != "stream")
-        return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "colour must be 'stream' or 'opencv', not '" + s + "'"));
+        return rejectWith(info.Env(), Error("TVL_INVALID_ARGUMENT", "colour must be 'stream' or 'opencv', not '" + s + "'"));
     }
   }
-  auto* w = new OpenWorker(env, info[0].As<Napi::String>().Utf8Value(), mode, info[2]);
-  return queue(w);
+  return openOffThread<Session>(info, [mode](const std::string& path, const CancelToken& cancel) {
+    auto s = std::make_shared<Session>();
+    int64_t streamStart = AV_NOPTS_VALUE;
+    RgbCorrection correction{};
+    {
+      // The demuxer validates the file (typed errors) and indexes it, then is closed: OpenCV
+      // reads the file itself.
+      Demuxer demuxer;
+      demuxer.setCancel(cancel);
+      demuxer.open(path);
+      s->index = demuxer.buildIndex();
+      s->description = describeVideo(demuxer);
+      streamStart = demuxer.stream()->start_time;
+      const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);
+      const ColourSpec assumed = opencvAssumedColour(fmt);
+      // 'opencv' mode returns OpenCV's colours (an identity correction) and reports them.
+      if (mode == ColourMode::OpenCV) s->description.colour = assumed;
+      correction = rgbCorrection(assumed, s->description.colour, s->description.bitDepth);
+    }
+    cancel.check();
+    s->reader = std::make_unique<OpencvReader>(path, s->index, streamStart, s->description, correction);
+    // OpenCV sets FFmpeg's (process-wide) log level when it first opens a file; restore TVL's.
+    av_log_set_level(ffmpegLogLevel());
+    return s;
+  });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

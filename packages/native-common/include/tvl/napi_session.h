@@ -1,5 +1,6 @@
-// The JavaScript session object every addon hands back from open, written once:
-//   session.decode(plan, output, buffers, cancelCell) -> Promise<{ framesDecoded, seeks, position }>
+// The JavaScript session object every addon hands back from open (openOffThread, at the end),
+// written once:
+//   session.decode(plan, output, buffers, cancelCell[, options]) -> Promise<{ framesDecoded, seeks, position }>
 //   session.close() -> Promise<void>
 // Both run on a libuv worker thread. An addon supplies its Session type:
 //   struct Session {
@@ -17,6 +18,7 @@
 #pragma once
 #include <napi.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -173,5 +175,36 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
 
   std::shared_ptr<Session> session_;
 };
+
+// Opening, written once for every addon: `open(path, cancel)` builds the session on a libuv
+// worker thread (demuxing, indexing, setting up the decoder); the promise resolves to the JS
+// session object. An addon's openVideo(path, options, cancelCell) reads its options, then:
+//   return openOffThread<Session>(info, [threads](const std::string& path, const CancelToken& cancel) { ... });
+template <class Session>
+class OpenWorker : public PromiseWorker {
+ public:
+  using OpenFn = std::function<std::shared_ptr<Session>(const std::string&, const CancelToken&)>;
+  OpenWorker(Napi::Env env, std::string path, OpenFn open, const Napi::Value& cancel)
+      : PromiseWorker(env), path_(std::move(path)), open_(std::move(open)) {
+    cancel_.pin(cancel);
+  }
+
+ protected:
+  void Run() override { session_ = open_(path_, cancel_.token); }
+  Napi::Value Result(Napi::Env env) override { return SessionWrap<Session>::Opened(env, session_); }
+
+ private:
+  std::string path_;
+  OpenFn open_;
+  PinnedCancel cancel_;
+  std::shared_ptr<Session> session_;
+};
+
+template <class Session>
+Napi::Value openOffThread(const Napi::CallbackInfo& info, typename OpenWorker<Session>::OpenFn open) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "path must be a string"));
+  return queue(new OpenWorker<Session>(env, info[0].As<Napi::String>().Utf8Value(), std::move(open), info[2]));
+}
 
 }  // namespace tvl

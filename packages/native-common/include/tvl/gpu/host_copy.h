@@ -3,6 +3,7 @@
 // second stream moves it to a pinned host slot, and only when that slot comes round again (or
 // the plan ends) is it copied into the JS buffer. So the copy of frame k runs while NVDEC decodes
 // frame k+1. The device slots stay allocated and reachable (`deviceSlot`) for a zero-copy path.
+// FrameConverter puts the frame kernel in front: what every GPU engine's deliver() does.
 #pragma once
 #include <cstring>
 #include <vector>
@@ -112,6 +113,37 @@ class HostCopier {
   int next_ = 0;
   CUstream kernelStream_ = nullptr;
   CUstream copyStream_ = nullptr;
+};
+
+// The GPU half of delivering a frame, shared by the NVDEC and nvvl engines: the frame kernel
+// converts a decoded picture into the next output slot, whose copy reaches the caller's buffer
+// by finishPlan(true) at the latest. Construct and use with the device's context current.
+class FrameConverter {
+ public:
+  explicit FrameConverter(const char* ptx) : kernel_(ptx) {}
+
+  // The stream the kernel runs on (NVDEC maps pictures on it too).
+  CUstream stream() const { return copier_.kernelStream(); }
+
+  // Returns once the kernel has read the picture, so the caller may release it.
+  void convert(const YuvSurface& surface, const ConvertParams& params, void* dst, size_t bytes) {
+    const CUdeviceptr slot = copier_.nextSlot(bytes);
+    kernel_.launch(surface, params, slot, copier_.kernelStream());
+    copier_.queueCopy(dst, bytes);
+    check(cuda().cuStreamSynchronize(copier_.kernelStream()), "converting a frame");
+  }
+
+  // End of a plan: every frame in flight reaches its buffer (or, after an error, is dropped).
+  void finishPlan(bool ok) {
+    if (ok) copier_.drain();
+    else copier_.discard();
+  }
+
+  CUdeviceptr deviceSlot(int k) const { return copier_.deviceSlot(k); }
+
+ private:
+  FrameKernel kernel_;
+  HostCopier copier_;
 };
 
 }  // namespace gpu
