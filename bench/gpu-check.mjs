@@ -8,7 +8,8 @@
 // `run` needs no ffmpeg CLI: every clip and its expected frame codes come from `prepare`. It
 // checks, for nvdec and nvvl on 'cuda':
 //   1. conformance: every clip of core's conformance suite; every frame of a shuffled request
-//      with duplicates has the right index (codes drawn in the pixels), and a full sequential read;
+//      with duplicates has the right index (codes drawn in the pixels), a full sequential read,
+//      and single frames after seeks to scattered places;
 //   2. colour parity with @tvl/libav on natural and colour-bar clips, BT.601/709, limited/full:
 //      PSNR >= 40 dB; nvvl's fused sequences against core's transforms on libav frames (max abs);
 //   3. throughput on a 1080p H.264 clip, host copy included: nvdec one loader sequential, and 1,
@@ -96,8 +97,19 @@ for (const role of ['nvdec', 'nvvl']) {
           t.dispose();
         }
         const seqOk = JSON.stringify(sequential) === JSON.stringify(c.expected);
-        record(name, vl.nFrames === c.expected.length && wrong.length === 0 && seqOk,
-          { frames: vl.nFrames, requested: request.length, wrong: wrong.slice(0, 5), sequential: seqOk, backend: vl.backend });
+        // Seeks to scattered frames, each read on its own: every one starts a fresh decoder
+        // state at a keyframe (open GOP, recovery points, no in-band parameter sets).
+        const n = vl.nFrames;
+        const seekWrong = [];
+        for (const i of [n - 1, 0, Math.floor(n / 2), Math.floor(n / 2) + 1, 3, n - 2, Math.floor(n / 3)]) {
+          vl.seekToFrame(i);
+          const t = await vl.readFrame();
+          const code = readFrameCode(t.dataSync(), t.shape[1], t.shape[0], { rotation: vl.info.rotation });
+          t.dispose();
+          if (code !== c.expected[i]) seekWrong.push(i);
+        }
+        record(name, n === c.expected.length && wrong.length === 0 && seqOk && seekWrong.length === 0,
+          { frames: n, requested: request.length, wrong: wrong.slice(0, 5), sequential: seqOk, seekWrong, backend: vl.backend });
       } finally {
         await vl.close();
       }

@@ -1,7 +1,10 @@
 // NVIDIA's video decode API (libnvcuvid.so.1, shipped with the driver), loaded at run time like
 // the CUDA driver (tvl/gpu/cuda_api.h), so the addon loads where there is no GPU.
+// TVL_LIBNVCUVID=<path> loads another library (unusual installs; the tests' emulated driver).
 #pragma once
 #include <dlfcn.h>
+
+#include <cstdlib>
 
 #include <mutex>
 #include <string>
@@ -34,15 +37,17 @@ inline const NvcuvidApi& nvcuvid() {
   static NvcuvidApi api;
   static std::string failure;
   std::call_once(once, [] {
-    void* lib = dlopen("libnvcuvid.so.1", RTLD_NOW | RTLD_LOCAL);
+    const char* path = std::getenv("TVL_LIBNVCUVID");
+    const std::string libName = path && *path ? path : "libnvcuvid.so.1";
+    void* lib = dlopen(libName.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-      failure = std::string("the NVIDIA driver's video decoder library is missing (libnvcuvid.so.1: ") + dlerror() +
+      failure = "the NVIDIA driver's video decoder library is missing (" + libName + ": " + dlerror() +
                 "). Install the driver's video/decode component, or open with fallback: 'cpu'";
       return;
     }
     auto load = [&](auto*& fn, const char* name) {
       fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
-      if (!fn && failure.empty()) failure = std::string("libnvcuvid.so.1 lacks ") + name + " (driver too old?)";
+      if (!fn && failure.empty()) failure = libName + " lacks " + name + " (driver too old?)";
     };
     load(api.cuvidGetDecoderCaps, "cuvidGetDecoderCaps");
     load(api.cuvidCreateDecoder, "cuvidCreateDecoder");

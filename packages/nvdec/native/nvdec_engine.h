@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -96,6 +97,11 @@ class NvdecEngine {
         avcodec_parameters_copy(bsf_->par_in, par);
         bsf_->time_base_in = stream->time_base;
         if (av_bsf_init(bsf_) < 0) throw Error("TVL_INTERNAL", std::string("cannot set up ") + codec.bsf);
+        // The filter repeats the parameter sets (SPS/PPS, VPS) in band only before IDR pictures;
+        // a fresh parser after a seek to another keyframe (open GOP, recovery point) would never
+        // see them. They are fed to every new parser first (see createParser).
+        const AVCodecParameters* annexB = bsf_->par_out;
+        parameterSets_.assign(annexB->extradata, annexB->extradata + annexB->extradata_size);
       } else if (par->extradata_size > 0 && par->extradata_size <= 1024 &&
                  (codec_ == cudaVideoCodec_MPEG4 || codec_ == cudaVideoCodec_MPEG2 || codec_ == cudaVideoCodec_VC1)) {
         // Sequence headers the container keeps out of band.
@@ -254,6 +260,12 @@ class NvdecEngine {
     p.pfnDisplayPicture = &NvdecEngine::onDisplay;
     p.pExtVideoInfo = seqHeader_.get();
     gpu::check(api_.cuvidCreateVideoParser(&parser_, &p), "creating the NVDEC parser");
+    if (!parameterSets_.empty()) {
+      CUVIDSOURCEDATAPACKET header{};
+      header.payload = parameterSets_.data();
+      header.payload_size = tcu_ulong(parameterSets_.size());
+      parse(header);
+    }
   }
 
   void destroyParser() {
@@ -361,7 +373,8 @@ class NvdecEngine {
   AVBSFContext* bsf_ = nullptr;
   AVPacket* filtered_ = nullptr;
   AVPacket* toFilter_ = nullptr;
-  std::unique_ptr<CUVIDEOFORMATEX> seqHeader_;
+  std::unique_ptr<CUVIDEOFORMATEX> seqHeader_;        // out-of-band sequence header (MPEG-4/2, VC-1)
+  std::vector<uint8_t> parameterSets_;                // Annex-B parameter sets (H.264, HEVC)
   CUvideoparser parser_ = nullptr;
   CUvideodecoder decoder_ = nullptr;
   unsigned codedW_ = 0, codedH_ = 0;

@@ -1,18 +1,18 @@
 /**
  * What @tvl/nvdec does on a machine without a usable GPU (this one and CI): the addon loads,
  * `open` fails at once with TVL_NO_CUDA_DEVICE saying why and what to do, and `fallback: 'cpu'`
- * decodes with @tvl/libav, exactly, and says so. A fake libcuda.so.1 (test/support) plays the
- * driver that finds no GPU, or one GPU, in child processes (the driver is loaded once per process).
+ * decodes with @tvl/libav, exactly, and says so. The emulated driver (test/support) plays one that
+ * finds no GPU, or one GPU, in child processes (the driver is loaded once per process).
  */
 import '@tensorflow/tfjs-backend-cpu';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VideoLoader, NoCudaDeviceError } from '@tvl/core';
 import { makeIndexedClip, ffmpegFrameCodes, readFrameCode } from '@tvl/core/testing';
 import { cudaStatus } from '@tvl/nvdec';
+import { buildEmulatedDriver, emulatedDriverEnv } from './support/emulated-driver.js';
 import '@tvl/libav';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,15 +54,11 @@ noDriver('without an NVIDIA driver', () => {
   });
 });
 
-describe('with a driver that finds no GPU or one GPU (fake libcuda)', () => {
-  let fake = '';
-  beforeAll(() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvl-fake-cuda-'));
-    fake = path.join(dir, 'libcuda.so.1');
-    execFileSync('cc', ['-shared', '-fPIC', '-o', fake, path.join(here, 'support/fake-libcuda.c')]);
-  });
+describe('with a driver that finds no GPU or one GPU (emulated)', () => {
+  let emulated = '';
+  beforeAll(() => { emulated = buildEmulatedDriver(); });
 
-  /** Runs the addon in a child process with the fake driver; returns what probe/open said. */
+  /** Runs the addon in a child process with the emulated driver; returns what probe/open said. */
   function inChild(devices: number, script: string): { code?: string; message?: string; value?: unknown } {
     const js = `
       const addon = require(${JSON.stringify(addonPath)});
@@ -70,7 +66,7 @@ describe('with a driver that finds no GPU or one GPU (fake libcuda)', () => {
         (value) => console.log(JSON.stringify({ value })),
         (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
     const r = spawnSync(process.execPath, ['-e', js], {
-      env: { ...process.env, TVL_LIBCUDA: fake, TVL_FAKE_CUDA_DEVICES: String(devices) }, encoding: 'utf8',
+      env: { ...emulatedDriverEnv(emulated, devices), TVL_LIBNVCUVID: '' }, encoding: 'utf8',
     });
     expect(r.status).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -84,7 +80,7 @@ describe('with a driver that finds no GPU or one GPU (fake libcuda)', () => {
 
   it('one GPU: probe lists it, a bad ordinal names the devices there are', () => {
     const probe = inChild(1, `return addon.probe();`);
-    expect(probe.value).toEqual({ driverVersion: 13000, devices: [{ ordinal: 0, name: 'Fake GPU', memoryBytes: 2 ** 30, computeCapability: '9.0' }] });
+    expect(probe.value).toEqual({ driverVersion: 13000, devices: [{ ordinal: 0, name: 'Emulated GPU', memoryBytes: 2 ** 30, computeCapability: '9.0' }] });
     const bad = inChild(1, `return addon.openVideo('x.mp4', { device: 3 }, new Int32Array(1));`);
     expect(bad).toMatchObject({ code: 'TVL_NO_CUDA_DEVICE', message: 'device cuda:3 does not exist: this machine has 1 CUDA device (cuda:0)' });
   });

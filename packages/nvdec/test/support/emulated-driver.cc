@@ -1,0 +1,504 @@
+// An emulated NVIDIA driver for testing @tvl/nvdec on machines without a GPU: one shared library
+// that stands in for both libcuda.so.1 (TVL_LIBCUDA) and libnvcuvid.so.1 (TVL_LIBNVCUVID).
+//
+// It plays the parts of the driver that TVL's NVDEC engine relies on, with the rules a real
+// driver enforces, so that the engine's own logic runs for real:
+//   - "Device memory" is host memory; every driver call that needs a CUDA context fails with
+//     CUDA_ERROR_INVALID_CONTEXT unless one is current on the calling thread (decoding runs on
+//     libuv's worker threads, closing on others).
+//   - The parser decodes with libavcodec, given only what a real parser gets: the packets and the
+//     sequence header in pExtVideoInfo. Like NVIDIA's, it cannot decode an H.264 stream whose SPS
+//     and PPS it has not seen (a fresh parser after a seek to a non-IDR keyframe, say). It calls
+//     back sequence -> decode -> display, each picture's timestamp being its packet's.
+//   - The emulated NVDEC decodes 4:2:0 only (8-bit; 10-bit for HEVC, VP9, AV1), so a 4:4:4
+//     stream is one it cannot decode.
+//   - The decoder writes NV12 (8-bit) or P016 (10-bit, in the high bits) surfaces with a pitch
+//     wider than the picture and the chroma plane after an even number of luma rows; mapping
+//     more pictures at once than ulNumOutputSurfaces fails, as on a GPU.
+//   - cuLaunchKernel runs tvl_convert_frame (frame_kernel.h's writePixel) for every thread of
+//     the grid it is given, so a grid that misses pixels leaves them unwritten.
+// What it cannot prove: anything about NVIDIA's hardware or parser themselves. The GPU check
+// (bench/gpu-check.mjs) does that on a real GPU.
+//
+// Settings: TVL_FAKE_CUDA_DEVICES=N (GPUs found; 0 or unset: cuInit fails with no device),
+// TVL_FAKE_NVIDIA_REPORT=path (at exit, writes what was still allocated, as JSON, to path.<pid>).
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <unistd.h>
+#include <string>
+#include <vector>
+
+#include <ffnvcodec/dynlink_cuda.h>
+#include <ffnvcodec/dynlink_cuviddec.h>
+#include <ffnvcodec/dynlink_nvcuvid.h>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/pixdesc.h>
+}
+
+#include "tvl/gpu/frame_kernel.h"
+
+namespace {
+
+constexpr CUresult kInvalidValue = CUresult(1);
+constexpr CUresult kNoDevice = CUresult(100);
+constexpr CUresult kInvalidPtx = CUresult(218);
+constexpr CUresult kInvalidContext = CUresult(201);
+constexpr CUresult kNotFound = CUresult(500);
+constexpr CUresult kUnknown = CUresult(999);
+
+// What is still allocated; written at exit when TVL_FAKE_NVIDIA_REPORT is set.
+struct Live {
+  std::atomic<long> deviceAllocations{0}, hostAllocations{0}, streams{0}, events{0}, modules{0};
+  std::atomic<long> primaryContexts{0}, parsers{0}, decoders{0}, mappedFrames{0};
+  std::atomic<long> callsWithoutContext{0}, kernelLaunches{0}, picturesDecoded{0};
+} live;
+
+int deviceCount() {
+  const char* n = std::getenv("TVL_FAKE_CUDA_DEVICES");
+  return n ? std::atoi(n) : 0;
+}
+
+// One fake context per device, made current by push/pop per thread.
+struct FakeContext {
+  int device;
+};
+FakeContext contexts[16];
+thread_local std::vector<CUcontext> contextStack;
+
+CUresult needContext() {
+  if (!contextStack.empty()) return CUDA_SUCCESS;
+  live.callsWithoutContext++;
+  return kInvalidContext;
+}
+
+template <class T>
+CUdeviceptr asDevice(T* p) {
+  return CUdeviceptr(reinterpret_cast<uintptr_t>(p));
+}
+
+__attribute__((destructor)) void writeReport() {
+  const char* path = std::getenv("TVL_FAKE_NVIDIA_REPORT");
+  if (!path || !*path) return;
+  const std::string file = std::string(path) + "." + std::to_string(getpid());
+  FILE* f = std::fopen(file.c_str(), "w");
+  if (!f) return;
+  std::fprintf(f,
+               "{\"deviceAllocations\":%ld,\"hostAllocations\":%ld,\"streams\":%ld,\"events\":%ld,\"modules\":%ld,"
+               "\"primaryContexts\":%ld,\"parsers\":%ld,\"decoders\":%ld,\"mappedFrames\":%ld,"
+               "\"callsWithoutContext\":%ld,\"kernelLaunches\":%ld,\"picturesDecoded\":%ld}\n",
+               live.deviceAllocations.load(), live.hostAllocations.load(), live.streams.load(), live.events.load(),
+               live.modules.load(), live.primaryContexts.load(), live.parsers.load(), live.decoders.load(),
+               live.mappedFrames.load(), live.callsWithoutContext.load(), live.kernelLaunches.load(),
+               live.picturesDecoded.load());
+  std::fclose(f);
+}
+
+// ---- NVDEC ----
+
+AVCodecID codecId(cudaVideoCodec c) {
+  switch (c) {
+    case cudaVideoCodec_H264: return AV_CODEC_ID_H264;
+    case cudaVideoCodec_HEVC: return AV_CODEC_ID_HEVC;
+    case cudaVideoCodec_VP9: return AV_CODEC_ID_VP9;
+    case cudaVideoCodec_VP8: return AV_CODEC_ID_VP8;
+    case cudaVideoCodec_AV1: return AV_CODEC_ID_AV1;
+    case cudaVideoCodec_MPEG4: return AV_CODEC_ID_MPEG4;
+    case cudaVideoCodec_MPEG2: return AV_CODEC_ID_MPEG2VIDEO;
+    case cudaVideoCodec_JPEG: return AV_CODEC_ID_MJPEG;
+    default: return AV_CODEC_ID_NONE;
+  }
+}
+
+// The picture the parser is handing to the application's decode callback (same thread).
+thread_local const AVFrame* pictureBeingDecoded = nullptr;
+
+struct FakeDecoder {
+  CUVIDDECODECREATEINFO info;
+  int width, height, pitch, bytesPerSample, bitDepth;
+  std::vector<std::vector<uint8_t>> surfaces;
+  std::vector<cuvidDecodeStatus> status;
+  int mapped = 0;
+  std::mutex mu;
+};
+
+// Packs a planar 4:2:0 picture as NVDEC lays out its output: NV12, or P016 with the samples in
+// the high bits; luma rows `pitch` bytes apart, then the interleaved chroma plane.
+void writeSurface(const FakeDecoder& d, const AVFrame* f, uint8_t* surface) {
+  const int shift = d.bytesPerSample == 2 ? 16 - d.bitDepth : 0;
+  auto put = [&](uint8_t* row, int i, const uint8_t* src, int j) {
+    if (d.bytesPerSample == 1) {
+      row[i] = src[j];
+      return;
+    }
+    const uint16_t v = uint16_t((src[2 * j] | (src[2 * j + 1] << 8)) << shift);
+    row[2 * i] = uint8_t(v & 0xff);
+    row[2 * i + 1] = uint8_t(v >> 8);
+  };
+  for (int y = 0; y < d.height; y++)
+    for (int x = 0; x < d.width; x++) put(surface + size_t(y) * d.pitch, x, f->data[0] + size_t(y) * f->linesize[0], x);
+  uint8_t* chroma = surface + size_t(d.pitch) * size_t((d.height + 1) & ~1);
+  for (int y = 0; y < (d.height + 1) / 2; y++) {
+    for (int x = 0; x < (d.width + 1) / 2; x++) {
+      put(chroma + size_t(y) * d.pitch, 2 * x, f->data[1] + size_t(y) * f->linesize[1], x);
+      put(chroma + size_t(y) * d.pitch, 2 * x + 1, f->data[2] + size_t(y) * f->linesize[2], x);
+    }
+  }
+}
+
+struct FakeParser {
+  CUVIDPARSERPARAMS params;
+  AVCodecContext* ctx = nullptr;
+  AVPacket* packet = nullptr;
+  AVFrame* frame = nullptr;
+  bool haveSequence = false;
+  CUVIDEOFORMAT format{};
+  unsigned surfaces = 0;
+  unsigned nextPicture = 0;
+};
+
+bool fillFormat(FakeParser& p, const AVFrame* f, CUVIDEOFORMAT& out) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(AVPixelFormat(f->format));
+  if (!d) return false;
+  out = {};
+  out.codec = p.params.CodecType;
+  out.progressive_sequence = 1;
+  out.bit_depth_luma_minus8 = (unsigned char)(d->comp[0].depth - 8);
+  out.bit_depth_chroma_minus8 = out.bit_depth_luma_minus8;
+  out.min_num_decode_surfaces = 8;
+  out.coded_width = unsigned((f->width + 15) & ~15);
+  out.coded_height = unsigned((f->height + 15) & ~15);
+  out.display_area.right = f->width;
+  out.display_area.bottom = f->height;
+  out.chroma_format = d->nb_components < 3 ? cudaVideoChromaFormat_Monochrome
+                      : d->log2_chroma_w == 0 ? cudaVideoChromaFormat_444
+                      : d->log2_chroma_h == 0 ? cudaVideoChromaFormat_422
+                                              : cudaVideoChromaFormat_420;
+  return true;
+}
+
+// Hands one decoded picture to the application: sequence (when new), decode, display.
+CUresult deliverPicture(FakeParser& p, const AVFrame* f) {
+  CUVIDEOFORMAT fmt;
+  if (!fillFormat(p, f, fmt)) return kUnknown;
+  if (!p.haveSequence || std::memcmp(&fmt, &p.format, sizeof(fmt)) != 0) {
+    const int r = p.params.pfnSequenceCallback(p.params.pUserData, &fmt);
+    if (r == 0) return kUnknown;
+    p.surfaces = r > 1 ? unsigned(r) : p.params.ulMaxNumDecodeSurfaces;
+    p.format = fmt;
+    p.haveSequence = true;
+  }
+  CUVIDPICPARAMS pic{};
+  pic.PicWidthInMbs = int(fmt.coded_width / 16);
+  pic.FrameHeightInMbs = int(fmt.coded_height / 16);
+  pic.CurrPicIdx = int(p.nextPicture++ % (p.surfaces ? p.surfaces : 1));
+  pic.intra_pic_flag = f->key_frame ? 1 : 0;
+  pictureBeingDecoded = f;
+  const int decoded = p.params.pfnDecodePicture(p.params.pUserData, &pic);
+  pictureBeingDecoded = nullptr;
+  if (!decoded) return kUnknown;
+  CUVIDPARSERDISPINFO disp{};
+  disp.picture_index = pic.CurrPicIdx;
+  disp.progressive_frame = 1;
+  disp.timestamp = f->pts;
+  if (!p.params.pfnDisplayPicture(p.params.pUserData, &disp)) return kUnknown;
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" {
+
+// ---- CUDA driver ----
+
+CUresult cuInit(unsigned int) { return deviceCount() > 0 ? CUDA_SUCCESS : kNoDevice; }
+CUresult cuGetErrorName(CUresult r, const char** s) {
+  *s = r == kNoDevice ? "CUDA_ERROR_NO_DEVICE" : r == kInvalidContext ? "CUDA_ERROR_INVALID_CONTEXT" : "CUDA_ERROR_UNKNOWN";
+  return CUDA_SUCCESS;
+}
+CUresult cuGetErrorString(CUresult r, const char** s) {
+  *s = r == kNoDevice ? "no CUDA-capable device is detected" : r == kInvalidContext ? "invalid device context" : "unknown error";
+  return CUDA_SUCCESS;
+}
+CUresult cuDriverGetVersion(int* v) { *v = 13000; return CUDA_SUCCESS; }
+CUresult cuDeviceGetCount(int* n) { *n = deviceCount(); return CUDA_SUCCESS; }
+CUresult cuDeviceGet(CUdevice* d, int i) {
+  if (i < 0 || i >= deviceCount() || i >= 16) return kInvalidValue;
+  *d = i;
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceGetName(char* name, int len, CUdevice) { std::snprintf(name, size_t(len), "Emulated GPU"); return CUDA_SUCCESS; }
+CUresult cuDeviceTotalMem_v2(size_t* b, CUdevice) { *b = size_t(1) << 30; return CUDA_SUCCESS; }
+CUresult cuDeviceComputeCapability(int* major, int* minor, CUdevice) { *major = 9; *minor = 0; return CUDA_SUCCESS; }
+CUresult cuDevicePrimaryCtxRetain(CUcontext* ctx, CUdevice d) {
+  contexts[d].device = d;
+  *ctx = reinterpret_cast<CUcontext>(&contexts[d]);
+  live.primaryContexts++;
+  return CUDA_SUCCESS;
+}
+CUresult cuDevicePrimaryCtxRelease_v2(CUdevice) { live.primaryContexts--; return CUDA_SUCCESS; }
+CUresult cuCtxPushCurrent_v2(CUcontext ctx) {
+  if (!ctx) return kInvalidContext;
+  contextStack.push_back(ctx);
+  return CUDA_SUCCESS;
+}
+CUresult cuCtxPopCurrent_v2(CUcontext* ctx) {
+  if (contextStack.empty()) return kInvalidContext;
+  if (ctx) *ctx = contextStack.back();
+  contextStack.pop_back();
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
+  if (CUresult r = needContext()) return r;
+  *p = asDevice(std::malloc(bytes));
+  live.deviceAllocations++;
+  return CUDA_SUCCESS;
+}
+CUresult cuMemFree_v2(CUdeviceptr p) {
+  if (CUresult r = needContext()) return r;
+  std::free(reinterpret_cast<void*>(uintptr_t(p)));
+  live.deviceAllocations--;
+  return CUDA_SUCCESS;
+}
+CUresult cuMemHostAlloc(void** p, size_t bytes, unsigned int) {
+  if (CUresult r = needContext()) return r;
+  *p = std::malloc(bytes);
+  live.hostAllocations++;
+  return CUDA_SUCCESS;
+}
+CUresult cuMemFreeHost(void* p) {
+  if (CUresult r = needContext()) return r;
+  std::free(p);
+  live.hostAllocations--;
+  return CUDA_SUCCESS;
+}
+CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, CUstream) {
+  if (CUresult r = needContext()) return r;
+  std::memcpy(dst, reinterpret_cast<const void*>(uintptr_t(src)), bytes);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuStreamCreate(CUstream* s, unsigned int) {
+  if (CUresult r = needContext()) return r;
+  *s = reinterpret_cast<CUstream>(new int(0));
+  live.streams++;
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamDestroy_v2(CUstream s) {
+  if (CUresult r = needContext()) return r;
+  delete reinterpret_cast<int*>(s);
+  live.streams--;
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamSynchronize(CUstream) { return needContext(); }
+CUresult cuStreamWaitEvent(CUstream, CUevent, unsigned int) { return needContext(); }
+CUresult cuEventCreate(CUevent* e, unsigned int) {
+  if (CUresult r = needContext()) return r;
+  *e = reinterpret_cast<CUevent>(new int(0));
+  live.events++;
+  return CUDA_SUCCESS;
+}
+CUresult cuEventDestroy_v2(CUevent e) {
+  if (CUresult r = needContext()) return r;
+  delete reinterpret_cast<int*>(e);
+  live.events--;
+  return CUDA_SUCCESS;
+}
+CUresult cuEventRecord(CUevent, CUstream) { return needContext(); }
+CUresult cuEventSynchronize(CUevent) { return needContext(); }
+
+CUresult cuModuleLoadData(CUmodule* m, const void* image) {
+  if (CUresult r = needContext()) return r;
+  if (!std::strstr(static_cast<const char*>(image), ".entry tvl_convert_frame")) return kInvalidPtx;
+  *m = reinterpret_cast<CUmodule>(new int(0));
+  live.modules++;
+  return CUDA_SUCCESS;
+}
+CUresult cuModuleUnload(CUmodule m) {
+  if (CUresult r = needContext()) return r;
+  delete reinterpret_cast<int*>(m);
+  live.modules--;
+  return CUDA_SUCCESS;
+}
+CUresult cuModuleGetFunction(CUfunction* f, CUmodule, const char* name) {
+  if (std::strcmp(name, "tvl_convert_frame") != 0) return kNotFound;
+  static int function;
+  *f = reinterpret_cast<CUfunction>(&function);
+  return CUDA_SUCCESS;
+}
+
+// Runs the kernel as the GPU would: one call per thread of the grid, each thread finding its
+// pixel from its block and thread index (see cuda/frame_kernel.cu).
+CUresult cuLaunchKernel(CUfunction, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned,
+                        CUstream, void** args, void** extra) {
+  if (CUresult r = needContext()) return r;
+  if (!args || extra || gz != 1 || bz != 1 || bx * by > 1024) return kInvalidValue;
+  const auto& surface = *static_cast<const tvl::gpu::YuvSurface*>(args[0]);
+  const auto& params = *static_cast<const tvl::gpu::ConvertParams*>(args[1]);
+  void* dst = *static_cast<void**>(args[2]);
+  for (unsigned y = 0; y < gy * by; y++)
+    for (unsigned x = 0; x < gx * bx; x++)
+      if (int(x) < params.outW && int(y) < params.outH) tvl::gpu::writePixel(surface, params, int(x), int(y), dst);
+  live.kernelLaunches++;
+  return CUDA_SUCCESS;
+}
+
+// ---- NVDEC (libnvcuvid) ----
+
+CUresult cuvidGetDecoderCaps(CUVIDDECODECAPS* caps) {
+  if (CUresult r = needContext()) return r;
+  const bool deepCodec = caps->eCodecType == cudaVideoCodec_HEVC || caps->eCodecType == cudaVideoCodec_VP9 ||
+                         caps->eCodecType == cudaVideoCodec_AV1;
+  caps->bIsSupported = codecId(caps->eCodecType) != AV_CODEC_ID_NONE &&
+                       caps->eChromaFormat == cudaVideoChromaFormat_420 &&
+                       (caps->nBitDepthMinus8 == 0 || (deepCodec && caps->nBitDepthMinus8 == 2));
+  caps->nMaxWidth = caps->nMaxHeight = 8192;
+  caps->nMinWidth = caps->nMinHeight = 48;
+  caps->nMaxMBCount = (8192 / 16) * (8192 / 16);
+  caps->nOutputFormatMask = (1u << cudaVideoSurfaceFormat_NV12) | (1u << cudaVideoSurfaceFormat_P016);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuvidCreateDecoder(CUvideodecoder* out, CUVIDDECODECREATEINFO* ci) {
+  if (CUresult r = needContext()) return r;
+  const bool deep = ci->bitDepthMinus8 > 0;
+  if (ci->ChromaFormat != cudaVideoChromaFormat_420 || ci->ulNumDecodeSurfaces < 1 || ci->ulNumDecodeSurfaces > 32 ||
+      ci->ulNumOutputSurfaces < 1 || ci->OutputFormat != (deep ? cudaVideoSurfaceFormat_P016 : cudaVideoSurfaceFormat_NV12) ||
+      ci->ulTargetWidth == 0 || ci->ulTargetHeight == 0 || ci->ulTargetWidth > ci->ulMaxWidth)
+    return kInvalidValue;
+  auto* d = new FakeDecoder();
+  d->info = *ci;
+  d->width = int(ci->ulTargetWidth);
+  d->height = int(ci->ulTargetHeight);
+  d->bitDepth = int(ci->bitDepthMinus8) + 8;
+  d->bytesPerSample = deep ? 2 : 1;
+  d->pitch = (d->width * d->bytesPerSample + 511) & ~511;  // wider than the picture, as NVDEC's are
+  const size_t bytes = size_t(d->pitch) * size_t((d->height + 1) & ~1) * 3 / 2;
+  d->surfaces.assign(ci->ulNumDecodeSurfaces, std::vector<uint8_t>(bytes, 0x5a));
+  d->status.assign(ci->ulNumDecodeSurfaces, cuvidDecodeStatus_Invalid);
+  *out = reinterpret_cast<CUvideodecoder>(d);
+  live.decoders++;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuvidDestroyDecoder(CUvideodecoder h) {
+  if (CUresult r = needContext()) return r;
+  auto* d = reinterpret_cast<FakeDecoder*>(h);
+  delete d;
+  live.decoders--;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuvidDecodePicture(CUvideodecoder h, CUVIDPICPARAMS* pic) {
+  if (CUresult r = needContext()) return r;
+  auto* d = reinterpret_cast<FakeDecoder*>(h);
+  const AVFrame* f = pictureBeingDecoded;
+  if (!f || pic->CurrPicIdx < 0 || size_t(pic->CurrPicIdx) >= d->surfaces.size()) return kInvalidValue;
+  if (f->width != d->width || f->height != d->height) return kInvalidValue;
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(AVPixelFormat(f->format));
+  if (!desc || (desc->flags & AV_PIX_FMT_FLAG_PLANAR) == 0 || desc->nb_components != 3 || desc->log2_chroma_w != 1 ||
+      desc->log2_chroma_h != 1 || desc->comp[0].depth != d->bitDepth)
+    return kInvalidValue;
+  std::lock_guard<std::mutex> lock(d->mu);
+  writeSurface(*d, f, d->surfaces[size_t(pic->CurrPicIdx)].data());
+  d->status[size_t(pic->CurrPicIdx)] =
+      (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT)) ? cuvidDecodeStatus_Error : cuvidDecodeStatus_Success;
+  live.picturesDecoded++;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuvidGetDecodeStatus(CUvideodecoder h, int index, CUVIDGETDECODESTATUS* status) {
+  auto* d = reinterpret_cast<FakeDecoder*>(h);
+  if (index < 0 || size_t(index) >= d->status.size()) return kInvalidValue;
+  *status = {};
+  status->decodeStatus = d->status[size_t(index)];
+  return CUDA_SUCCESS;
+}
+
+CUresult cuvidMapVideoFrame64(CUvideodecoder h, int index, unsigned long long* ptr, unsigned int* pitch, CUVIDPROCPARAMS*) {
+  if (CUresult r = needContext()) return r;
+  auto* d = reinterpret_cast<FakeDecoder*>(h);
+  std::lock_guard<std::mutex> lock(d->mu);
+  if (index < 0 || size_t(index) >= d->surfaces.size() || d->status[size_t(index)] == cuvidDecodeStatus_Invalid) return kInvalidValue;
+  if (d->mapped >= int(d->info.ulNumOutputSurfaces)) return kInvalidValue;
+  d->mapped++;
+  live.mappedFrames++;
+  *ptr = asDevice(d->surfaces[size_t(index)].data());
+  *pitch = unsigned(d->pitch);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuvidUnmapVideoFrame64(CUvideodecoder h, unsigned long long) {
+  if (CUresult r = needContext()) return r;
+  auto* d = reinterpret_cast<FakeDecoder*>(h);
+  std::lock_guard<std::mutex> lock(d->mu);
+  if (d->mapped == 0) return kInvalidValue;
+  d->mapped--;
+  live.mappedFrames--;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuvidCreateVideoParser(CUvideoparser* out, CUVIDPARSERPARAMS* params) {
+  const AVCodec* codec = avcodec_find_decoder(codecId(params->CodecType));
+  if (!codec || !params->pfnSequenceCallback || !params->pfnDecodePicture || !params->pfnDisplayPicture) return kInvalidValue;
+  auto* p = new FakeParser();
+  p->params = *params;
+  p->ctx = avcodec_alloc_context3(codec);
+  p->ctx->thread_count = 1;
+  const CUVIDEOFORMATEX* ext = params->pExtVideoInfo;
+  if (ext && ext->format.seqhdr_data_length > 0 && ext->format.seqhdr_data_length <= sizeof(ext->raw_seqhdr_data)) {
+    p->ctx->extradata = static_cast<uint8_t*>(av_mallocz(ext->format.seqhdr_data_length + AV_INPUT_BUFFER_PADDING_SIZE));
+    std::memcpy(p->ctx->extradata, ext->raw_seqhdr_data, ext->format.seqhdr_data_length);
+    p->ctx->extradata_size = int(ext->format.seqhdr_data_length);
+  }
+  if (avcodec_open2(p->ctx, codec, nullptr) < 0) {
+    avcodec_free_context(&p->ctx);
+    delete p;
+    return kInvalidValue;
+  }
+  p->packet = av_packet_alloc();
+  p->frame = av_frame_alloc();
+  *out = reinterpret_cast<CUvideoparser>(p);
+  live.parsers++;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuvidParseVideoData(CUvideoparser h, CUVIDSOURCEDATAPACKET* data) {
+  auto* p = reinterpret_cast<FakeParser*>(h);
+  CUresult result = CUDA_SUCCESS;
+  if (data->payload_size > 0) {
+    if (av_new_packet(p->packet, int(data->payload_size)) < 0) return kUnknown;
+    std::memcpy(p->packet->data, data->payload, data->payload_size);
+    p->packet->pts = (data->flags & CUVID_PKT_TIMESTAMP) ? data->timestamp : AV_NOPTS_VALUE;
+    const int r = avcodec_send_packet(p->ctx, p->packet);
+    av_packet_unref(p->packet);
+    if (r < 0 && r != AVERROR(EAGAIN)) result = kInvalidValue;
+  }
+  if (data->flags & CUVID_PKT_ENDOFSTREAM) avcodec_send_packet(p->ctx, nullptr);
+  while (avcodec_receive_frame(p->ctx, p->frame) == 0) {
+    const CUresult r = deliverPicture(*p, p->frame);
+    av_frame_unref(p->frame);
+    if (r != CUDA_SUCCESS) return r;
+  }
+  // A parser lives on after the end of the stream only to be destroyed; NVIDIA's can take a new
+  // stream after ENDOFSTREAM, and so does this one.
+  if (data->flags & CUVID_PKT_ENDOFSTREAM) avcodec_flush_buffers(p->ctx);
+  return result;
+}
+
+CUresult cuvidDestroyVideoParser(CUvideoparser h) {
+  auto* p = reinterpret_cast<FakeParser*>(h);
+  avcodec_free_context(&p->ctx);
+  av_packet_free(&p->packet);
+  av_frame_free(&p->frame);
+  delete p;
+  live.parsers--;
+  return CUDA_SUCCESS;
+}
+
+}  // extern "C"
