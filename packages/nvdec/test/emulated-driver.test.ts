@@ -3,7 +3,8 @@
  * and bad-input suites, colour parity, parallel loaders, unsupported streams) runs in a child jest
  * whose addon loads the emulated NVIDIA driver (test/support/emulated-driver.cc). The driver
  * enforces what a real one does (a current CUDA context for every call, a bounded number of
- * mapped pictures, parameter sets before pictures) and reports at exit what was never freed.
+ * mapped pictures, parameter sets before pictures, delayed display, asynchronous host copies)
+ * and reports at exit what was never freed.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -9,12 +9,15 @@
 //   - The parser decodes with libavcodec, given only what a real parser gets: the packets and the
 //     sequence header in pExtVideoInfo. Like NVIDIA's, it cannot decode an H.264 stream whose SPS
 //     and PPS it has not seen (a fresh parser after a seek to a non-IDR keyframe, say). It calls
-//     back sequence -> decode -> display, each picture's timestamp being its packet's.
+//     back sequence -> decode -> display, each picture's timestamp being its packet's, holding
+//     ulMaxDisplayDelay pictures back from display until the end of the stream.
 //   - The emulated NVDEC decodes 4:2:0 only (8-bit; 10-bit for HEVC, VP9, AV1), so a 4:4:4
 //     stream is one it cannot decode.
 //   - The decoder writes NV12 (8-bit) or P016 (10-bit, in the high bits) surfaces with a pitch
 //     wider than the picture and the chroma plane after an even number of luma rows; mapping
 //     more pictures at once than ulNumOutputSurfaces fails, as on a GPU.
+//   - Host copies on a stream run only when the stream, or an event recorded after them, is
+//     waited for.
 //   - cuLaunchKernel runs tvl_convert_frame (frame_kernel.h's writePixel) for every thread of
 //     the grid it is given, so a grid that misses pixels leaves them unwritten.
 // What it cannot prove: anything about NVIDIA's hardware or parser themselves. The GPU check
@@ -23,9 +26,11 @@
 // Settings: TVL_FAKE_CUDA_DEVICES=N (GPUs found; 0 or unset: cuInit fails with no device),
 // TVL_FAKE_NVIDIA_REPORT=path (at exit, writes what was still allocated, as JSON, to path.<pid>).
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <unistd.h>
 #include <string>
@@ -75,6 +80,26 @@ CUresult needContext() {
   live.callsWithoutContext++;
   return kInvalidContext;
 }
+
+// A stream's queued host copies, run in order when waited for.
+struct FakeStream {
+  struct Copy {
+    void* dst;
+    const void* src;
+    size_t bytes;
+  };
+  std::mutex mu;
+  std::vector<Copy> copies;  // every copy ever queued; the first `done` have run
+  size_t done = 0;
+  void runUpTo(size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (; done < copies.size() && done < n; done++) std::memcpy(copies[done].dst, copies[done].src, copies[done].bytes);
+  }
+};
+struct FakeEvent {
+  FakeStream* stream = nullptr;
+  size_t upTo = 0;
+};
 
 template <class T>
 CUdeviceptr asDevice(T* p) {
@@ -159,6 +184,7 @@ struct FakeParser {
   CUVIDEOFORMAT format{};
   unsigned surfaces = 0;
   unsigned nextPicture = 0;
+  std::deque<CUVIDPARSERDISPINFO> held;  // decoded, not yet displayed (ulMaxDisplayDelay)
 };
 
 bool fillFormat(FakeParser& p, const AVFrame* f, CUVIDEOFORMAT& out) {
@@ -181,7 +207,10 @@ bool fillFormat(FakeParser& p, const AVFrame* f, CUVIDEOFORMAT& out) {
   return true;
 }
 
-// Hands one decoded picture to the application: sequence (when new), decode, display.
+CUresult displayHeld(FakeParser& p, size_t keep);
+
+// Hands one decoded picture to the application: sequence (when new), decode, and display once
+// more than ulMaxDisplayDelay pictures are waiting.
 CUresult deliverPicture(FakeParser& p, const AVFrame* f) {
   CUVIDEOFORMAT fmt;
   if (!fillFormat(p, f, fmt)) return kUnknown;
@@ -205,7 +234,18 @@ CUresult deliverPicture(FakeParser& p, const AVFrame* f) {
   disp.picture_index = pic.CurrPicIdx;
   disp.progressive_frame = 1;
   disp.timestamp = f->pts;
-  if (!p.params.pfnDisplayPicture(p.params.pUserData, &disp)) return kUnknown;
+  p.held.push_back(disp);
+  return displayHeld(p, p.params.ulMaxDisplayDelay);
+}
+
+// Displays pictures until at most `keep` are held back, as NVIDIA's parser does with
+// ulMaxDisplayDelay (and with none at the end of the stream).
+CUresult displayHeld(FakeParser& p, size_t keep) {
+  while (p.held.size() > keep) {
+    CUVIDPARSERDISPINFO disp = p.held.front();
+    p.held.pop_front();
+    if (!p.params.pfnDisplayPicture(p.params.pUserData, &disp)) return kUnknown;
+  }
   return CUDA_SUCCESS;
 }
 
@@ -277,40 +317,69 @@ CUresult cuMemFreeHost(void* p) {
   live.hostAllocations--;
   return CUDA_SUCCESS;
 }
-CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, CUstream) {
+// Copies on a stream happen only when the stream (or an event recorded after them) is waited
+// for, so code that reads a host buffer before waiting for its copy reads stale bytes.
+CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, CUstream stream) {
   if (CUresult r = needContext()) return r;
-  std::memcpy(dst, reinterpret_cast<const void*>(uintptr_t(src)), bytes);
+  const void* from = reinterpret_cast<const void*>(uintptr_t(src));
+  if (!stream) {
+    std::memcpy(dst, from, bytes);
+    return CUDA_SUCCESS;
+  }
+  auto* s = reinterpret_cast<FakeStream*>(stream);
+  std::lock_guard<std::mutex> lock(s->mu);
+  s->copies.push_back({dst, from, bytes});
   return CUDA_SUCCESS;
 }
 
 CUresult cuStreamCreate(CUstream* s, unsigned int) {
   if (CUresult r = needContext()) return r;
-  *s = reinterpret_cast<CUstream>(new int(0));
+  *s = reinterpret_cast<CUstream>(new FakeStream());
   live.streams++;
   return CUDA_SUCCESS;
 }
-CUresult cuStreamDestroy_v2(CUstream s) {
+CUresult cuStreamDestroy_v2(CUstream stream) {
   if (CUresult r = needContext()) return r;
-  delete reinterpret_cast<int*>(s);
+  auto* s = reinterpret_cast<FakeStream*>(stream);
+  s->runUpTo(SIZE_MAX);  // the driver finishes a destroyed stream's work
+  delete s;
   live.streams--;
   return CUDA_SUCCESS;
 }
-CUresult cuStreamSynchronize(CUstream) { return needContext(); }
+CUresult cuStreamSynchronize(CUstream stream) {
+  if (CUresult r = needContext()) return r;
+  if (stream) reinterpret_cast<FakeStream*>(stream)->runUpTo(SIZE_MAX);
+  return CUDA_SUCCESS;
+}
 CUresult cuStreamWaitEvent(CUstream, CUevent, unsigned int) { return needContext(); }
 CUresult cuEventCreate(CUevent* e, unsigned int) {
   if (CUresult r = needContext()) return r;
-  *e = reinterpret_cast<CUevent>(new int(0));
+  *e = reinterpret_cast<CUevent>(new FakeEvent());
   live.events++;
   return CUDA_SUCCESS;
 }
 CUresult cuEventDestroy_v2(CUevent e) {
   if (CUresult r = needContext()) return r;
-  delete reinterpret_cast<int*>(e);
+  delete reinterpret_cast<FakeEvent*>(e);
   live.events--;
   return CUDA_SUCCESS;
 }
-CUresult cuEventRecord(CUevent, CUstream) { return needContext(); }
-CUresult cuEventSynchronize(CUevent) { return needContext(); }
+CUresult cuEventRecord(CUevent event, CUstream stream) {
+  if (CUresult r = needContext()) return r;
+  auto* e = reinterpret_cast<FakeEvent*>(event);
+  e->stream = reinterpret_cast<FakeStream*>(stream);
+  if (e->stream) {
+    std::lock_guard<std::mutex> lock(e->stream->mu);
+    e->upTo = e->stream->copies.size();
+  }
+  return CUDA_SUCCESS;
+}
+CUresult cuEventSynchronize(CUevent event) {
+  if (CUresult r = needContext()) return r;
+  auto* e = reinterpret_cast<FakeEvent*>(event);
+  if (e->stream) e->stream->runUpTo(e->upTo);
+  return CUDA_SUCCESS;
+}
 
 CUresult cuModuleLoadData(CUmodule* m, const void* image) {
   if (CUresult r = needContext()) return r;
@@ -487,7 +556,10 @@ CUresult cuvidParseVideoData(CUvideoparser h, CUVIDSOURCEDATAPACKET* data) {
   }
   // A parser lives on after the end of the stream only to be destroyed; NVIDIA's can take a new
   // stream after ENDOFSTREAM, and so does this one.
-  if (data->flags & CUVID_PKT_ENDOFSTREAM) avcodec_flush_buffers(p->ctx);
+  if (data->flags & CUVID_PKT_ENDOFSTREAM) {
+    if (CUresult r = displayHeld(*p, 0)) return r;
+    avcodec_flush_buffers(p->ctx);
+  }
   return result;
 }
 
