@@ -5,6 +5,7 @@
 // pass over the decoded picture: as a CUDA kernel on the GPU, as its CPU twin on the CPU.
 #pragma once
 #include <memory>
+#include <new>
 #include <string>
 
 extern "C" {
@@ -32,11 +33,19 @@ namespace tvl {
 class NvvlGpu {
  public:
   NvvlGpu(int ordinal, const char* ptx) : device_(ordinal) {
-    // AV_CUDA_USE_PRIMARY_CONTEXT: FFmpeg decodes into the same context our kernel runs in.
-    int err = av_hwdevice_ctx_create(&hwDevice_, AV_HWDEVICE_TYPE_CUDA, std::to_string(ordinal).c_str(), nullptr,
-                                     AV_CUDA_USE_PRIMARY_CONTEXT);
+    // FFmpeg decodes in our context (the device's primary one, where the kernel runs), handed to
+    // it rather than asked for with AV_CUDA_USE_PRIMARY_CONTEXT: FFmpeg 5.1 refuses a primary
+    // context already active with flags other than its own, which ours (or tfjs-node-gpu's) may
+    // be. A context given this way is never released by FFmpeg; device_ outlives hwDevice_.
+    hwDevice_ = av_hwdevice_ctx_alloc(AV_HWDEVICE_TYPE_CUDA);
+    if (!hwDevice_) throw std::bad_alloc();
+    auto* cudaDevice = static_cast<AVCUDADeviceContext*>(reinterpret_cast<AVHWDeviceContext*>(hwDevice_->data)->hwctx);
+    cudaDevice->cuda_ctx = device_.context();
+    cudaDevice->stream = nullptr;  // FFmpeg's copies on the legacy default stream (see HostCopier)
+    int err = av_hwdevice_ctx_init(hwDevice_);
     if (err < 0) {
-      throw Error("TVL_NO_CUDA_DEVICE", "FFmpeg cannot open CUDA device cuda:" + std::to_string(ordinal) + " (" +
+      av_buffer_unref(&hwDevice_);
+      throw Error("TVL_NO_CUDA_DEVICE", "FFmpeg cannot use CUDA device cuda:" + std::to_string(ordinal) + " (" +
                                             avErrorString(err) + "). " + gpu::kNoDriverAdvice);
     }
     gpu::ContextScope scope(device_.context());

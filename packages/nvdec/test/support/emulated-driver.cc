@@ -71,6 +71,7 @@ int deviceCount() {
 // One fake context per device, made current by push/pop per thread.
 struct FakeContext {
   int device;
+  unsigned flags;
 };
 FakeContext contexts[16];
 thread_local std::vector<CUcontext> contextStack;
@@ -115,11 +116,11 @@ __attribute__((destructor)) void writeReport() {
   std::fprintf(f,
                "{\"deviceAllocations\":%ld,\"hostAllocations\":%ld,\"streams\":%ld,\"events\":%ld,\"modules\":%ld,"
                "\"primaryContexts\":%ld,\"parsers\":%ld,\"decoders\":%ld,\"mappedFrames\":%ld,"
-               "\"callsWithoutContext\":%ld,\"kernelLaunches\":%ld,\"picturesDecoded\":%ld}\n",
+               "\"callsWithoutContext\":%ld,\"kernelLaunches\":%ld,\"picturesDecoded\":%ld,\"primaryContextFlags\":%u}\n",
                live.deviceAllocations.load(), live.hostAllocations.load(), live.streams.load(), live.events.load(),
                live.modules.load(), live.primaryContexts.load(), live.parsers.load(), live.decoders.load(),
                live.mappedFrames.load(), live.callsWithoutContext.load(), live.kernelLaunches.load(),
-               live.picturesDecoded.load());
+               live.picturesDecoded.load(), contexts[0].flags);
   std::fclose(f);
 }
 
@@ -281,6 +282,17 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext* ctx, CUdevice d) {
   return CUDA_SUCCESS;
 }
 CUresult cuDevicePrimaryCtxRelease_v2(CUdevice) { live.primaryContexts--; return CUDA_SUCCESS; }
+CUresult cuDevicePrimaryCtxGetState(CUdevice d, unsigned int* flags, int* active) {
+  if (d < 0 || d >= 16) return kInvalidValue;
+  *flags = contexts[d].flags;
+  *active = live.primaryContexts > 0;
+  return CUDA_SUCCESS;
+}
+CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice d, unsigned int flags) {
+  if (d < 0 || d >= 16) return kInvalidValue;
+  contexts[d].flags = flags;
+  return CUDA_SUCCESS;
+}
 CUresult cuCtxPushCurrent_v2(CUcontext ctx) {
   if (!ctx) return kInvalidContext;
   contextStack.push_back(ctx);

@@ -40,6 +40,8 @@ struct CudaApi {
   tcuDeviceGetName* cuDeviceGetName = nullptr;
   tcuDeviceTotalMem* cuDeviceTotalMem = nullptr;
   tcuDeviceComputeCapability* cuDeviceComputeCapability = nullptr;
+  tcuDevicePrimaryCtxGetState* cuDevicePrimaryCtxGetState = nullptr;
+  tcuDevicePrimaryCtxSetFlags* cuDevicePrimaryCtxSetFlags = nullptr;
   tcuDevicePrimaryCtxRetain* cuDevicePrimaryCtxRetain = nullptr;
   tcuDevicePrimaryCtxRelease* cuDevicePrimaryCtxRelease = nullptr;
   tcuCtxPushCurrent_v2* cuCtxPushCurrent = nullptr;
@@ -118,6 +120,8 @@ inline const CudaApi& loadOnce() {
       loadSymbol(lib, api.cuDeviceGetName, "cuDeviceGetName");
       loadSymbol(lib, api.cuDeviceTotalMem, "cuDeviceTotalMem_v2");
       loadSymbol(lib, api.cuDeviceComputeCapability, "cuDeviceComputeCapability");
+      loadSymbol(lib, api.cuDevicePrimaryCtxGetState, "cuDevicePrimaryCtxGetState");
+      loadSymbol(lib, api.cuDevicePrimaryCtxSetFlags, "cuDevicePrimaryCtxSetFlags_v2");
       loadSymbol(lib, api.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
       loadSymbol(lib, api.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
       loadSymbol(lib, api.cuCtxPushCurrent, "cuCtxPushCurrent_v2");
@@ -179,6 +183,15 @@ class CudaDevice {
                                             (api.deviceCount > 1 ? "..cuda:" + std::to_string(api.deviceCount - 1) : "") + ")");
     }
     check(api.cuDeviceGet(&device_, ordinal), "cuDeviceGet");
+    // The first to activate the primary context sets its flags. Blocking sync (waits sleep rather
+    // than spin) is what FFmpeg's CUDA code asks for too; a context someone else activated
+    // already (tfjs-node-gpu, say) is used with the flags it has.
+    unsigned flags = 0;
+    int active = 0;
+    if (api.cuDevicePrimaryCtxGetState(device_, &flags, &active) == CUDA_SUCCESS && !active &&
+        flags != CU_CTX_SCHED_BLOCKING_SYNC) {
+      api.cuDevicePrimaryCtxSetFlags(device_, CU_CTX_SCHED_BLOCKING_SYNC);
+    }
     check(api.cuDevicePrimaryCtxRetain(&ctx_, device_), "retaining the GPU's context");
     char name[256] = {0};
     api.cuDeviceGetName(name, sizeof(name) - 1, device_);
