@@ -52,6 +52,10 @@ export function runGpuAddonBuildChecks(addonPath: string): void {
       const bytes = fs.readFileSync(addonPath).toString('latin1');
       expect(bytes).toContain('.visible .entry tvl_convert_frame(');
       expect(bytes).toContain('.target sm_75');
+      // The kernel takes YuvSurface and ConvertParams by value: its parameter sizes must be the
+      // host's (frame_kernel.h static_asserts the same numbers on the host side).
+      expect(bytes).toContain('.param .align 8 .b8 tvl_convert_frame_param_0[64]');
+      expect(bytes).toContain('.param .align 4 .b8 tvl_convert_frame_param_1[128]');
     });
 
     it('links no CUDA or NVDEC library and exports only its N-API entry points', () => {

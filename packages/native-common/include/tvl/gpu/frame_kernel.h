@@ -63,6 +63,11 @@ struct ConvertParams {
   float invStd[3];
 };
 
+// The kernel receives both structs by value, so the host and device layouts must agree: the
+// PTX declares its parameters as 64 and 128 bytes (checked by runGpuAddonBuildChecks).
+static_assert(sizeof(YuvSurface) == 64, "YuvSurface is the frame kernel's first parameter (64 bytes)");
+static_assert(sizeof(ConvertParams) == 128, "ConvertParams is the frame kernel's second parameter (128 bytes)");
+
 TVL_HD float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 TVL_HD int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
