@@ -16,4 +16,6 @@ libpath="$dest/lib"
 [ -d /usr/local/nvidia/lib64 ] && libpath="$libpath:/usr/local/nvidia/lib64"
 echo "driver: ${driver:-not found by ldconfig}"
 cd "$dest/app"
+# Decode calls run on libuv's thread pool (4 threads by default): room for the 8 loaders at once.
+export UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-16}
 exec "$dest/lib/ld-linux-x86-64.so.2" --library-path "$libpath" "$dest/node" bench/gpu-check.mjs run "$dest/clips" "$@"
