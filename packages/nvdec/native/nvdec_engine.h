@@ -373,8 +373,8 @@ class NvdecEngine {
   AVBSFContext* bsf_ = nullptr;
   AVPacket* filtered_ = nullptr;
   AVPacket* toFilter_ = nullptr;
-  std::unique_ptr<CUVIDEOFORMATEX> seqHeader_;        // out-of-band sequence header (MPEG-4/2, VC-1)
-  std::vector<uint8_t> parameterSets_;                // Annex-B parameter sets (H.264, HEVC)
+  std::unique_ptr<CUVIDEOFORMATEX> seqHeader_;  // out-of-band sequence header (MPEG-4/2, VC-1)
+  std::vector<uint8_t> parameterSets_;          // Annex-B parameter sets (H.264, HEVC)
   CUvideoparser parser_ = nullptr;
   CUvideodecoder decoder_ = nullptr;
   unsigned codedW_ = 0, codedH_ = 0;
