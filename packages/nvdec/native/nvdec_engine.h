@@ -101,7 +101,7 @@ class NvdecEngine {
         // a fresh parser after a seek to another keyframe (open GOP, recovery point) would never
         // see them. They are fed to every new parser first (see createParser).
         const AVCodecParameters* annexB = bsf_->par_out;
-        parameterSets_.assign(annexB->extradata, annexB->extradata + annexB->extradata_size);
+        headerPacket_.assign(annexB->extradata, annexB->extradata + annexB->extradata_size);
       } else if (par->extradata_size > 0 && par->extradata_size <= 1024 &&
                  (codec_ == cudaVideoCodec_MPEG4 || codec_ == cudaVideoCodec_MPEG2 || codec_ == cudaVideoCodec_VC1)) {
         // Sequence headers the container keeps out of band.
@@ -109,6 +109,9 @@ class NvdecEngine {
         *seqHeader_ = {};
         seqHeader_->format.seqhdr_data_length = unsigned(par->extradata_size);
         std::memcpy(seqHeader_->raw_seqhdr_data, par->extradata, size_t(par->extradata_size));
+        // MPEG-4 and MPEG-2 headers are start-code bitstream too (VC-1's from ASF/MKV are not):
+        // also parsed as the first packet, as in-band repetitions of them would be.
+        if (codec_ != cudaVideoCodec_VC1) headerPacket_.assign(par->extradata, par->extradata + par->extradata_size);
       }
       filtered_ = av_packet_alloc();
       toFilter_ = av_packet_alloc();
@@ -260,10 +263,10 @@ class NvdecEngine {
     p.pfnDisplayPicture = &NvdecEngine::onDisplay;
     p.pExtVideoInfo = seqHeader_.get();
     gpu::check(api_.cuvidCreateVideoParser(&parser_, &p), "creating the NVDEC parser");
-    if (!parameterSets_.empty()) {
+    if (!headerPacket_.empty()) {
       CUVIDSOURCEDATAPACKET header{};
-      header.payload = parameterSets_.data();
-      header.payload_size = tcu_ulong(parameterSets_.size());
+      header.payload = headerPacket_.data();
+      header.payload_size = tcu_ulong(headerPacket_.size());
       parse(header);
     }
   }
@@ -374,7 +377,7 @@ class NvdecEngine {
   AVPacket* filtered_ = nullptr;
   AVPacket* toFilter_ = nullptr;
   std::unique_ptr<CUVIDEOFORMATEX> seqHeader_;  // out-of-band sequence header (MPEG-4/2, VC-1)
-  std::vector<uint8_t> parameterSets_;          // Annex-B parameter sets (H.264, HEVC)
+  std::vector<uint8_t> headerPacket_;           // stream headers every new parser is given first
   CUvideoparser parser_ = nullptr;
   CUvideodecoder decoder_ = nullptr;
   unsigned codedW_ = 0, codedH_ = 0;
