@@ -32,9 +32,10 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
-#include <unistd.h>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <ffnvcodec/dynlink_cuda.h>
 #include <ffnvcodec/dynlink_cuviddec.h>
