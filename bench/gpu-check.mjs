@@ -43,7 +43,7 @@ if (command === 'prepare') {
     let file = makeIndexedClip(c.spec);
     if (c.derive) file = c.derive(file);
     const expected = c.derive ? ffmpegFrameCodes(file) : Array.from({ length: c.spec.frames ?? 60 }, (_, i) => i);
-    manifest.conformance.push({ name: c.name, file: copyInto(dir, file), expected, rotate: c.spec.rotate ?? 0 });
+    manifest.conformance.push({ name: c.name, codec: c.spec.codec, file: copyInto(dir, file), expected, rotate: c.spec.rotate ?? 0 });
   }
   for (const source of ['natural', 'smptebars']) for (const matrix of ['bt601', 'bt709']) for (const range of ['limited', 'full']) {
     manifest.colour.push({ name: `${source} ${matrix} ${range}`, file: copyInto(dir, makeColourClip(source, matrix, range)) });
@@ -116,7 +116,7 @@ for (const role of ['nvdec', 'nvvl']) {
     } catch (err) {
       // MPEG-4 part 2 and MJPEG are decoded "where the GPU can": a GPU without them must say so
       // with TVL_UNSUPPORTED_CODEC at open, which is then the expected answer, not a failure.
-      const optional = /^(MPEG-4 part 2|MJPEG)\b/.test(c.name) && err.code === 'TVL_UNSUPPORTED_CODEC';
+      const optional = ['mpeg4', 'mjpeg'].includes(c.codec) && err.code === 'TVL_UNSUPPORTED_CODEC';
       record(name, optional, { ...(optional ? { skipped: 'this GPU lacks the codec' } : {}), error: `${err.code ?? ''} ${err.message}` });
     }
   }

@@ -73,6 +73,7 @@ int deviceCount() {
 struct FakeContext {
   int device;
   unsigned flags;
+  int retains;  // active while retained
 };
 FakeContext contexts[16];
 thread_local std::vector<CUcontext> contextStack;
@@ -278,15 +279,20 @@ CUresult cuDeviceTotalMem_v2(size_t* b, CUdevice) { *b = size_t(1) << 30; return
 CUresult cuDeviceComputeCapability(int* major, int* minor, CUdevice) { *major = 9; *minor = 0; return CUDA_SUCCESS; }
 CUresult cuDevicePrimaryCtxRetain(CUcontext* ctx, CUdevice d) {
   contexts[d].device = d;
+  contexts[d].retains++;
   *ctx = reinterpret_cast<CUcontext>(&contexts[d]);
   live.primaryContexts++;
   return CUDA_SUCCESS;
 }
-CUresult cuDevicePrimaryCtxRelease_v2(CUdevice) { live.primaryContexts--; return CUDA_SUCCESS; }
+CUresult cuDevicePrimaryCtxRelease_v2(CUdevice d) {
+  contexts[d].retains--;
+  live.primaryContexts--;
+  return CUDA_SUCCESS;
+}
 CUresult cuDevicePrimaryCtxGetState(CUdevice d, unsigned int* flags, int* active) {
   if (d < 0 || d >= 16) return kInvalidValue;
   *flags = contexts[d].flags;
-  *active = live.primaryContexts > 0;
+  *active = contexts[d].retains > 0;
   return CUDA_SUCCESS;
 }
 CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice d, unsigned int flags) {
