@@ -1,7 +1,7 @@
 /**
  * What @tvl/nvdec does on a machine without a usable GPU (this one and CI): the addon loads,
  * `open` fails at once with TVL_NO_CUDA_DEVICE saying why and what to do, and `fallback: 'cpu'`
- * decodes with @tvl/libav, exactly, and says so. The emulated driver (test/support) plays one that
+ * decodes with @tvl/libav, exactly, and says so. The emulated driver (@tvl/core/testing) plays one that
  * finds no GPU, or one GPU, in child processes (the driver is loaded once per process).
  */
 import '@tensorflow/tfjs-backend-cpu';
@@ -10,9 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VideoLoader, NoCudaDeviceError } from '@tvl/core';
-import { makeIndexedClip, ffmpegFrameCodes, readFrameCode } from '@tvl/core/testing';
+import { buildEmulatedNvidiaDriver, emulatedNvidiaEnv, makeIndexedClip, ffmpegFrameCodes, readFrameCode } from '@tvl/core/testing';
 import { cudaStatus } from '@tvl/nvdec';
-import { buildEmulatedDriver, emulatedDriverEnv } from './support/emulated-driver.js';
 import '@tvl/libav';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -56,7 +55,7 @@ noDriver('without an NVIDIA driver', () => {
 
 describe('with a driver that finds no GPU or one GPU (emulated)', () => {
   let emulated = '';
-  beforeAll(() => { emulated = buildEmulatedDriver(); });
+  beforeAll(() => { emulated = buildEmulatedNvidiaDriver(path.resolve(here, '..')); });
 
   /** Runs the addon in a child process with the emulated driver; returns what probe/open said. */
   function inChild(devices: number, script: string): { code?: string; message?: string; value?: unknown } {
@@ -66,7 +65,7 @@ describe('with a driver that finds no GPU or one GPU (emulated)', () => {
         (value) => console.log(JSON.stringify({ value })),
         (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
     const r = spawnSync(process.execPath, ['-e', js], {
-      env: { ...emulatedDriverEnv(emulated, devices), TVL_LIBNVCUVID: '' }, encoding: 'utf8',
+      env: { ...emulatedNvidiaEnv(emulated, devices), TVL_LIBNVCUVID: '/no/such/libnvcuvid.so.1' }, encoding: 'utf8',
     });
     expect(r.status).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -88,6 +87,6 @@ describe('with a driver that finds no GPU or one GPU (emulated)', () => {
   it('a driver without the video decoder library is TVL_NO_CUDA_DEVICE too', () => {
     const r = inChild(1, `return addon.openVideo('x.mp4', { device: 0 }, new Int32Array(1));`);
     expect(r.code).toBe('TVL_NO_CUDA_DEVICE');
-    expect(r.message).toMatch(/video decoder library is missing \(libnvcuvid\.so\.1/);
+    expect(r.message).toMatch(/video decoder library is missing \(\/no\/such\/libnvcuvid\.so\.1/);
   });
 });

@@ -4,3 +4,4 @@ export * from './conformance.js';
 export * from './bad-input.js';
 export * from './fixtures.js';
 export * from './gpu-addon.js';
+export * from './emulated-nvidia.js';

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export type TestCodec = 'h264' | 'hevc' | 'hevc10' | 'vp9' | 'av1' | 'mpeg4' | 'mjpeg';
+/** 'hevc10' and 'vp9-10bit': 10-bit 4:2:0 (HEVC Main 10, VP9 profile 2). */
+export type TestCodec = 'h264' | 'hevc' | 'hevc10' | 'vp9' | 'vp9-10bit' | 'av1' | 'mpeg4' | 'mjpeg';
 
 export interface ClipSpec {
   codec: TestCodec;
@@ -71,7 +72,9 @@ function encoderArgs(spec: Required<Omit<ClipSpec, 'rotate' | 'startTime'>> & Cl
         `keyint=${spec.gop}:min-keyint=${spec.gop}:bframes=${spec.bframes}:scenecut=0:log-level=error`,
         '-pix_fmt', spec.codec === 'hevc10' ? 'yuv420p10le' : 'yuv420p', ...(spec.container === 'mp4' ? ['-tag:v', 'hvc1'] : [])];
     case 'vp9':
-      return ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-crf', '20', '-b:v', '0', '-g', g, '-pix_fmt', 'yuv420p'];
+    case 'vp9-10bit':
+      return ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-crf', '20', '-b:v', '0', '-g', g,
+        '-pix_fmt', spec.codec === 'vp9-10bit' ? 'yuv420p10le' : 'yuv420p'];
     case 'av1':
       return ['-c:v', 'libaom-av1', '-cpu-used', '8', '-usage', 'realtime', '-crf', '20', '-b:v', '0', '-g', g, '-pix_fmt', 'yuv420p'];
     case 'mpeg4':
@@ -202,17 +205,23 @@ export type TestColourMatrix = 'bt601' | 'bt709';
  * A clip with stated colours, converted to YUV with `matrix` and `range` and tagged with both,
  * as yuv420p (full range too: decoders must read the tag, not the pixel format). `source`:
  * 'natural' is testsrc2 with its saturation halved (the colour range of camera footage),
- * 'testsrc2' and 'smptebars' are fully saturated test patterns.
+ * 'testsrc2' and 'smptebars' are fully saturated test patterns. `codec`: H.264, or VP9 (which
+ * the emulated NVIDIA driver decodes through FFmpeg's NVDEC hwaccel).
  */
-export function makeColourClip(source: 'natural' | 'testsrc2' | 'smptebars', matrix: TestColourMatrix, range: 'limited' | 'full'): string {
-  const file = path.join(testMediaDir(), `colour-${source}-${matrix}-${range}.mkv`);
+export function makeColourClip(
+  source: 'natural' | 'testsrc2' | 'smptebars', matrix: TestColourMatrix, range: 'limited' | 'full', codec: 'h264' | 'vp9' = 'h264',
+): string {
+  const file = path.join(testMediaDir(), `colour-${source}-${matrix}-${range}${codec === 'h264' ? '' : `-${codec}`}.mkv`);
   if (fs.existsSync(file)) return file;
   const tag = matrix === 'bt601' ? 'smpte170m' : 'bt709';
   const tmp = `${file}.tmp.mkv`;
   const input = source === 'natural' ? 'testsrc2=s=320x240:r=25,hue=s=0.5' : `${source}=s=320x240:r=25`;
+  const encoder = codec === 'h264'
+    ? ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12']
+    : ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-crf', '10', '-b:v', '0'];
   runFfmpeg(['-f', 'lavfi', '-i', input, '-frames:v', '12',
     '-vf', `scale=out_color_matrix=${matrix}:out_range=${range === 'full' ? 'pc' : 'tv'}:flags=accurate_rnd+full_chroma_int,format=yuv420p`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-colorspace', tag, '-color_primaries', tag, '-color_trc', tag,
+    ...encoder, '-colorspace', tag, '-color_primaries', tag, '-color_trc', tag,
     '-color_range', range === 'full' ? 'pc' : 'tv', tmp]);
   fs.renameSync(tmp, file);
   return file;

@@ -1,8 +1,11 @@
-// An emulated NVIDIA driver for testing @tvl/nvdec on machines without a GPU: one shared library
-// that stands in for both libcuda.so.1 (TVL_LIBCUDA) and libnvcuvid.so.1 (TVL_LIBNVCUVID).
+// An emulated NVIDIA driver for testing TVL's GPU backends on machines without a GPU: one shared
+// library that stands in for both libcuda.so.1 and libnvcuvid.so.1. @tvl/nvdec opens it through
+// TVL_LIBCUDA and TVL_LIBNVCUVID; FFmpeg (the NVDEC hwaccel behind @tvl/nvvl) opens the driver by
+// its sonames, so the test environment also puts this library under those names on
+// LD_LIBRARY_PATH (the loader sees one file and maps it once: one driver, shared contexts).
 //
-// It plays the parts of the driver that TVL's NVDEC engine relies on, with the rules a real
-// driver enforces, so that the engine's own logic runs for real:
+// It plays the parts of the driver that TVL's engines rely on, with the rules a real driver
+// enforces, so that the engines' own logic runs for real:
 //   - "Device memory" is host memory; every driver call that needs a CUDA context fails with
 //     CUDA_ERROR_INVALID_CONTEXT unless one is current on the calling thread (decoding runs on
 //     libuv's worker threads, closing on others).
@@ -11,6 +14,10 @@
 //     and PPS it has not seen (a fresh parser after a seek to a non-IDR keyframe, say). It calls
 //     back sequence -> decode -> display, each picture's timestamp being its packet's, holding
 //     ulMaxDisplayDelay pictures back from display until the end of the stream.
+//   - Pictures that FFmpeg parsed itself (the hwaccel route: cuvidDecodePicture with no parser)
+//     are decoded from their bitstream when it is the whole picture, as FFmpeg sends it for VP8,
+//     VP9 and JPEG. For the other codecs FFmpeg sends slice data only, with the headers already
+//     parsed into CUVIDPICPARAMS, which this emulator does not rebuild: CUDA_ERROR_NOT_SUPPORTED.
 //   - The emulated NVDEC decodes 4:2:0 only (8-bit; 10-bit for HEVC, VP9, AV1), so a 4:4:4
 //     stream is one it cannot decode.
 //   - The decoder writes NV12 (8-bit) or P016 (10-bit, in the high bits) surfaces with a pitch
@@ -20,6 +27,8 @@
 //     waited for.
 //   - cuLaunchKernel runs tvl_convert_frame (frame_kernel.h's writePixel) for every thread of
 //     the grid it is given, so a grid that misses pixels leaves them unwritten.
+//   - The driver entry points FFmpeg loads but TVL's paths never need (OpenGL, arrays, linking,
+//     textures, ...) fail with CUDA_ERROR_NOT_SUPPORTED, and each such call is counted.
 // What it cannot prove: anything about NVIDIA's hardware or parser themselves. The GPU check
 // (bench/gpu-check.mjs) does that on a real GPU.
 //
@@ -55,13 +64,15 @@ constexpr CUresult kNoDevice = CUresult(100);
 constexpr CUresult kInvalidPtx = CUresult(218);
 constexpr CUresult kInvalidContext = CUresult(201);
 constexpr CUresult kNotFound = CUresult(500);
+constexpr CUresult kNotSupported = CUresult(801);
 constexpr CUresult kUnknown = CUresult(999);
 
 // What is still allocated; written at exit when TVL_FAKE_NVIDIA_REPORT is set.
 struct Live {
   std::atomic<long> deviceAllocations{0}, hostAllocations{0}, streams{0}, events{0}, modules{0};
   std::atomic<long> primaryContexts{0}, parsers{0}, decoders{0}, mappedFrames{0};
-  std::atomic<long> callsWithoutContext{0}, kernelLaunches{0}, picturesDecoded{0};
+  std::atomic<long> callsWithoutContext{0}, kernelLaunches{0}, picturesDecoded{0}, hwaccelPictures{0};
+  std::atomic<long> unsupportedCalls{0};
 } live;
 
 int deviceCount() {
@@ -77,6 +88,12 @@ struct FakeContext {
 };
 FakeContext contexts[16];
 thread_local std::vector<CUcontext> contextStack;
+
+// A driver entry point the emulator does not play: said once on stderr, counted for the report.
+CUresult unsupported(const char* what) {
+  if (live.unsupportedCalls++ == 0) std::fprintf(stderr, "emulated NVIDIA driver: %s is not supported\n", what);
+  return kNotSupported;
+}
 
 CUresult needContext() {
   if (!contextStack.empty()) return CUDA_SUCCESS;
@@ -118,11 +135,13 @@ __attribute__((destructor)) void writeReport() {
   std::fprintf(f,
                "{\"deviceAllocations\":%ld,\"hostAllocations\":%ld,\"streams\":%ld,\"events\":%ld,\"modules\":%ld,"
                "\"primaryContexts\":%ld,\"parsers\":%ld,\"decoders\":%ld,\"mappedFrames\":%ld,"
-               "\"callsWithoutContext\":%ld,\"kernelLaunches\":%ld,\"picturesDecoded\":%ld,\"primaryContextFlags\":%u}\n",
+               "\"callsWithoutContext\":%ld,\"kernelLaunches\":%ld,\"picturesDecoded\":%ld,\"hwaccelPictures\":%ld,"
+               "\"unsupportedCalls\":%ld,\"primaryContextFlags\":%u}\n",
                live.deviceAllocations.load(), live.hostAllocations.load(), live.streams.load(), live.events.load(),
                live.modules.load(), live.primaryContexts.load(), live.parsers.load(), live.decoders.load(),
                live.mappedFrames.load(), live.callsWithoutContext.load(), live.kernelLaunches.load(),
-               live.picturesDecoded.load(), contexts[0].flags);
+               live.picturesDecoded.load(), live.hwaccelPictures.load(),
+               live.unsupportedCalls.load(), contexts[0].flags);
   std::fclose(f);
 }
 
@@ -152,7 +171,61 @@ struct FakeDecoder {
   std::vector<cuvidDecodeStatus> status;
   int mapped = 0;
   std::mutex mu;
+  // The hwaccel route (pictures parsed by FFmpeg): libavcodec decodes each picture's bitstream,
+  // in decode order. The picture is taken from the buffer the decoder last allocated, since a
+  // decoder outputs in display order (and never outputs a hidden VP9/VP8 reference frame).
+  AVCodecContext* inner = nullptr;
+  AVPacket* packet = nullptr;
+  AVFrame* output = nullptr;
+  AVFrame* lastAllocated = nullptr;
+  ~FakeDecoder() {
+    avcodec_free_context(&inner);
+    av_packet_free(&packet);
+    av_frame_free(&output);
+    av_frame_free(&lastAllocated);
+  }
 };
+
+// Whether `f` is a picture the emulated NVDEC could have decoded into decoder `d`'s surfaces.
+bool fitsDecoder(const FakeDecoder& d, const AVFrame* f) {
+  if (f->width != d.width || f->height != d.height) return false;
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(AVPixelFormat(f->format));
+  return desc && (desc->flags & AV_PIX_FMT_FLAG_PLANAR) != 0 && desc->nb_components == 3 && desc->log2_chroma_w == 1 &&
+         desc->log2_chroma_h == 1 && desc->comp[0].depth == d.bitDepth;
+}
+
+int keepLastAllocated(AVCodecContext* ctx, AVFrame* frame, int flags) {
+  const int r = avcodec_default_get_buffer2(ctx, frame, flags);
+  if (r == 0) {
+    auto* d = static_cast<FakeDecoder*>(ctx->opaque);
+    av_frame_unref(d->lastAllocated);
+    if (av_frame_ref(d->lastAllocated, frame) < 0) return AVERROR(ENOMEM);
+  }
+  return r;
+}
+
+// Decodes one picture FFmpeg parsed and sent whole (VP8, VP9, JPEG), returning it, or null when
+// the bitstream did not decode (the picture's status says so, as on NVDEC).
+const AVFrame* decodeWholePicture(FakeDecoder& d, const CUVIDPICPARAMS& pic) {
+  if (!d.inner) {
+    const AVCodec* codec = avcodec_find_decoder(codecId(d.info.CodecType));
+    d.inner = avcodec_alloc_context3(codec);
+    d.inner->thread_count = 1;  // decoded during send_packet, in decode order
+    d.inner->opaque = &d;
+    d.inner->get_buffer2 = keepLastAllocated;
+    d.packet = av_packet_alloc();
+    d.output = av_frame_alloc();
+    d.lastAllocated = av_frame_alloc();
+    if (avcodec_open2(d.inner, codec, nullptr) < 0) return nullptr;
+  }
+  av_frame_unref(d.lastAllocated);
+  if (av_new_packet(d.packet, int(pic.nBitstreamDataLen)) < 0) return nullptr;
+  std::memcpy(d.packet->data, pic.pBitstreamData, pic.nBitstreamDataLen);
+  const int r = avcodec_send_packet(d.inner, d.packet);
+  av_packet_unref(d.packet);
+  while (avcodec_receive_frame(d.inner, d.output) == 0) av_frame_unref(d.output);
+  return r < 0 || !d.lastAllocated->buf[0] ? nullptr : d.lastAllocated;
+}
 
 // Packs a planar 4:2:0 picture as NVDEC lays out its output: NV12, or P016 with the samples in
 // the high bits; luma rows `pitch` bytes apart, then the interleaved chroma plane.
@@ -298,6 +371,21 @@ CUresult cuDevicePrimaryCtxGetState(CUdevice d, unsigned int* flags, int* active
 CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice d, unsigned int flags) {
   if (d < 0 || d >= 16) return kInvalidValue;
   contexts[d].flags = flags;
+  return CUDA_SUCCESS;
+}
+// The unversioned names are the ones FFmpeg loads.
+CUresult cuDevicePrimaryCtxRelease(CUdevice d) { return cuDevicePrimaryCtxRelease_v2(d); }
+CUresult cuDevicePrimaryCtxSetFlags(CUdevice d, unsigned int flags) { return cuDevicePrimaryCtxSetFlags_v2(d, flags); }
+CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute attribute, CUdevice d) {
+  if (d < 0 || d >= deviceCount()) return kInvalidValue;
+  switch (int(attribute)) {
+    case 14: *value = 512; return CUDA_SUCCESS;  // CU_DEVICE_ATTRIBUTE_TEXTURE_ALIGNMENT, asked by FFmpeg's frames
+    default: return unsupported("cuDeviceGetAttribute of this attribute");
+  }
+}
+CUresult cuCtxGetDevice(CUdevice* d) {
+  if (CUresult r = needContext()) return r;
+  *d = reinterpret_cast<FakeContext*>(contextStack.back())->device;
   return CUDA_SUCCESS;
 }
 CUresult cuCtxPushCurrent_v2(CUcontext ctx) {
@@ -457,7 +545,8 @@ CUresult cuvidCreateDecoder(CUvideodecoder* out, CUVIDDECODECREATEINFO* ci) {
   const bool deep = ci->bitDepthMinus8 > 0;
   if (ci->ChromaFormat != cudaVideoChromaFormat_420 || ci->ulNumDecodeSurfaces < 1 || ci->ulNumDecodeSurfaces > 32 ||
       ci->ulNumOutputSurfaces < 1 || ci->OutputFormat != (deep ? cudaVideoSurfaceFormat_P016 : cudaVideoSurfaceFormat_NV12) ||
-      ci->ulTargetWidth == 0 || ci->ulTargetHeight == 0 || ci->ulTargetWidth > ci->ulMaxWidth)
+      ci->ulTargetWidth == 0 || ci->ulTargetHeight == 0 ||
+      ci->ulTargetWidth > (ci->ulMaxWidth ? ci->ulMaxWidth : ci->ulWidth))  // 0: no reconfiguring
     return kInvalidValue;
   auto* d = new FakeDecoder();
   d->info = *ci;
@@ -485,17 +574,24 @@ CUresult cuvidDestroyDecoder(CUvideodecoder h) {
 CUresult cuvidDecodePicture(CUvideodecoder h, CUVIDPICPARAMS* pic) {
   if (CUresult r = needContext()) return r;
   auto* d = reinterpret_cast<FakeDecoder*>(h);
-  const AVFrame* f = pictureBeingDecoded;
-  if (!f || pic->CurrPicIdx < 0 || size_t(pic->CurrPicIdx) >= d->surfaces.size()) return kInvalidValue;
-  if (f->width != d->width || f->height != d->height) return kInvalidValue;
-  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(AVPixelFormat(f->format));
-  if (!desc || (desc->flags & AV_PIX_FMT_FLAG_PLANAR) == 0 || desc->nb_components != 3 || desc->log2_chroma_w != 1 ||
-      desc->log2_chroma_h != 1 || desc->comp[0].depth != d->bitDepth)
-    return kInvalidValue;
+  if (pic->CurrPicIdx < 0 || size_t(pic->CurrPicIdx) >= d->surfaces.size()) return kInvalidValue;
   std::lock_guard<std::mutex> lock(d->mu);
-  writeSurface(*d, f, d->surfaces[size_t(pic->CurrPicIdx)].data());
-  d->status[size_t(pic->CurrPicIdx)] =
-      (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT)) ? cuvidDecodeStatus_Error : cuvidDecodeStatus_Success;
+  const AVFrame* f = pictureBeingDecoded;  // set while our parser calls back
+  bool decoded = true;
+  if (!f) {
+    const cudaVideoCodec c = d->info.CodecType;
+    if (c != cudaVideoCodec_VP8 && c != cudaVideoCodec_VP9 && c != cudaVideoCodec_JPEG)
+      return unsupported("cuvidDecodePicture of slice data parsed by the application (only whole VP8, VP9 and JPEG pictures)");
+    if (!pic->pBitstreamData || pic->nBitstreamDataLen == 0) return kInvalidValue;
+    f = decodeWholePicture(*d, *pic);
+    decoded = f != nullptr;
+    live.hwaccelPictures++;
+  }
+  if (f && !fitsDecoder(*d, f)) return kInvalidValue;
+  if (f) writeSurface(*d, f, d->surfaces[size_t(pic->CurrPicIdx)].data());
+  d->status[size_t(pic->CurrPicIdx)] = !decoded || f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT)
+                                           ? cuvidDecodeStatus_Error
+                                           : cuvidDecodeStatus_Success;
   live.picturesDecoded++;
   return CUDA_SUCCESS;
 }
@@ -591,5 +687,59 @@ CUresult cuvidDestroyVideoParser(CUvideoparser h) {
   live.parsers--;
   return CUDA_SUCCESS;
 }
+
+// Entry points FFmpeg's loader requires (it refuses a driver without them) that no TVL path
+// uses. Declared without parameters: the caller's arguments are ignored, which the C calling
+// convention allows.
+#define TVL_NOT_EMULATED(name) \
+  CUresult name() { return unsupported(#name); }
+TVL_NOT_EMULATED(cuCtxCreate_v2)
+TVL_NOT_EMULATED(cuCtxDestroy_v2)
+TVL_NOT_EMULATED(cuCtxSetLimit)
+TVL_NOT_EMULATED(cuDevicePrimaryCtxReset)
+TVL_NOT_EMULATED(cuMemAllocPitch_v2)
+TVL_NOT_EMULATED(cuMemAllocManaged)
+TVL_NOT_EMULATED(cuMemsetD8Async)
+TVL_NOT_EMULATED(cuMemcpy)
+TVL_NOT_EMULATED(cuMemcpyAsync)
+TVL_NOT_EMULATED(cuMemcpy2D_v2)
+TVL_NOT_EMULATED(cuMemcpy2DAsync_v2)
+TVL_NOT_EMULATED(cuMemcpyHtoD_v2)
+TVL_NOT_EMULATED(cuMemcpyHtoDAsync_v2)
+TVL_NOT_EMULATED(cuMemcpyDtoH_v2)
+TVL_NOT_EMULATED(cuMemcpyDtoD_v2)
+TVL_NOT_EMULATED(cuMemcpyDtoDAsync_v2)
+TVL_NOT_EMULATED(cuStreamQuery)
+TVL_NOT_EMULATED(cuStreamAddCallback)
+TVL_NOT_EMULATED(cuEventQuery)
+TVL_NOT_EMULATED(cuLinkCreate)
+TVL_NOT_EMULATED(cuLinkAddData)
+TVL_NOT_EMULATED(cuLinkComplete)
+TVL_NOT_EMULATED(cuLinkDestroy)
+TVL_NOT_EMULATED(cuModuleGetGlobal)
+TVL_NOT_EMULATED(cuTexObjectCreate)
+TVL_NOT_EMULATED(cuTexObjectDestroy)
+TVL_NOT_EMULATED(cuArray3DCreate_v2)
+TVL_NOT_EMULATED(cuArrayDestroy)
+TVL_NOT_EMULATED(cuGLGetDevices_v2)
+TVL_NOT_EMULATED(cuGraphicsGLRegisterImage)
+TVL_NOT_EMULATED(cuGraphicsUnregisterResource)
+TVL_NOT_EMULATED(cuGraphicsMapResources)
+TVL_NOT_EMULATED(cuGraphicsUnmapResources)
+TVL_NOT_EMULATED(cuGraphicsSubResourceGetMappedArray)
+TVL_NOT_EMULATED(cuGraphicsResourceGetMappedPointer_v2)
+TVL_NOT_EMULATED(cuvidReconfigureDecoder)
+TVL_NOT_EMULATED(cuvidCtxLockCreate)
+TVL_NOT_EMULATED(cuvidCtxLockDestroy)
+TVL_NOT_EMULATED(cuvidCtxLock)
+TVL_NOT_EMULATED(cuvidCtxUnlock)
+TVL_NOT_EMULATED(cuvidCreateVideoSource)
+TVL_NOT_EMULATED(cuvidCreateVideoSourceW)
+TVL_NOT_EMULATED(cuvidDestroyVideoSource)
+TVL_NOT_EMULATED(cuvidSetVideoSourceState)
+TVL_NOT_EMULATED(cuvidGetVideoSourceState)
+TVL_NOT_EMULATED(cuvidGetSourceVideoFormat)
+TVL_NOT_EMULATED(cuvidGetSourceAudioFormat)
+#undef TVL_NOT_EMULATED
 
 }  // extern "C"

@@ -1,0 +1,149 @@
+/**
+ * @tvl/nvvl's GPU path run end to end against the emulated NVIDIA driver (see @tvl/native-common's
+ * testing/emulated-nvidia-driver.cc): FFmpeg's NVDEC hwaccel on TVL's CUDA context, its mapped
+ * NV12/P010 surfaces converted by the frame kernel with the fused processing. The emulated NVDEC
+ * decodes the codecs FFmpeg sends it whole pictures of (VP9 and MJPEG here), so the conformance
+ * cases are those codecs' in every container and timing the suite knows. Started by
+ * test/emulated-driver.test.ts in a child jest, with the driver's environment set; a real GPU
+ * runs the same checks, every codec, through bench/gpu-check.mjs.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { VideoLoader, crop, flip, normalise, resize } from '@tvl/core';
+import {
+  CONFORMANCE_CASES, makeColourClip, makeIndexedClip, psnr, randomRequest, readFrameCode, runConformanceSuite,
+  type ConformanceCase,
+} from '@tvl/core/testing';
+import '@tvl/libav';
+import { SequenceLoader, loadSequences } from '@tvl/nvvl';
+
+if (!process.env.TVL_LIBCUDA) throw new Error('run through test/emulated-driver.test.ts: the emulated driver is not set');
+
+const cases: ConformanceCase[] = [
+  ...CONFORMANCE_CASES.filter((c) => c.spec.codec === 'vp9' || c.spec.codec === 'mjpeg'),
+  { name: 'VP9 10-bit (P010 surfaces) in MKV', spec: { codec: 'vp9-10bit', container: 'mkv' } },
+  { name: 'VP9 long GOP (keyframe every 120)', spec: { codec: 'vp9', container: 'mkv', frames: 150, gop: 120 } },
+  { name: 'VP9 in MKV starting at 10 s', spec: { codec: 'vp9', container: 'mkv', startTime: 10 } },
+  { name: 'VP9 with variable frame rate', spec: { codec: 'vp9', container: 'mkv', vfr: true } },
+  { name: 'VP9 in MP4 rotated 90 degrees', spec: { codec: 'vp9', container: 'mp4', rotate: 90, width: 160, height: 96 } },
+  { name: 'VP9 full range', spec: { codec: 'vp9', container: 'webm', fullRange: true } },
+];
+// The kernel samples chroma bilinearly where swscale filters it: a little off the CLI's pixels.
+runConformanceSuite({ backend: 'nvvl', device: 'cuda', cases, cliTolerance: 2 });
+
+describe('nvvl on the emulated driver', () => {
+  const colourCases = (['natural', 'smptebars'] as const).flatMap((source) =>
+    (['bt601', 'bt709'] as const).flatMap((matrix) => (['limited', 'full'] as const).map((range) => ({ source, matrix, range }))));
+
+  it.each(colourCases)('colour parity with libav: $source $matrix $range (VP9), at least 40 dB', async ({ source, matrix, range }) => {
+    const file = makeColourClip(source, matrix, range, 'vp9');
+    const ref = await VideoLoader.open(file, { backend: 'libav' });
+    const vl = await VideoLoader.open(file, { device: 'cuda', backend: 'nvvl' });
+    try {
+      expect([vl.info.colourMatrix, vl.info.colourRange]).toEqual([matrix, range]);
+      const a = await ref.selectRawFrames([0, 5, 11]);
+      const b = await vl.selectRawFrames([0, 5, 11]);
+      b.forEach((f, k) => expect(psnr(f.data, a[k].data)).toBeGreaterThanOrEqual(40));
+    } finally {
+      await Promise.all([ref.close(), vl.close()]);
+    }
+  });
+
+  it('loadSequences: fused resize, crop, flip and normalise match core transforms on libav frames', async () => {
+    const mean = [0.485, 0.456, 0.406];
+    const std = [0.229, 0.224, 0.225];
+    const processing = { resize: { width: 256, height: 192 }, crop: { width: 224, height: 160, x: 9, y: 11 }, flip: true, normalise: { mean, std } };
+    const natural = makeColourClip('natural', 'bt709', 'limited', 'vp9');
+    const fused = await loadSequences([{ path: natural, start: 4, count: 3 }], processing, { device: 'cuda' });
+    const vl = await VideoLoader.open(natural, { backend: 'libav' });
+    try {
+      expect(fused.shape).toEqual([1, 3, 160, 224, 3]);
+      const frames = await vl.selectFrameBatch([4, 5, 6]);
+      const expected = tf.tidy(() => normalise(flip(crop(resize(frames, { height: 192, width: 256 }), { top: 11, left: 9, height: 160, width: 224 })), mean, std));
+      const diff = tf.tidy(() => tf.abs(tf.sub(tf.reshape(fused, expected.shape), expected)));
+      // In [0, 1] units before normalising, the CPU path's bounds (test/cpu-path.test.ts).
+      expect(tf.mean(diff).dataSync()[0] * 0.226).toBeLessThan(0.01);
+      expect(tf.max(diff).dataSync()[0] * 0.226).toBeLessThan(0.5);
+      tf.dispose([frames, expected, diff]);
+    } finally {
+      fused.dispose();
+      await vl.close();
+    }
+  });
+
+  it('sequences with strides from two videos, int32, in one [B, T, H, W, C] tensor', async () => {
+    const a = makeIndexedClip({ codec: 'vp9', container: 'webm' });
+    const b = makeIndexedClip({ codec: 'mjpeg', container: 'avi', frames: 30 });
+    const loader = new SequenceLoader({ device: 'cuda:0' });
+    try {
+      const batch = await loader.load([{ path: a, start: 40, count: 4, stride: 3 }, { path: b, start: 25, count: 4 }], { dtype: 'int32' });
+      expect(batch.tensor.shape).toEqual([2, 4, 120, 160, 3]);
+      expect(batch.devices).toEqual(['cuda:0', 'cuda:0']);
+      const data = batch.tensor.dataSync();
+      const per = 120 * 160 * 3;
+      const codes = Array.from({ length: 8 }, (_, k) => readFrameCode(data.subarray(k * per, (k + 1) * per), 160, 120, { scale: 255 }));
+      expect(codes).toEqual([40, 43, 46, 49, 25, 26, 27, 28]);
+      batch.tensor.dispose();
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('batches(): prefetching on the GPU, then a break and an abort, leave no tensor behind', async () => {
+    const clip = makeIndexedClip({ codec: 'vp9', container: 'webm' });
+    const before = tf.memory().numTensors;
+    const loader = new SequenceLoader({ device: 'cuda' });
+    const specs = Array.from({ length: 8 }, (_, i) => [{ path: clip, start: 5 * i, count: 4 }]);
+    const processing = { resize: { width: 64, height: 48 }, crop: { width: 56, height: 40, random: true }, flip: 0.5, seed: 7 };
+    let n = 0;
+    for await (const batch of loader.batches(specs, processing, { prefetch: 2 })) {
+      expect(batch.tensor.shape).toEqual([1, 4, 40, 56, 3]);
+      batch.tensor.dispose();
+      if (++n === 3) break;
+    }
+    const controller = new AbortController();
+    const it = loader.batches(specs, processing, { signal: controller.signal });
+    (await it.next()).value!.tensor.dispose();
+    controller.abort();
+    await expect(it.next()).rejects.toMatchObject({ code: 'TVL_ABORTED' });
+    await loader.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('four loaders decoding at once each get their own exact frames', async () => {
+    const file = makeIndexedClip({ codec: 'vp9', container: 'webm' });
+    const loaders = await Promise.all([0, 1, 2, 3].map(() => VideoLoader.open(file, { device: 'cuda:0', backend: 'nvvl' })));
+    try {
+      const requests = loaders.map((_, k) => randomRequest(60, 200 + k));
+      const got = await Promise.all(loaders.map((vl, k) => vl.selectRawFrames(requests[k])));
+      got.forEach((frames, k) => expect(frames.map((f) => readFrameCode(f.data, f.width, f.height))).toEqual(requests[k]));
+    } finally {
+      await Promise.all(loaders.map((vl) => vl.close()));
+    }
+  });
+
+  it('VP9 10-bit resized to float32 tensors agrees with libav', async () => {
+    const file = makeIndexedClip({ codec: 'vp9-10bit', container: 'mkv', frames: 12 });
+    const options = { outWidth: 96, outHeight: 64, dtype: 'float32' as const };
+    const tensorOf = async (vl: VideoLoader) => {
+      for await (const t of vl.selectFrames([7])) {
+        const values = { shape: t.shape, data: t.dataSync() as Float32Array };
+        t.dispose();
+        return values;
+      }
+      throw new Error('no frame');
+    };
+    const ref = await VideoLoader.open(file, { backend: 'libav', ...options });
+    const vl = await VideoLoader.open(file, { device: 'cuda', backend: 'nvvl', ...options });
+    try {
+      const a = await tensorOf(ref);
+      const b = await tensorOf(vl);
+      expect(b.shape).toEqual([64, 96, 3]);
+      expect(psnr(b.data.map((v) => v * 255), a.data.map((v) => v * 255))).toBeGreaterThanOrEqual(40);
+      expect(readFrameCode(b.data, 96, 64)).toBe(7);
+    } finally {
+      await Promise.all([ref.close(), vl.close()]);
+    }
+  });
+});
