@@ -15,9 +15,9 @@
 //     back sequence -> decode -> display, each picture's timestamp being its packet's, holding
 //     ulMaxDisplayDelay pictures back from display until the end of the stream.
 //   - Pictures that FFmpeg parsed itself (the hwaccel route: cuvidDecodePicture with no parser)
-//     are decoded from their bitstream when it is the whole picture, as FFmpeg sends it for VP8,
-//     VP9 and JPEG. For the other codecs FFmpeg sends slice data only, with the headers already
-//     parsed into CUVIDPICPARAMS, which this emulator does not rebuild: CUDA_ERROR_NOT_SUPPORTED.
+//     are decoded from their bitstream: whole pictures for VP8, VP9 and JPEG; for H.264, the
+//     slices after an SPS and PPS rebuilt from CUVIDH264PICPARAMS. HEVC, AV1 and MPEG pictures
+//     (slice data whose headers this emulator does not rebuild): CUDA_ERROR_NOT_SUPPORTED.
 //   - The emulated NVDEC decodes 4:2:0 only (8-bit; 10-bit for HEVC, VP9, AV1), so a 4:4:4
 //     stream is one it cannot decode.
 //   - The decoder writes NV12 (8-bit) or P016 (10-bit, in the high bits) surfaces with a pitch
@@ -204,13 +204,153 @@ int keepLastAllocated(AVCodecContext* ctx, AVFrame* frame, int flags) {
   return r;
 }
 
-// Decodes one picture FFmpeg parsed and sent whole (VP8, VP9, JPEG), returning it, or null when
-// the bitstream did not decode (the picture's status says so, as on NVDEC).
-const AVFrame* decodeWholePicture(FakeDecoder& d, const CUVIDPICPARAMS& pic) {
+// ---- H.264 pictures parsed by FFmpeg ----
+// FFmpeg's hwaccel sends NVDEC an H.264 picture's slices with the SPS and PPS already parsed into
+// CUVIDH264PICPARAMS. To decode the slices with libavcodec, the emulator writes those fields back
+// into an SPS and a PPS (High profile, which decodes every 8-bit 4:2:0 stream): all a slice
+// header needs. What picparams cannot say (picture order count type 1, field pictures, scaling
+// matrices) is not emulated.
+
+// Writes an RBSP bit by bit, then frames it as an Annex-B NAL unit.
+class BitWriter {
+ public:
+  void bits(uint32_t value, int n) {
+    for (int i = n - 1; i >= 0; i--) bit((value >> i) & 1);
+  }
+  void ue(uint32_t v) {  // Exp-Golomb
+    const uint64_t x = uint64_t(v) + 1;
+    int n = 0;
+    while ((x >> (n + 1)) != 0) n++;
+    bits(0, n);
+    bits(uint32_t(x), n + 1);
+  }
+  void se(int v) { ue(v > 0 ? uint32_t(2 * v - 1) : uint32_t(-2 * v)); }
+  // rbsp_trailing_bits, then the start code, the NAL header and the payload with emulation
+  // prevention bytes, appended to `out`.
+  void finishNal(uint8_t header, std::vector<uint8_t>& out) {
+    bit(1);
+    while (used_ != 0) bit(0);
+    out.insert(out.end(), {0, 0, 0, 1, header});
+    int zeros = 0;
+    for (uint8_t b : bytes_) {
+      if (zeros >= 2 && b <= 3) {
+        out.push_back(3);
+        zeros = 0;
+      }
+      out.push_back(b);
+      zeros = b == 0 ? zeros + 1 : 0;
+    }
+  }
+
+ private:
+  void bit(uint32_t b) {
+    if (used_ == 0) bytes_.push_back(0);
+    if (b) bytes_.back() |= uint8_t(0x80 >> used_);
+    used_ = (used_ + 1) % 8;
+  }
+  std::vector<uint8_t> bytes_;
+  int used_ = 0;
+};
+
+// pic_parameter_set_id of the first slice (its slice header's third field), or -1.
+int slicePpsId(const uint8_t* data, size_t size) {
+  size_t i = 0;
+  while (i + 3 <= size && !(data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1)) i++;
+  i += 4;  // start code and NAL header
+  uint64_t pos = 0;  // bit position in the unescaped payload
+  std::vector<uint8_t> rbsp;
+  for (int zeros = 0; i < size && rbsp.size() < 16; i++) {
+    if (zeros >= 2 && data[i] == 3) {
+      zeros = 0;
+      continue;
+    }
+    rbsp.push_back(data[i]);
+    zeros = data[i] == 0 ? zeros + 1 : 0;
+  }
+  auto ue = [&]() -> int {
+    int leading = 0;
+    while (pos < rbsp.size() * 8 && !((rbsp[pos / 8] >> (7 - pos % 8)) & 1)) leading++, pos++;
+    pos++;
+    uint32_t v = 0;
+    for (int k = 0; k < leading; k++, pos++) {
+      if (pos >= rbsp.size() * 8) return -1;
+      v = (v << 1) | ((rbsp[pos / 8] >> (7 - pos % 8)) & 1);
+    }
+    return int((1u << leading) - 1 + v);
+  };
+  ue();  // first_mb_in_slice
+  ue();  // slice_type
+  return ue();
+}
+
+// The SPS (id 0) and PPS that FFmpeg parsed, rebuilt from the picture's parameters; false when
+// the picture uses what they cannot say.
+bool rebuildH264Headers(const CUVIDPICPARAMS& pic, std::vector<uint8_t>& out) {
+  const CUVIDH264PICPARAMS& h = pic.CodecSpecific.h264;
+  bool flat = true;
+  for (const auto& list : h.WeightScale4x4)
+    for (uint8_t v : list) flat = flat && v == 16;
+  for (const auto& list : h.WeightScale8x8)
+    for (uint8_t v : list) flat = flat && v == 16;
+  const int ppsId = slicePpsId(pic.pBitstreamData, pic.nBitstreamDataLen);
+  if (h.pic_order_cnt_type == 1 || pic.field_pic_flag || !flat || ppsId < 0) return false;
+
+  BitWriter sps;
+  sps.bits(100, 8);  // profile_idc: High
+  sps.bits(0, 8);    // constraint flags
+  sps.bits(51, 8);   // level_idc 5.1
+  sps.ue(0);         // seq_parameter_set_id
+  sps.ue(1);         // chroma_format_idc: 4:2:0
+  sps.ue(h.bit_depth_luma_minus8);
+  sps.ue(h.bit_depth_chroma_minus8);
+  sps.bits(h.qpprime_y_zero_transform_bypass_flag, 1);
+  sps.bits(0, 1);  // seq_scaling_matrix_present_flag
+  sps.ue(uint32_t(h.log2_max_frame_num_minus4));
+  sps.ue(uint32_t(h.pic_order_cnt_type));
+  if (h.pic_order_cnt_type == 0) sps.ue(uint32_t(h.log2_max_pic_order_cnt_lsb_minus4));
+  sps.ue(uint32_t(h.num_ref_frames));
+  sps.bits(0, 1);  // gaps_in_frame_num_value_allowed_flag
+  sps.ue(uint32_t(pic.PicWidthInMbs - 1));
+  sps.ue(uint32_t(pic.FrameHeightInMbs / (2 - h.frame_mbs_only_flag) - 1));
+  sps.bits(uint32_t(h.frame_mbs_only_flag), 1);
+  if (!h.frame_mbs_only_flag) sps.bits(uint32_t(h.MbaffFrameFlag), 1);
+  sps.bits(uint32_t(h.direct_8x8_inference_flag), 1);
+  sps.bits(0, 1);  // frame_cropping_flag: NVDEC writes the whole coded picture
+  sps.bits(0, 1);  // vui_parameters_present_flag
+  sps.finishNal(0x67, out);
+
+  BitWriter pps;
+  pps.ue(uint32_t(ppsId));
+  pps.ue(0);  // seq_parameter_set_id
+  pps.bits(uint32_t(h.entropy_coding_mode_flag), 1);
+  pps.bits(uint32_t(h.pic_order_present_flag), 1);
+  pps.ue(0);  // num_slice_groups_minus1
+  pps.ue(uint32_t(h.num_ref_idx_l0_active_minus1));
+  pps.ue(uint32_t(h.num_ref_idx_l1_active_minus1));
+  pps.bits(uint32_t(h.weighted_pred_flag), 1);
+  pps.bits(uint32_t(h.weighted_bipred_idc), 2);
+  pps.se(h.pic_init_qp_minus26);
+  pps.se(0);  // pic_init_qs_minus26 (SP/SI slices only)
+  pps.se(h.chroma_qp_index_offset);
+  pps.bits(uint32_t(h.deblocking_filter_control_present_flag), 1);
+  pps.bits(uint32_t(h.constrained_intra_pred_flag), 1);
+  pps.bits(uint32_t(h.redundant_pic_cnt_present_flag), 1);
+  pps.bits(uint32_t(h.transform_8x8_mode_flag), 1);
+  pps.bits(0, 1);  // pic_scaling_matrix_present_flag
+  pps.se(h.second_chroma_qp_index_offset);
+  pps.finishNal(0x68, out);
+  return true;
+}
+
+// Decodes one picture FFmpeg parsed: `bitstream` is all of it (VP8, VP9, JPEG; H.264 with its
+// rebuilt headers). Returns it, or null when it did not decode (its status then says so, as on
+// NVDEC).
+const AVFrame* decodePictureBitstream(FakeDecoder& d, const std::vector<uint8_t>& bitstream) {
   if (!d.inner) {
     const AVCodec* codec = avcodec_find_decoder(codecId(d.info.CodecType));
     d.inner = avcodec_alloc_context3(codec);
     d.inner->thread_count = 1;  // decoded during send_packet, in decode order
+    d.inner->err_recognition |= AV_EF_EXPLODE;  // damage fails the picture: its status says Error
     d.inner->opaque = &d;
     d.inner->get_buffer2 = keepLastAllocated;
     d.packet = av_packet_alloc();
@@ -219,8 +359,8 @@ const AVFrame* decodeWholePicture(FakeDecoder& d, const CUVIDPICPARAMS& pic) {
     if (avcodec_open2(d.inner, codec, nullptr) < 0) return nullptr;
   }
   av_frame_unref(d.lastAllocated);
-  if (av_new_packet(d.packet, int(pic.nBitstreamDataLen)) < 0) return nullptr;
-  std::memcpy(d.packet->data, pic.pBitstreamData, pic.nBitstreamDataLen);
+  if (av_new_packet(d.packet, int(bitstream.size())) < 0) return nullptr;
+  std::memcpy(d.packet->data, bitstream.data(), bitstream.size());
   const int r = avcodec_send_packet(d.inner, d.packet);
   av_packet_unref(d.packet);
   while (avcodec_receive_frame(d.inner, d.output) == 0) av_frame_unref(d.output);
@@ -579,11 +719,18 @@ CUresult cuvidDecodePicture(CUvideodecoder h, CUVIDPICPARAMS* pic) {
   const AVFrame* f = pictureBeingDecoded;  // set while our parser calls back
   bool decoded = true;
   if (!f) {
-    const cudaVideoCodec c = d->info.CodecType;
-    if (c != cudaVideoCodec_VP8 && c != cudaVideoCodec_VP9 && c != cudaVideoCodec_JPEG)
-      return unsupported("cuvidDecodePicture of slice data parsed by the application (only whole VP8, VP9 and JPEG pictures)");
+    // FFmpeg's hwaccel: the picture's bitstream, which the emulated NVDEC must decode itself.
     if (!pic->pBitstreamData || pic->nBitstreamDataLen == 0) return kInvalidValue;
-    f = decodeWholePicture(*d, *pic);
+    std::vector<uint8_t> bitstream;
+    const cudaVideoCodec c = d->info.CodecType;
+    if (c == cudaVideoCodec_H264) {
+      if (!rebuildH264Headers(*pic, bitstream))
+        return unsupported("cuvidDecodePicture of an H.264 picture with POC type 1, fields or scaling matrices");
+    } else if (c != cudaVideoCodec_VP8 && c != cudaVideoCodec_VP9 && c != cudaVideoCodec_JPEG) {
+      return unsupported("cuvidDecodePicture of HEVC, AV1 or MPEG pictures parsed by the application");
+    }
+    bitstream.insert(bitstream.end(), pic->pBitstreamData, pic->pBitstreamData + pic->nBitstreamDataLen);
+    f = decodePictureBitstream(*d, bitstream);
     decoded = f != nullptr;
     live.hwaccelPictures++;
   }

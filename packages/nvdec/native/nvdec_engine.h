@@ -19,7 +19,7 @@ extern "C" {
 #include <libavutil/pixdesc.h>
 }
 
-#include "nvcuvid_api.h"
+#include "tvl/gpu/nvcuvid_api.h"
 #include "tvl/colour.h"
 #include "tvl/describe.h"
 #include "tvl/error.h"

@@ -23,16 +23,55 @@ extern "C" {
 #include "tvl/gpu/convert_params.h"
 #include "tvl/gpu/cuda_api.h"
 #include "tvl/gpu/host_copy.h"
+#include "tvl/gpu/nvcuvid_api.h"
 #include "tvl/libav_decoder.h"
 #include "tvl/output.h"
 #include "tvl/plan_executor.h"
 
 namespace tvl {
 
+// FFmpeg's NVDEC hwaccel never asks NVDEC whether a picture decoded cleanly (FFmpeg 5.1 does not
+// call cuvidGetDecodeStatus), and with the hwaccel FFmpeg's own error detection never reads the
+// slice data: a damaged picture would come back as a silent wrong frame. So the engine asks
+// NVDEC itself, for the decoder and surface of the picture FFmpeg mapped. FFmpeg keeps them in
+// the frame's second buffer (libavcodec/nvdec.c: NVDECFrame, whose decoder_ref holds an
+// NVDECDecoder); those structs are private to FFmpeg, so their mirrors here are trusted only when
+// the buffers have their sizes and the buffer is the one that unmaps the frame's first plane.
+namespace ffmpeg_nvdec {
+struct Frame {
+  unsigned idx, refIdx;
+  AVBufferRef *idxRef, *refIdxRef, *decoderRef;
+};
+struct Decoder {
+  CUvideodecoder decoder;
+  AVBufferRef *hwDeviceRef, *realHwFramesRef;
+  CUcontext context;
+  CUstream stream;
+  void *cudaFunctions, *cuvidFunctions;
+};
+
+// Whether NVDEC reports `f` (a frame FFmpeg's hwaccel returned) decoded with errors.
+inline bool pictureDamaged(const AVFrame* f) {
+  const AVBufferRef* mapped = f->buf[1];
+  const Frame* frame = mapped ? reinterpret_cast<const Frame*>(mapped->data) : nullptr;
+  if (!frame || mapped->size != sizeof(Frame) || av_buffer_get_opaque(mapped) != static_cast<void*>(f->data[0]) ||
+      !frame->decoderRef || frame->decoderRef->size != sizeof(Decoder)) {
+    throw Error("TVL_INTERNAL", "cannot ask NVDEC whether a picture decoded cleanly: this FFmpeg (" LIBAVCODEC_IDENT
+                                ") keeps its NVDEC pictures differently from FFmpeg 5.1, which @tvl/nvvl was written for");
+  }
+  const CUvideodecoder decoder = reinterpret_cast<const Decoder*>(frame->decoderRef->data)->decoder;
+  CUVIDGETDECODESTATUS status{};
+  const CUresult r = nvcuvid().cuvidGetDecodeStatus(decoder, int(frame->idx), &status);
+  return r != CUDA_SUCCESS || status.decodeStatus == cuvidDecodeStatus_Error ||
+         status.decodeStatus == cuvidDecodeStatus_Error_Concealed;
+}
+}  // namespace ffmpeg_nvdec
+
 // The GPU half: one device, FFmpeg's CUDA device on its primary context, the frame converter.
 class NvvlGpu {
  public:
   NvvlGpu(int ordinal, const char* ptx) : device_(ordinal) {
+    nvcuvid();  // the driver's video decoder library, for FFmpeg and for the decode status: there, or TVL_NO_CUDA_DEVICE
     // FFmpeg decodes in our context (the device's primary one, where the kernel runs), handed to
     // it rather than asked for with AV_CUDA_USE_PRIMARY_CONTEXT: FFmpeg 5.1 refuses a primary
     // context already active with flags other than its own, which ours (or tfjs-node-gpu's) may
@@ -88,7 +127,11 @@ class NvvlEngine {
 
   void flush() { decoder_.flush(); }
   int send(const AVPacket* pkt) { return decoder_.send(pkt); }
-  int receive(FrameInfo& info) { return decoder_.receive(info); }
+  int receive(FrameInfo& info) {
+    const int r = decoder_.receive(info);
+    if (r == 0 && decoder_.frame()->format == AV_PIX_FMT_CUDA) info.corrupt = info.corrupt || ffmpeg_nvdec::pictureDamaged(decoder_.frame());
+    return r;
+  }
   const std::string& codecName() const { return decoder_.codecName(); }
 
   // Processing for the frames of the current call.

@@ -2,8 +2,8 @@
  * @tvl/nvvl's GPU path run end to end against the emulated NVIDIA driver (see @tvl/native-common's
  * testing/emulated-nvidia-driver.cc): FFmpeg's NVDEC hwaccel on TVL's CUDA context, its mapped
  * NV12/P010 surfaces converted by the frame kernel with the fused processing. The emulated NVDEC
- * decodes the codecs FFmpeg sends it whole pictures of (VP9 and MJPEG here), so the conformance
- * cases are those codecs' in every container and timing the suite knows. Started by
+ * decodes what FFmpeg sends it for H.264, VP9 and MJPEG (not HEVC, AV1 or MPEG-4), so the
+ * conformance cases are those codecs', in every container and timing the suite knows. Started by
  * test/emulated-driver.test.ts in a child jest, with the driver's environment set; a real GPU
  * runs the same checks, every codec, through bench/gpu-check.mjs.
  */
@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { VideoLoader, crop, flip, normalise, resize } from '@tvl/core';
 import {
-  CONFORMANCE_CASES, makeColourClip, makeIndexedClip, psnr, randomRequest, readFrameCode, runConformanceSuite,
+  CONFORMANCE_CASES, makeColourClip, makeIndexedClip, psnr, randomRequest, readFrameCode, runBadInputSuite, runConformanceSuite,
   type ConformanceCase,
 } from '@tvl/core/testing';
 import '@tvl/libav';
@@ -20,7 +20,7 @@ import { SequenceLoader, loadSequences } from '@tvl/nvvl';
 if (!process.env.TVL_LIBCUDA) throw new Error('run through test/emulated-driver.test.ts: the emulated driver is not set');
 
 const cases: ConformanceCase[] = [
-  ...CONFORMANCE_CASES.filter((c) => c.spec.codec === 'vp9' || c.spec.codec === 'mjpeg'),
+  ...CONFORMANCE_CASES.filter((c) => ['h264', 'vp9', 'mjpeg'].includes(c.spec.codec)),
   { name: 'VP9 10-bit (P010 surfaces) in MKV', spec: { codec: 'vp9-10bit', container: 'mkv' } },
   { name: 'VP9 long GOP (keyframe every 120)', spec: { codec: 'vp9', container: 'mkv', frames: 150, gop: 120 } },
   { name: 'VP9 in MKV starting at 10 s', spec: { codec: 'vp9', container: 'mkv', startTime: 10 } },
@@ -30,13 +30,14 @@ const cases: ConformanceCase[] = [
 ];
 // The kernel samples chroma bilinearly where swscale filters it: a little off the CLI's pixels.
 runConformanceSuite({ backend: 'nvvl', device: 'cuda', cases, cliTolerance: 2 });
+runBadInputSuite({ backend: 'nvvl', device: 'cuda' });
 
 describe('nvvl on the emulated driver', () => {
-  const colourCases = (['natural', 'smptebars'] as const).flatMap((source) =>
-    (['bt601', 'bt709'] as const).flatMap((matrix) => (['limited', 'full'] as const).map((range) => ({ source, matrix, range }))));
+  const colourCases = (['h264', 'vp9'] as const).flatMap((codec) => (['natural', 'smptebars'] as const).flatMap((source) =>
+    (['bt601', 'bt709'] as const).flatMap((matrix) => (['limited', 'full'] as const).map((range) => ({ codec, source, matrix, range })))));
 
-  it.each(colourCases)('colour parity with libav: $source $matrix $range (VP9), at least 40 dB', async ({ source, matrix, range }) => {
-    const file = makeColourClip(source, matrix, range, 'vp9');
+  it.each(colourCases)('colour parity with libav: $codec $source $matrix $range, at least 40 dB', async ({ codec, source, matrix, range }) => {
+    const file = makeColourClip(source, matrix, range, codec);
     const ref = await VideoLoader.open(file, { backend: 'libav' });
     const vl = await VideoLoader.open(file, { device: 'cuda', backend: 'nvvl' });
     try {
@@ -53,7 +54,7 @@ describe('nvvl on the emulated driver', () => {
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];
     const processing = { resize: { width: 256, height: 192 }, crop: { width: 224, height: 160, x: 9, y: 11 }, flip: true, normalise: { mean, std } };
-    const natural = makeColourClip('natural', 'bt709', 'limited', 'vp9');
+    const natural = makeColourClip('natural', 'bt709', 'limited');
     const fused = await loadSequences([{ path: natural, start: 4, count: 3 }], processing, { device: 'cuda' });
     const vl = await VideoLoader.open(natural, { backend: 'libav' });
     try {
@@ -61,7 +62,7 @@ describe('nvvl on the emulated driver', () => {
       const frames = await vl.selectFrameBatch([4, 5, 6]);
       const expected = tf.tidy(() => normalise(flip(crop(resize(frames, { height: 192, width: 256 }), { top: 11, left: 9, height: 160, width: 224 })), mean, std));
       const diff = tf.tidy(() => tf.abs(tf.sub(tf.reshape(fused, expected.shape), expected)));
-      // In [0, 1] units before normalising, the CPU path's bounds (test/cpu-path.test.ts).
+      // In [0, 1] units before normalising: the CPU path's bounds (test/cpu-path.test.ts), same clip.
       expect(tf.mean(diff).dataSync()[0] * 0.226).toBeLessThan(0.01);
       expect(tf.max(diff).dataSync()[0] * 0.226).toBeLessThan(0.5);
       tf.dispose([frames, expected, diff]);
@@ -112,7 +113,7 @@ describe('nvvl on the emulated driver', () => {
   });
 
   it('four loaders decoding at once each get their own exact frames', async () => {
-    const file = makeIndexedClip({ codec: 'vp9', container: 'webm' });
+    const file = makeIndexedClip({ codec: 'h264', container: 'mp4', bframes: 3 });
     const loaders = await Promise.all([0, 1, 2, 3].map(() => VideoLoader.open(file, { device: 'cuda:0', backend: 'nvvl' })));
     try {
       const requests = loaders.map((_, k) => randomRequest(60, 200 + k));
