@@ -12,7 +12,10 @@
 //      and single frames after seeks to scattered places;
 //   2. colour parity with @tvl/libav on natural and colour-bar clips, BT.601/709, limited/full:
 //      PSNR >= 40 dB; nvvl's fused sequences against core's transforms on libav frames (max abs);
-//   3. throughput on a 1080p H.264 clip, host copy included: nvdec one loader sequential, and 1,
+//   3. damaged data: a clip whose middle keyframe is garbage gives, for every frame, the frame
+//      (PSNR >= 35 dB against libav on the undamaged clip) or TVL_CORRUPT_DATA naming it, and
+//      at least one TVL_CORRUPT_DATA: NVDEC's decode status must reach the caller;
+//   4. throughput on a 1080p H.264 clip, host copy included: nvdec one loader sequential, and 1,
 //      2, 4, 8 loaders at once (aggregate fps); nvvl 16-frame clips 1080p -> 224x224 normalised
 //      (clips/s and frames/s), one loader and several.
 // --self-test runs the same script with the CPU paths (libav for nvdec, nvvl's CPU path), to
@@ -35,10 +38,10 @@ if (!['prepare', 'run'].includes(command) || !dir) {
 }
 
 if (command === 'prepare') {
-  const { CONFORMANCE_CASES, makeIndexedClip, makeColourClip, ffmpegFrameCodes, runFfmpeg } = await import('@tvl/core/testing');
+  const { CONFORMANCE_CASES, makeIndexedClip, makeColourClip, ffmpegFrameCodes, runFfmpeg, damagedSourceClip } = await import('@tvl/core/testing');
   fs.mkdirSync(dir, { recursive: true });
   process.env.TVL_TEST_MEDIA ??= dir;
-  const manifest = { conformance: [], colour: [], throughput: null };
+  const manifest = { conformance: [], colour: [], damaged: null, throughput: null };
   for (const c of CONFORMANCE_CASES) {
     let file = makeIndexedClip(c.spec);
     if (c.derive) file = c.derive(file);
@@ -48,6 +51,8 @@ if (command === 'prepare') {
   for (const source of ['natural', 'smptebars']) for (const matrix of ['bt601', 'bt709']) for (const range of ['limited', 'full']) {
     manifest.colour.push({ name: `${source} ${matrix} ${range}`, file: copyInto(dir, makeColourClip(source, matrix, range)) });
   }
+  const damaged = damagedSourceClip();
+  manifest.damaged = { source: copyInto(dir, damaged.source), file: copyInto(dir, damaged.file) };
   const big = path.join(dir, 'h264-1080p-gop50.mp4');
   if (!fs.existsSync(big)) {
     runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=25', '-frames:v', '500', '-c:v', 'libx264', '-preset', 'veryfast',
@@ -55,7 +60,7 @@ if (command === 'prepare') {
   }
   manifest.throughput = { file: path.basename(big), frames: 500 };
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
-  console.log(`prepared ${manifest.conformance.length + manifest.colour.length + 1} clips in ${dir}`);
+  console.log(`prepared ${manifest.conformance.length + manifest.colour.length + 3} clips in ${dir}`);
   process.exit(0);
 }
 
@@ -162,7 +167,35 @@ try {
   record('nvvl fused processing vs core transforms on libav frames', false, { error: `${err.code ?? ''} ${err.message}` });
 }
 
-// 3. Throughput (host copy included: frames end in JS memory).
+// 3. Damaged data: never a silent wrong frame.
+for (const role of ['nvdec', 'nvvl']) {
+  const name = `damaged keyframe ${role}: every frame exact or TVL_CORRUPT_DATA naming it`;
+  try {
+    const ref = await VideoLoader.open(clip(manifest.damaged.source), { backend: 'libav' });
+    const vl = await VideoLoader.open(clip(manifest.damaged.file), gpu[role]);
+    const corrupt = [], wrong = [], otherErrors = [];
+    try {
+      for (let i = 0; i < vl.nFrames; i++) {
+        try {
+          const [f] = await vl.selectRawFrames([i]);
+          const [r] = await ref.selectRawFrames([i]);
+          if (psnr(f.data, r.data) < 35) wrong.push(i);
+        } catch (err) {
+          if (err.code === 'TVL_CORRUPT_DATA' && err.frameIndex === i) corrupt.push(i);
+          else otherErrors.push(`${i}: ${err.code ?? ''} ${err.message}`);
+        }
+      }
+    } finally {
+      await Promise.all([ref.close(), vl.close()]);
+    }
+    record(name, corrupt.length > 0 && wrong.length === 0 && otherErrors.length === 0,
+      { corrupt: corrupt.length, wrong: wrong.slice(0, 5), otherErrors: otherErrors.slice(0, 3) });
+  } catch (err) {
+    record(name, false, { error: `${err.code ?? ''} ${err.message}` });
+  }
+}
+
+// 4. Throughput (host copy included: frames end in JS memory).
 const big = clip(manifest.throughput.file);
 async function sequentialFps(loaders) {
   const vls = await Promise.all(Array.from({ length: loaders }, () => VideoLoader.open(big, gpu.nvdec)));

@@ -61,9 +61,10 @@ inline bool pictureDamaged(const AVFrame* f) {
   }
   const CUvideodecoder decoder = reinterpret_cast<const Decoder*>(frame->decoderRef->data)->decoder;
   CUVIDGETDECODESTATUS status{};
-  const CUresult r = nvcuvid().cuvidGetDecodeStatus(decoder, int(frame->idx), &status);
-  return r != CUDA_SUCCESS || status.decodeStatus == cuvidDecodeStatus_Error ||
-         status.decodeStatus == cuvidDecodeStatus_Error_Concealed;
+  // As in @tvl/nvdec: a driver that cannot tell for this codec (an error from the query) is
+  // taken at its word that nothing went wrong.
+  return nvcuvid().cuvidGetDecodeStatus(decoder, int(frame->idx), &status) == CUDA_SUCCESS &&
+         (status.decodeStatus == cuvidDecodeStatus_Error || status.decodeStatus == cuvidDecodeStatus_Error_Concealed);
 }
 }  // namespace ffmpeg_nvdec
 

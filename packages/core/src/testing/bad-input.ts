@@ -38,6 +38,23 @@ export function sourceClip(): string {
     runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-frames:v', '100', '-c:v', 'libx264', '-g', '25', '-bf', '2', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', f]));
 }
 
+/**
+ * sourceClip() with its middle keyframe damaged: garbage over its slice data, damage a decoder
+ * can detect. (Damage that still parses as a valid bitstream cannot be told from content by any
+ * decoder; see README.) `damagedKeyframe` counts keyframes from 0.
+ */
+export function damagedSourceClip(): { source: string; file: string; damagedKeyframe: number } {
+  const source = sourceClip();
+  const keyframes = keyframePositions(source);
+  const damagedKeyframe = Math.floor(keyframes.length / 2);
+  const file = media('corrupt-middle.mp4', (f) => {
+    const bytes = Buffer.from(fs.readFileSync(source));
+    bytes.fill(0xff, keyframes[damagedKeyframe] + 8, keyframes[damagedKeyframe] + 400);
+    fs.writeFileSync(f, bytes);
+  });
+  return { source, file, damagedKeyframe };
+}
+
 /** Byte positions of the keyframe packets of `file`, in decode order. */
 function keyframePositions(file: string): number[] {
   return spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pos,flags', '-of', 'csv=p=0', file], { encoding: 'utf8' })
@@ -116,20 +133,7 @@ export function runBadInputSuite(options: BadInputOptions): void {
       }
     });
 
-    /** The source clip with its middle keyframe damaged; `damagedKeyframe` counts keyframes from 0. */
-    const damagedClip = () => {
-      // Garbage over the slice data of the middle keyframe: damage the decoder can detect. (Damage
-      // that still parses as a valid bitstream cannot be told from content by any decoder; see README.)
-      const source = sourceClip();
-      const keyframes = keyframePositions(source);
-      const damagedKeyframe = Math.floor(keyframes.length / 2);
-      const file = media('corrupt-middle.mp4', (f) => {
-        const bytes = Buffer.from(fs.readFileSync(source));
-        bytes.fill(0xff, keyframes[damagedKeyframe] + 8, keyframes[damagedKeyframe] + 400);
-        fs.writeFileSync(f, bytes);
-      });
-      return { source, file, damagedKeyframe };
-    };
+    const damagedClip = () => damagedSourceClip();
 
     if (options.concealsDamage === undefined) {
       it('damaged keyframe mid-file: every frame is exact or TVL_CORRUPT_DATA naming it, never a wrong frame', async () => {
