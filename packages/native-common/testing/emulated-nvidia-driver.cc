@@ -744,6 +744,7 @@ CUresult cuvidDecodePicture(CUvideodecoder h, CUVIDPICPARAMS* pic) {
 }
 
 CUresult cuvidGetDecodeStatus(CUvideodecoder h, int index, CUVIDGETDECODESTATUS* status) {
+  if (CUresult r = needContext()) return r;
   auto* d = reinterpret_cast<FakeDecoder*>(h);
   if (index < 0 || size_t(index) >= d->status.size()) return kInvalidValue;
   *status = {};

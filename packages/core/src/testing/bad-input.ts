@@ -133,11 +133,9 @@ export function runBadInputSuite(options: BadInputOptions): void {
       }
     });
 
-    const damagedClip = () => damagedSourceClip();
-
     if (options.concealsDamage === undefined) {
       it('damaged keyframe mid-file: every frame is exact or TVL_CORRUPT_DATA naming it, never a wrong frame', async () => {
-        const { source, file } = damagedClip();
+        const { source, file } = damagedSourceClip();
         const reference = ffmpegRgbFrames(source);
         const vl = await open(file);
         try {
@@ -153,7 +151,7 @@ export function runBadInputSuite(options: BadInputOptions): void {
       });
     } else {
       it(`damaged keyframe mid-file (backend conceals damage: ${options.concealsDamage}): frames before it are exact, no crash or hang`, async () => {
-        const { source, file, damagedKeyframe } = damagedClip();
+        const { source, file, damagedKeyframe } = damagedSourceClip();
         const reference = ffmpegRgbFrames(source);
         const vl = await open(file);
         try {
