@@ -7,9 +7,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dest=${TVL_GPU_CHECK_DIR:-/tmp/tvl-gpu-check}
 mkdir -p "$dest"
-[ -x "$dest/node" ] || xz -dc "$here/node.xz" > "$dest/node"
-chmod +x "$dest/node"
-[ -d "$dest/app" ] || tar -C "$dest" -xJf "$here/bundle.tar.xz"
+# Unpacked once per bundle: a copy from an older bundle is replaced, never run.
+stamp=$(cat "$here/node.xz" "$here/bundle.tar.xz" | cksum)
+if [ "$(cat "$dest/.bundle" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$dest/node" "$dest/app" "$dest/clips" "$dest/lib" "$dest/.bundle"
+  xz -dc "$here/node.xz" > "$dest/node"
+  chmod +x "$dest/node"
+  tar -C "$dest" -xJf "$here/bundle.tar.xz"
+  echo "$stamp" > "$dest/.bundle"
+fi
 driver=$(ldconfig -p | awk '/libcuda\.so\.1 / {print $NF; exit}')
 libpath="$dest/lib"
 [ -n "$driver" ] && libpath="$libpath:$(dirname "$driver")"
