@@ -5,3 +5,4 @@ export * from './bad-input.js';
 export * from './fixtures.js';
 export * from './gpu-addon.js';
 export * from './emulated-nvidia.js';
+export * from './gpu-parity.js';
