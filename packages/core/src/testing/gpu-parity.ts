@@ -6,6 +6,8 @@
  *
  *   runGpuParitySuite({ backend: 'nvdec', device: 'cuda', deepClip: { codec: 'hevc10', container: 'mkv' } });
  */
+import * as tf from '@tensorflow/tfjs-core';
+import { crop, flip, normalise, resize } from '../transforms.js';
 import { VideoLoader } from '../video-loader.js';
 import { randomRequest } from './conformance.js';
 import { makeColourClip, makeIndexedClip, psnr, readFrameCode, type ClipSpec } from './media.js';
@@ -78,4 +80,45 @@ export function runGpuParitySuite(options: GpuParityOptions): void {
       }
     });
   });
+}
+
+/**
+ * nvvl's fused-processing parity case: frames 4..6 of a clip, resized, cropped, flipped and
+ * normalised. `processing` is what @tvl/nvvl's loadSequences takes.
+ */
+export const FUSED_PROCESSING_CASE = {
+  start: 4,
+  count: 3,
+  processing: {
+    resize: { width: 256, height: 192 },
+    crop: { width: 224, height: 160, x: 9, y: 11 },
+    flip: true,
+    normalise: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  },
+};
+
+/**
+ * How far `fused` (the [1, 3, H, W, C] output of FUSED_PROCESSING_CASE on `file`) is from the
+ * same processing done by core's transforms on @tvl/libav's frames (imported by the caller):
+ * mean and max absolute error in [0, 1] units before normalising.
+ */
+export async function fusedProcessingError(fused: tf.Tensor, file: string): Promise<{ meanAbs: number; maxAbs: number }> {
+  const { start, count, processing: p } = FUSED_PROCESSING_CASE;
+  const vl = await VideoLoader.open(file, { backend: 'libav' });
+  try {
+    const frames = await vl.selectFrameBatch(Array.from({ length: count }, (_, k) => start + k));
+    const stats = tf.tidy(() => {
+      const expected = normalise(flip(crop(resize(frames, p.resize), { top: p.crop.y, left: p.crop.x, height: p.crop.height, width: p.crop.width })),
+        p.normalise.mean, p.normalise.std);
+      const diff = tf.abs(tf.sub(tf.reshape(fused, expected.shape), expected));
+      return [tf.mean(diff), tf.max(diff)];
+    });
+    frames.dispose();
+    // Back from normalised units: times the mean std.
+    const [meanAbs, maxAbs] = stats.map((t) => t.dataSync()[0] * 0.226);
+    tf.dispose(stats);
+    return { meanAbs, maxAbs };
+  } finally {
+    await vl.close();
+  }
 }
