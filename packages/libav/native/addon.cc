@@ -13,6 +13,7 @@ extern "C" {
 }
 
 #include "libav_engine.h"
+#include "tvl/decode_error_log.h"
 #include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
@@ -53,7 +54,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  av_log_set_level(ffmpegLogLevel());
+  installFfmpegLogging();
   LibavSessionWrap::Init(env, "LibavSession");
   exports.Set("openVideo", Napi::Function::New(env, OpenVideo));
   exports.Set("ffmpegVersion", Napi::String::New(env, av_version_info()));

@@ -15,6 +15,7 @@ extern "C" {
 }
 
 #include "nvdec_engine.h"
+#include "tvl/decode_error_log.h"
 #include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
@@ -126,7 +127,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
 Napi::Value Probe(const Napi::CallbackInfo& info) { return queue(new ProbeWorker(info.Env())); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  av_log_set_level(ffmpegLogLevel());
+  installFfmpegLogging();
   NvdecSessionWrap::Init(env, "NvdecSession");
   exports.Set("openVideo", Napi::Function::New(env, OpenVideo));
   exports.Set("probe", Napi::Function::New(env, Probe));

@@ -18,6 +18,7 @@ extern "C" {
 }
 
 #include "nvvl_engine.h"
+#include "tvl/decode_error_log.h"
 #include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
@@ -117,7 +118,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  av_log_set_level(ffmpegLogLevel());
+  installFfmpegLogging();
   NvvlSessionWrap::Init(env, "NvvlSession");
   exports.Set("openVideo", Napi::Function::New(env, OpenVideo));
   exports.Set("ffmpegVersion", Napi::String::New(env, av_version_info()));

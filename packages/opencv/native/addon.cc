@@ -18,6 +18,7 @@ extern "C" {
 }
 
 #include "opencv_reader.h"
+#include "tvl/decode_error_log.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
 #include "tvl/napi_session.h"
@@ -78,14 +79,14 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     }
     cancel.check();
     s->reader = std::make_unique<OpencvReader>(path, s->index, streamStart, s->description, correction);
-    // OpenCV sets FFmpeg's (process-wide) log level when it first opens a file; restore TVL's.
-    av_log_set_level(ffmpegLogLevel());
     return s;
   });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  av_log_set_level(ffmpegLogLevel());
+  // OpenCV sets FFmpeg's log level to 'error' inside every open, before it probes the file; TVL's
+  // callback prints at TVL's level whatever the level says (OPENCV_FFMPEG_DEBUG replaces it).
+  installFfmpegLogging();
   // OpenCV's warnings go to stderr; TVL reports problems as errors. TVL_OPENCV_LOG=1 keeps them.
   if (!std::getenv("TVL_OPENCV_LOG")) cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
   OpencvSessionWrap::Init(env, "OpencvSession");

@@ -6,3 +6,4 @@ export * from './fixtures.js';
 export * from './gpu-addon.js';
 export * from './emulated-nvidia.js';
 export * from './gpu-parity.js';
+export * from './corruption-sweep.js';

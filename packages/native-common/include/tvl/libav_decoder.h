@@ -12,6 +12,7 @@ extern "C" {
 #include <libavutil/hwcontext.h>
 }
 
+#include "tvl/decode_error_log.h"
 #include "tvl/error.h"
 #include "tvl/plan_executor.h"
 
@@ -38,11 +39,11 @@ class LibavDecoder {
       if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0) throw Error("TVL_INTERNAL", "cannot set up the decoder");
       ctx_->pkt_timebase = stream->time_base;
       ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_EXPLODE;
+      ctx_->opaque = &errorLog_;
       if (hwDevice) {
         // The hwaccel decodes whole frames on the GPU: one thread feeds it. No silent software
         // fallback: a stream the hwaccel refuses is an error (see pickHardwareFormat).
         ctx_->hw_device_ctx = av_buffer_ref(hwDevice);
-        ctx_->opaque = this;
         ctx_->get_format = &LibavDecoder::pickHardwareFormat;
         ctx_->thread_count = 1;
       } else {
@@ -70,9 +71,15 @@ class LibavDecoder {
   LibavDecoder(const LibavDecoder&) = delete;
   LibavDecoder& operator=(const LibavDecoder&) = delete;
 
-  void flush() { avcodec_flush_buffers(ctx_); }
+  void flush() {
+    avcodec_flush_buffers(ctx_);
+    errorLog_.clear();
+  }
 
   int send(const AVPacket* pkt) {
+    // (If the decoder still holds the previous packet, that one is decoded with this serial too:
+    // two packets then share a serial, and an error in either marks both. Cautious, never lax.)
+    errorLog_.stamp(ctx_);
     int r = avcodec_send_packet(ctx_, pkt);
     throwIfHardwareRefused();
     return r;
@@ -84,7 +91,8 @@ class LibavDecoder {
     if (r < 0) return r;
     info.pts = frame_->pts != AV_NOPTS_VALUE ? frame_->pts : frame_->best_effort_timestamp;
     info.keyframe = frame_->key_frame != 0;
-    info.corrupt = (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame_->decode_error_flags != 0;
+    info.corrupt = (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame_->decode_error_flags != 0 ||
+                   errorLog_.damaged(frame_);
     return 0;
   }
 
@@ -112,7 +120,7 @@ class LibavDecoder {
   static AVPixelFormat pickHardwareFormat(AVCodecContext* ctx, const AVPixelFormat* offered) {
     for (const AVPixelFormat* f = offered; *f != AV_PIX_FMT_NONE; f++)
       if (*f == AV_PIX_FMT_CUDA) return *f;
-    static_cast<LibavDecoder*>(ctx->opaque)->hardwareRefused_ = true;
+    static_cast<LibavDecoder*>(static_cast<DecodeErrorLog*>(ctx->opaque)->owner())->hardwareRefused_ = true;
     return AV_PIX_FMT_NONE;
   }
 
@@ -124,6 +132,7 @@ class LibavDecoder {
                                              "). Open with fallback: 'cpu' to decode it on the CPU");
   }
 
+  DecodeErrorLog errorLog_{this};  // before ctx_: the context points to it while it lives
   AVCodecContext* ctx_ = nullptr;
   AVFrame* frame_ = nullptr;
   std::string codecName_;

@@ -1,0 +1,117 @@
+// Which packets' decoding met errors, as FFmpeg's decoders log them.
+//
+// Why: with frame threading, a decoder can hand out a picture before the thread decoding it has
+// finished concealing its errors (FFmpeg 5.1's H.264 decoder outputs from the thread of a later
+// packet). The frame we receive then lacks decode_error_flags, and a concealed picture, often a
+// clean copy of its neighbour, would pass as exact. The decoder does log each error it meets, from
+// the thread that meets it, on that thread's copy of the codec context, which carries our
+// context's `opaque` and `reordered_opaque` as they were when the packet was sent. So every packet
+// is sent with a serial in reordered_opaque, the log callback records the serials whose decoding
+// logged an error, and a frame whose serial (frame->reordered_opaque) is among them is damaged,
+// whatever its flags say. The frame is received only after its thread finished, so its errors
+// are recorded by then.
+//
+// The log callback is process-wide: every TVL addon installs ffmpegLogCallback at load, and any
+// installed copy serves every addon's decoders (the record layout is checked by a magic number).
+#pragma once
+#include <algorithm>
+#include <cstdarg>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/log.h>
+}
+
+#include "tvl/error.h"
+
+namespace tvl {
+
+class DecodeErrorLog {
+ public:
+  explicit DecodeErrorLog(void* owner) : owner_(owner) {}
+  DecodeErrorLog(const DecodeErrorLog&) = delete;
+  DecodeErrorLog& operator=(const DecodeErrorLog&) = delete;
+
+  // Whoever holds this log (the context's opaque points here).
+  void* owner() const { return owner_; }
+
+  // Before sending a packet: tags the decoder's context with the packet's serial.
+  void stamp(AVCodecContext* ctx) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    serial_ = (serial_ + 1) & kSerialMask;
+    ctx->reordered_opaque = int64_t(kTag | serial_);
+    // Frames come out within a few dozen packets of their own (reorder delay + threads): older
+    // records can no longer match, and dropping them keeps the log bounded.
+    damaged_.erase(std::remove_if(damaged_.begin(), damaged_.end(),
+                                  [&](uint64_t s) { return ((serial_ - s) & kSerialMask) > kHorizon; }),
+                   damaged_.end());
+  }
+
+  // Whether decoding the packet that `frame` came from logged an error.
+  bool damaged(const AVFrame* frame) {
+    const uint64_t tagged = uint64_t(frame->reordered_opaque);
+    if ((tagged & ~kSerialMask) != kTag) return false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::find(damaged_.begin(), damaged_.end(), tagged & kSerialMask) != damaged_.end();
+  }
+
+  // After a flush (seek) no frame of the old packets comes out.
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    damaged_.clear();
+  }
+
+  // From the log callback, on any decoding thread.
+  static void recordIfOurs(void* avcl, int level, const char* format) {
+    if (!avcl || *static_cast<const AVClass* const*>(avcl) != avcodec_get_class()) return;
+    if (!isDamageReport(level, format)) return;
+    const AVCodecContext* ctx = static_cast<const AVCodecContext*>(avcl);
+    const uint64_t tagged = uint64_t(ctx->reordered_opaque);
+    // Only contexts TVL tagged: anything else's opaque is not ours to read.
+    if ((tagged & ~kSerialMask) != kTag || !ctx->opaque) return;
+    auto* log = static_cast<DecodeErrorLog*>(ctx->opaque);
+    if (log->magic_ != kMagic) return;
+    std::lock_guard<std::mutex> lock(log->mutex_);
+    if (std::find(log->damaged_.begin(), log->damaged_.end(), tagged & kSerialMask) == log->damaged_.end())
+      log->damaged_.push_back(tagged & kSerialMask);
+  }
+
+ private:
+  // Errors, and error concealment (logged at info level, and the only report when a slice
+  // vanished whole).
+  static bool isDamageReport(int level, const char* format) {
+    return level <= AV_LOG_ERROR || (level <= AV_LOG_INFO && format && std::strncmp(format, "concealing", 10) == 0);
+  }
+
+  static constexpr uint64_t kMagic = 0x544c56444552524cull;  // layout version 1
+  static constexpr uint64_t kTag = uint64_t(0x5456) << 48;
+  static constexpr uint64_t kSerialMask = (uint64_t(1) << 48) - 1;
+  static constexpr uint64_t kHorizon = 4096;
+
+  const uint64_t magic_ = kMagic;  // first member: checked before anything else is read
+  void* const owner_;
+  std::mutex mutex_;
+  uint64_t serial_ = 0;
+  std::vector<uint64_t> damaged_;
+};
+
+// FFmpeg's log callback for TVL's addons: records decoding errors (above), then prints at TVL's
+// level (quiet unless TVL_FFMPEG_LOG is set), whatever level another library (OpenCV) set.
+inline void ffmpegLogCallback(void* avcl, int level, const char* format, va_list args) {
+  DecodeErrorLog::recordIfOurs(avcl, level, format);
+  static const int tvlLevel = ffmpegLogLevel();
+  if (level > tvlLevel) return;
+  av_log_default_callback(avcl, level, format, args);
+}
+
+// Called by each addon when it loads.
+inline void installFfmpegLogging() {
+  av_log_set_level(ffmpegLogLevel());
+  av_log_set_callback(ffmpegLogCallback);
+}
+
+}  // namespace tvl
