@@ -79,7 +79,7 @@ class OpencvReader {
         for (int64_t k : run.keep) {
           while (current_ < k) {
             cancel.check();
-            if (!grabNext(stats)) throwMissing(k);
+            if (!grabNext(k, stats)) throwMissing(k);
           }
           if (current_ > k) {
             throw Error("TVL_CORRUPT_DATA",
@@ -106,6 +106,9 @@ class OpencvReader {
     // Rotation is applied by TVL while writing the output, as for every backend.
     if (!cap_.open(path_, cv::CAP_FFMPEG) || !cap_.isOpened())
       throw Error("TVL_UNSUPPORTED_CODEC", "OpenCV's FFmpeg backend cannot open '" + path_ + "'");
+    // OpenCV resets FFmpeg's (process-wide) log level to 'error' on every open, which would
+    // print FFmpeg's complaints about damaged data to stderr; TVL reports them as typed errors.
+    av_log_set_level(ffmpegLogLevel());
     cap_.set(cv::CAP_PROP_ORIENTATION_AUTO, 0);
     current_ = -1;
     atStart_ = true;
@@ -118,8 +121,9 @@ class OpencvReader {
     return int64_t(it - ms_.begin());
   }
 
-  // Grabs the next frame and identifies it; false at the end of the stream.
-  bool grabNext(DecodeStats& stats) {
+  // Grabs the next frame and identifies it; false at the end of the stream. `target` is the frame
+  // being worked towards: the one an error names.
+  bool grabNext(int64_t target, DecodeStats& stats) {
     if (!cap_.grab()) return false;
     stats.framesDecoded++;
     const double ms = cap_.get(cv::CAP_PROP_POS_MSEC);
@@ -133,17 +137,19 @@ class OpencvReader {
     else if (id < 0 && ms == 0.0 && current_ >= 0 && size_t(current_ + 1) < index_.size()) id = current_ + 1;
     atStart_ = false;
     if (id < 0) {
-      const int64_t want = current_ + 1;
+      const int64_t after = current_;
       current_ = -1;
       throw Error("TVL_INEXACT_FRAME",
-                  "OpenCV reported a frame at " + std::to_string(ms) +
-                      " ms, which is no frame of the index; cannot tell which frame it decoded" +
-                      (want > 0 ? " (after frame " + std::to_string(want - 1) + ")" : ""),
-                  want);
+                  "frame " + std::to_string(target) + " cannot be delivered exactly: OpenCV reported a frame at " +
+                      std::to_string(ms) + " ms, which is no frame of the index" +
+                      (after >= 0 ? " (after frame " + std::to_string(after) + ")" : ""),
+                  target);
     }
     if (current_ >= 0 && id <= current_) {
       throw Error("TVL_INEXACT_FRAME",
-                  "OpenCV went back from frame " + std::to_string(current_) + " to frame " + std::to_string(id), id);
+                  "frame " + std::to_string(target) + " cannot be delivered exactly: OpenCV went back from frame " +
+                      std::to_string(current_) + " to frame " + std::to_string(id),
+                  target);
     }
     current_ = id;
     return true;
@@ -162,7 +168,7 @@ class OpencvReader {
       atStart_ = false;
       bool grabbed = false;
       try {
-        grabbed = grabNext(stats);
+        grabbed = grabNext(target, stats);
       } catch (const Error&) {
         grabbed = false;  // an unidentifiable landing: try further back
       }
@@ -178,7 +184,7 @@ class OpencvReader {
     stats.seeks++;
     // Reopening is the one way back to the start that every container honours.
     openCapture();
-    if (!grabNext(stats)) throwMissing(target);
+    if (!grabNext(target, stats)) throwMissing(target);
     if (current_ > target) {
       throw Error("TVL_INEXACT_FRAME",
                   "frame " + std::to_string(target) + " could not be reached: OpenCV's first frame is frame " +

@@ -1,0 +1,9 @@
+import '@tensorflow/tfjs-backend-cpu';
+import { runCorruptionSweep } from '@tvl/core/testing';
+import '@tvl/opencv';
+
+runCorruptionSweep({
+  backend: 'opencv',
+  device: 'cpu',
+  concealsDamage: 'VideoCapture hides decoding errors and returns concealed pictures',
+});
