@@ -13,7 +13,7 @@ import { runEmulatedDriverSuite } from '@tvl/core/testing';
 runEmulatedDriverSuite({
   packageDir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'),
   config: 'jest.emulated.config.js',
-  minPassed: 90,
+  minPassed: 96,
   checkReport: (report) => {
     expect(report.primaryContextFlags).toBe(4);  // CU_CTX_SCHED_BLOCKING_SYNC, set before TVL first activated it
     expect(report.kernelLaunches).toBeGreaterThan(1000);

@@ -12,7 +12,7 @@ import { runEmulatedDriverSuite } from '@tvl/core/testing';
 runEmulatedDriverSuite({
   packageDir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'),
   config: 'jest.emulated.config.js',
-  minPassed: 110,
+  minPassed: 116,
   checkReport: (report) => {
     expect(report.primaryContextFlags).toBe(4);  // CU_CTX_SCHED_BLOCKING_SYNC, set before TVL first activated it
     expect(report.hwaccelPictures).toBeGreaterThan(1000);  // every picture came through FFmpeg's hwaccel

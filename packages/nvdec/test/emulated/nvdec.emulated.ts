@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { UnsupportedCodecError, VideoLoader } from '@tvl/core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runBadInputSuite, runConformanceSuite, runFfmpeg, runGpuParitySuite, testMediaDir } from '@tvl/core/testing';
+import { runBadInputSuite, runConformanceSuite, runCorruptionSweep, runFfmpeg, runGpuParitySuite, testMediaDir } from '@tvl/core/testing';
 import '@tvl/libav';
 import { cudaStatus } from '@tvl/nvdec';
 
@@ -18,6 +18,7 @@ if (!process.env.TVL_LIBNVCUVID) throw new Error('run through test/emulated-driv
 // The frame kernel samples chroma by block where swscale filters it: a little off the CLI's pixels.
 runConformanceSuite({ backend: 'nvdec', device: 'cuda', cliTolerance: 2 });
 runBadInputSuite({ backend: 'nvdec', device: 'cuda' });
+runCorruptionSweep({ backend: 'nvdec', device: 'cuda', copies: 4 });
 // Colour parity, HEVC 10-bit (P016 surfaces) resized to float32, four loaders at once.
 runGpuParitySuite({ backend: 'nvdec', device: 'cuda:0', deepClip: { codec: 'hevc10', container: 'mkv' } });
 

@@ -10,7 +10,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  CONFORMANCE_CASES, FUSED_PROCESSING_CASE, fusedProcessingError, makeColourClip, makeIndexedClip, readFrameCode, runBadInputSuite, runConformanceSuite, runGpuParitySuite,
+  CONFORMANCE_CASES, FUSED_PROCESSING_CASE, fusedProcessingError, makeColourClip, makeIndexedClip, readFrameCode, runBadInputSuite, runConformanceSuite, runCorruptionSweep, runGpuParitySuite,
   type ConformanceCase,
 } from '@tvl/core/testing';
 import '@tvl/libav';
@@ -30,6 +30,7 @@ const cases: ConformanceCase[] = [
 // The kernel samples chroma bilinearly where swscale filters it: a little off the CLI's pixels.
 runConformanceSuite({ backend: 'nvvl', device: 'cuda', cases, cliTolerance: 2 });
 runBadInputSuite({ backend: 'nvvl', device: 'cuda' });
+runCorruptionSweep({ backend: 'nvvl', device: 'cuda', copies: 4 });
 // Colour parity (H.264 and VP9), VP9 10-bit (P010 surfaces) resized to float32, four loaders at once.
 runGpuParitySuite({ backend: 'nvvl', device: 'cuda:0', colourCodecs: ['h264', 'vp9'], deepClip: { codec: 'vp9-10bit', container: 'mkv' } });
 
