@@ -14,7 +14,9 @@
 //      PSNR >= 40 dB; nvvl's fused sequences against core's transforms on libav frames (max abs);
 //   3. damaged data: a clip whose middle keyframe is garbage gives, for every frame, the frame
 //      (PSNR >= 35 dB against libav on the undamaged clip) or TVL_CORRUPT_DATA naming it, and
-//      at least one TVL_CORRUPT_DATA: NVDEC's decode status must reach the caller;
+//      at least one TVL_CORRUPT_DATA: NVDEC's decode status must reach the caller; and core's
+//      corruption sweep on 12 seeded damaged copies (MP4 and MKV, damaged packets or bursts):
+//      frames or typed errors only, never a crash, and never a clean copy of another frame;
 //   4. throughput on a 1080p H.264 clip, host copy included: nvdec one loader sequential, and 1,
 //      2, 4, 8 loaders at once (aggregate fps); nvvl 16-frame clips 1080p -> 224x224 normalised
 //      (clips/s and frames/s), one loader and several.
@@ -37,10 +39,11 @@ if (!['prepare', 'run'].includes(command) || !dir) {
 }
 
 if (command === 'prepare') {
-  const { CONFORMANCE_CASES, makeIndexedClip, makeColourClip, ffmpegFrameCodes, runFfmpeg, damagedSourceClip } = await import('@tvl/core/testing');
+  const { CONFORMANCE_CASES, makeIndexedClip, makeColourClip, ffmpegFrameCodes, runFfmpeg, damagedSourceClip, damagedCopy, sweepSource } =
+    await import('@tvl/core/testing');
   fs.mkdirSync(dir, { recursive: true });
   process.env.TVL_TEST_MEDIA ??= dir;
-  const manifest = { conformance: [], colour: [], damaged: null, throughput: null };
+  const manifest = { conformance: [], colour: [], damaged: null, sweep: [], throughput: null };
   for (const c of CONFORMANCE_CASES) {
     let file = makeIndexedClip(c.spec);
     if (c.derive) file = c.derive(file);
@@ -52,6 +55,10 @@ if (command === 'prepare') {
   }
   const damaged = damagedSourceClip();
   manifest.damaged = { source: copyInto(dir, damaged.source), file: copyInto(dir, damaged.file) };
+  for (const container of ['mp4', 'mkv']) for (const mode of ['packets', 'bursts']) for (const seed of [1, 2, 3]) {
+    const source = sweepSource(container);
+    manifest.sweep.push({ source: copyInto(dir, source), file: copyInto(dir, damagedCopy(source, mode, seed)), mode, seed });
+  }
   const big = path.join(dir, 'h264-1080p-gop50.mp4');
   if (!fs.existsSync(big)) {
     runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=25', '-frames:v', '500', '-c:v', 'libx264', '-preset', 'veryfast',
@@ -59,7 +66,7 @@ if (command === 'prepare') {
   }
   manifest.throughput = { file: path.basename(big), frames: 500 };
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
-  console.log(`prepared ${manifest.conformance.length + manifest.colour.length + 3} clips in ${dir}`);
+  console.log(`prepared ${manifest.conformance.length + manifest.colour.length + manifest.sweep.length + 5} clips in ${dir}`);
   process.exit(0);
 }
 
@@ -69,7 +76,7 @@ function copyInto(target, file) {
   return name;
 }
 
-const { readFrameCode, psnr, randomRequest, FUSED_PROCESSING_CASE, fusedProcessingError } = await import('@tvl/core/testing');
+const { readFrameCode, psnr, randomRequest, FUSED_PROCESSING_CASE, fusedProcessingError, checkDamagedCopy } = await import('@tvl/core/testing');
 const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const clip = (name) => path.join(dir, name);
 const gpu = selfTest
@@ -182,6 +189,32 @@ for (const role of ['nvdec', 'nvvl']) {
     }
     record(name, corrupt.length > 0 && wrong.length === 0 && otherErrors.length === 0,
       { corrupt: corrupt.length, wrong: wrong.slice(0, 5), otherErrors: otherErrors.slice(0, 3) });
+  } catch (err) {
+    record(name, false, { error: `${err.code ?? ''} ${err.message}` });
+  }
+}
+
+// The corruption sweep: the reference for copies with an intact container is libav's decoding
+// of the undamaged source.
+const sweepReferences = new Map();
+async function referenceFrames(source) {
+  if (!sweepReferences.has(source)) {
+    const ref = await VideoLoader.open(clip(source), { backend: 'libav' });
+    const frames = await ref.selectRawFrames(Array.from({ length: ref.nFrames }, (_, i) => i));
+    await ref.close();
+    sweepReferences.set(source, frames.map((f) => f.data));
+  }
+  return sweepReferences.get(source);
+}
+for (const role of ['nvdec', 'nvvl']) {
+  const name = `corruption sweep ${role}: ${manifest.sweep?.length ?? 0} damaged copies, frames or typed errors only, never another frame`;
+  try {
+    const problems = [];
+    for (const c of manifest.sweep ?? []) {
+      const reference = c.mode === 'packets' ? await referenceFrames(c.source) : undefined;
+      problems.push(...await checkDamagedCopy(clip(c.file), (f) => VideoLoader.open(f, gpu[role]), c.seed, reference, 3));
+    }
+    record(name, (manifest.sweep?.length ?? 0) > 0 && problems.length === 0, { problems: problems.slice(0, 5) });
   } catch (err) {
     record(name, false, { error: `${err.code ?? ''} ${err.message}` });
   }

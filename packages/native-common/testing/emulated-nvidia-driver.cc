@@ -178,6 +178,10 @@ struct FakeDecoder {
   AVPacket* packet = nullptr;
   AVFrame* output = nullptr;
   AVFrame* lastAllocated = nullptr;
+  // The decoder's own frame for that picture, not a reference to it: damage found after the
+  // picture's buffer was allocated (H.264's error concealment at the end of the picture) is
+  // flagged on this one only. Read right after the picture's packet was decoded.
+  const AVFrame* decodersPicture = nullptr;
   ~FakeDecoder() {
     avcodec_free_context(&inner);
     av_packet_free(&packet);
@@ -200,6 +204,7 @@ int keepLastAllocated(AVCodecContext* ctx, AVFrame* frame, int flags) {
     auto* d = static_cast<FakeDecoder*>(ctx->opaque);
     av_frame_unref(d->lastAllocated);
     if (av_frame_ref(d->lastAllocated, frame) < 0) return AVERROR(ENOMEM);
+    d->decodersPicture = frame;
   }
   return r;
 }
@@ -359,10 +364,15 @@ const AVFrame* decodePictureBitstream(FakeDecoder& d, const std::vector<uint8_t>
     if (avcodec_open2(d.inner, codec, nullptr) < 0) return nullptr;
   }
   av_frame_unref(d.lastAllocated);
+  d.decodersPicture = nullptr;
   if (av_new_packet(d.packet, int(bitstream.size())) < 0) return nullptr;
   std::memcpy(d.packet->data, bitstream.data(), bitstream.size());
   const int r = avcodec_send_packet(d.inner, d.packet);
   av_packet_unref(d.packet);
+  if (d.decodersPicture && d.lastAllocated->buf[0]) {
+    d.lastAllocated->decode_error_flags |= d.decodersPicture->decode_error_flags;
+    d.lastAllocated->flags |= d.decodersPicture->flags & AV_FRAME_FLAG_CORRUPT;
+  }
   while (avcodec_receive_frame(d.inner, d.output) == 0) av_frame_unref(d.output);
   return r < 0 || !d.lastAllocated->buf[0] ? nullptr : d.lastAllocated;
 }
