@@ -13,12 +13,8 @@
 #include <mutex>
 #include <string>
 
-extern "C" {
-#include <libavutil/log.h>
-}
-
 #include "nvvl_engine.h"
-#include "tvl/decode_error_log.h"
+#include "tvl/ffmpeg_log.h"
 #include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"

@@ -4,11 +4,8 @@
 #include <stdexcept>
 #include <string>
 
-#include <cstdlib>
-
 extern "C" {
 #include <libavutil/error.h>
-#include <libavutil/log.h>
 }
 
 namespace tvl {
@@ -29,13 +26,6 @@ inline std::string avErrorString(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
   av_strerror(err, buf, sizeof(buf));
   return buf;
-}
-
-// FFmpeg's own log level for TVL's addons: quiet, since TVL reports problems as errors;
-// TVL_FFMPEG_LOG=<level> (e.g. 32 = info, 48 = debug) turns it back on for debugging.
-inline int ffmpegLogLevel() {
-  const char* level = std::getenv("TVL_FFMPEG_LOG");
-  return level ? std::atoi(level) : AV_LOG_QUIET;
 }
 
 }  // namespace tvl

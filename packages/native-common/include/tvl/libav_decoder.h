@@ -12,7 +12,7 @@ extern "C" {
 #include <libavutil/hwcontext.h>
 }
 
-#include "tvl/decode_error_log.h"
+#include "tvl/ffmpeg_log.h"
 #include "tvl/error.h"
 #include "tvl/plan_executor.h"
 

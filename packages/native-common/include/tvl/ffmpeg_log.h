@@ -1,6 +1,7 @@
-// Which packets' decoding met errors, as FFmpeg's decoders log them.
+// TVL's handling of FFmpeg's log: what it prints (nothing, unless TVL_FFMPEG_LOG asks), and which
+// packets' decoding met errors, as FFmpeg's decoders log them (DecodeErrorLog).
 //
-// Why: with frame threading, a decoder can hand out a picture before the thread decoding it has
+// Why the errors are taken from the log: with frame threading, a decoder can hand out a picture before the thread decoding it has
 // finished concealing its errors (FFmpeg 5.1's H.264 decoder outputs from the thread of a later
 // packet). The frame we receive then lacks decode_error_flags, and a concealed picture, often a
 // clean copy of its neighbour, would pass as exact. The decoder does log each error it meets, from
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -26,9 +28,14 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
-#include "tvl/error.h"
-
 namespace tvl {
+
+// FFmpeg's own log level for TVL's addons: quiet, since TVL reports problems as errors;
+// TVL_FFMPEG_LOG=<level> (e.g. 32 = info, 48 = debug) turns it back on for debugging.
+inline int ffmpegLogLevel() {
+  const char* level = std::getenv("TVL_FFMPEG_LOG");
+  return level ? std::atoi(level) : AV_LOG_QUIET;
+}
 
 class DecodeErrorLog {
  public:
