@@ -4,11 +4,10 @@
  *
  *   runBadInputSuite({ backend: 'libav', device: 'cpu' });
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { VideoLoader } from '../video-loader.js';
-import { ffmpegRgbFrames, meanAbsDiff, runFfmpeg, testMediaDir } from './media.js';
+import { cachedMedia, ffmpegRgbFrames, meanAbsDiff, runFfmpeg, testMediaDir, videoPackets } from './media.js';
 import { seededRandom } from '../random.js';
 
 export interface BadInputOptions {
@@ -22,19 +21,9 @@ export interface BadInputOptions {
   concealsDamage?: string;
 }
 
-function media(name: string, make: (file: string) => void): string {
-  const file = path.join(testMediaDir(), name);
-  if (!fs.existsSync(file)) {
-    const tmp = `${file}.tmp${path.extname(file)}`;
-    make(tmp);
-    fs.renameSync(tmp, file);
-  }
-  return file;
-}
-
 /** A natural-looking clip (testsrc2) with the index at the front of the file. */
 export function sourceClip(): string {
-  return media('bad-input-source.mp4', (f) =>
+  return cachedMedia('bad-input-source.mp4', (f) =>
     runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-frames:v', '100', '-c:v', 'libx264', '-g', '25', '-bf', '2', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', f]));
 }
 
@@ -45,20 +34,14 @@ export function sourceClip(): string {
  */
 export function damagedSourceClip(): { source: string; file: string; damagedKeyframe: number } {
   const source = sourceClip();
-  const keyframes = keyframePositions(source);
+  const keyframes = videoPackets(source).filter((p) => p.keyframe).map((p) => p.pos);
   const damagedKeyframe = Math.floor(keyframes.length / 2);
-  const file = media('corrupt-middle.mp4', (f) => {
+  const file = cachedMedia('corrupt-middle.mp4', (f) => {
     const bytes = Buffer.from(fs.readFileSync(source));
     bytes.fill(0xff, keyframes[damagedKeyframe] + 8, keyframes[damagedKeyframe] + 400);
     fs.writeFileSync(f, bytes);
   });
   return { source, file, damagedKeyframe };
-}
-
-/** Byte positions of the keyframe packets of `file`, in decode order. */
-function keyframePositions(file: string): number[] {
-  return spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pos,flags', '-of', 'csv=p=0', file], { encoding: 'utf8' })
-    .stdout.trim().split('\n').map((l) => l.split(',')).filter(([, flags]) => flags.startsWith('K')).map(([pos]) => Number(pos));
 }
 
 /**
@@ -91,7 +74,7 @@ export function runBadInputSuite(options: BadInputOptions): void {
     });
 
     it('empty file -> TVL_NOT_A_VIDEO', async () => {
-      await expectOpenError(media('empty.mp4', (f) => fs.writeFileSync(f, '')), 'TVL_NOT_A_VIDEO');
+      await expectOpenError(cachedMedia('empty.mp4', (f) => fs.writeFileSync(f, '')), 'TVL_NOT_A_VIDEO');
     });
 
     it('a directory -> TVL_NOT_A_VIDEO', async () => {
@@ -100,22 +83,22 @@ export function runBadInputSuite(options: BadInputOptions): void {
 
     it('random bytes -> TVL_NOT_A_VIDEO', async () => {
       const rand = seededRandom(7);
-      const file = media('random.mp4', (f) => fs.writeFileSync(f, Uint8Array.from({ length: 65536 }, () => Math.floor(rand() * 256))));
+      const file = cachedMedia('random.mp4', (f) => fs.writeFileSync(f, Uint8Array.from({ length: 65536 }, () => Math.floor(rand() * 256))));
       await expectOpenError(file, 'TVL_NOT_A_VIDEO');
     });
 
     it('a text file -> TVL_NOT_A_VIDEO', async () => {
-      await expectOpenError(media('notes.txt', (f) => fs.writeFileSync(f, 'this is not a video\n'.repeat(100))), 'TVL_NOT_A_VIDEO');
+      await expectOpenError(cachedMedia('notes.txt', (f) => fs.writeFileSync(f, 'this is not a video\n'.repeat(100))), 'TVL_NOT_A_VIDEO');
     });
 
     it('audio only -> TVL_NO_VIDEO_STREAM', async () => {
-      const file = media('audio-only.m4a', (f) => runFfmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', f]));
+      const file = cachedMedia('audio-only.m4a', (f) => runFfmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', f]));
       await expectOpenError(file, 'TVL_NO_VIDEO_STREAM');
     });
 
     it('truncated video: the frames present decode exactly, the cut frame is TVL_CORRUPT_DATA', async () => {
       const source = sourceClip();
-      const file = media('truncated.mp4', (f) => {
+      const file = cachedMedia('truncated.mp4', (f) => {
         const bytes = fs.readFileSync(source);
         fs.writeFileSync(f, bytes.subarray(0, Math.floor(bytes.length / 2)));
       });

@@ -11,14 +11,13 @@
  * A native crash ends the jest worker, so the suite fails even then; the damaged copies stay in
  * testMediaDir() under the names the failures give.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TvlError, type TvlErrorCode } from '../errors.js';
 import { seededRandom } from '../random.js';
 import { VideoLoader } from '../video-loader.js';
 import { sourceClip } from './bad-input.js';
-import { ffmpegRgbFrames, meanAbsDiff, runFfmpeg, testMediaDir } from './media.js';
+import { cachedMedia, ffmpegRgbFrames, meanAbsDiff, runFfmpeg, videoPackets } from './media.js';
 
 /**
  * - `packets`: bytes changed inside the video packets' payloads only; the container is intact.
@@ -60,49 +59,29 @@ const FRAME_CODES: TvlErrorCode[] = ['TVL_CORRUPT_DATA', 'TVL_INEXACT_FRAME'];
 /** The undamaged clip the sweep damages (bad-input's source clip, remuxed for mkv). */
 export function sweepSource(container: 'mp4' | 'mkv'): string {
   const mp4 = sourceClip();
-  if (container === 'mp4') return mp4;
-  const mkv = path.join(testMediaDir(), 'bad-input-source.mkv');
-  if (!fs.existsSync(mkv)) {
-    const tmp = `${mkv}.tmp.${process.pid}.mkv`;
-    runFfmpeg(['-i', mp4, '-c', 'copy', tmp]);
-    fs.renameSync(tmp, mkv);
-  }
-  return mkv;
-}
-
-/** [start, end) byte ranges of the video packets' payloads. */
-function packetRanges(file: string): Array<[number, number]> {
-  // ffprobe prints the fields in its own order (size before pos), whatever order they are asked in.
-  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=size,pos', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-  return r.stdout.trim().split('\n').map((line) => {
-    const [size, pos] = line.split(',').map(Number);
-    return [pos, pos + size] as [number, number];
-  });
+  return container === 'mp4' ? mp4 : cachedMedia('bad-input-source.mkv', (f) => runFfmpeg(['-i', mp4, '-c', 'copy', f]));
 }
 
 /** The `seed`-th damaged copy of `source` (made once, then reused). */
 export function damagedCopy(source: string, mode: DamageMode, seed: number): string {
-  const file = path.join(testMediaDir(), `sweep-${mode}-${seed}-${path.basename(source)}`);
-  if (fs.existsSync(file)) return file;
-  const rand = seededRandom(seed * 7919 + mode.length);
-  const bytes = Buffer.from(fs.readFileSync(source));
-  const changes = 1 + Math.floor(rand() * 12);
-  const ranges = mode === 'packets' ? packetRanges(source) : [];
-  for (let k = 0; k < changes; k++) {
-    if (mode === 'packets') {
-      const [start, end] = ranges[Math.floor(rand() * ranges.length)];
-      bytes[start + Math.floor(rand() * (end - start))] ^= 1 + Math.floor(rand() * 255);
-    } else if (mode === 'headers') {
-      bytes[Math.floor(rand() * Math.min(bytes.length, 6000))] ^= 1 + Math.floor(rand() * 255);
-    } else {
-      const at = Math.floor(rand() * bytes.length);
-      bytes.fill(Math.floor(rand() * 256), at, Math.min(bytes.length, at + 1 + Math.floor(rand() * 300)));
+  return cachedMedia(`sweep-${mode}-${seed}-${path.basename(source)}`, (file) => {
+    const rand = seededRandom(seed * 7919 + mode.length);
+    const bytes = Buffer.from(fs.readFileSync(source));
+    const changes = 1 + Math.floor(rand() * 12);
+    const packets = mode === 'packets' ? videoPackets(source) : [];
+    for (let k = 0; k < changes; k++) {
+      if (mode === 'packets') {
+        const { pos, size } = packets[Math.floor(rand() * packets.length)];
+        bytes[pos + Math.floor(rand() * size)] ^= 1 + Math.floor(rand() * 255);
+      } else if (mode === 'headers') {
+        bytes[Math.floor(rand() * Math.min(bytes.length, 6000))] ^= 1 + Math.floor(rand() * 255);
+      } else {
+        const at = Math.floor(rand() * bytes.length);
+        bytes.fill(Math.floor(rand() * 256), at, Math.min(bytes.length, at + 1 + Math.floor(rand() * 300)));
+      }
     }
-  }
-  const tmp = `${file}.tmp.${process.pid}`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
-  return file;
+    fs.writeFileSync(file, bytes);
+  });
 }
 
 /** meanAbsDiff < tolerance, deciding most pairs on every 97th byte first (a damaged frame is compared with every frame). */

@@ -45,6 +45,30 @@ export function testMediaDir(): string {
   return dir;
 }
 
+/**
+ * A generated file in testMediaDir(), made once by `make` (which writes the path it is given),
+ * then reused. Parallel jest workers each write their own temporary file, then rename it.
+ */
+export function cachedMedia(name: string, make: (file: string) => void): string {
+  const file = path.join(testMediaDir(), name);
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.tmp.${process.pid}${path.extname(file)}`;  // the extension tells ffmpeg the format
+    make(tmp);
+    fs.renameSync(tmp, file);
+  }
+  return file;
+}
+
+/** The video packets of `file` in decode order: byte position, size and keyframe flag (ffprobe). */
+export function videoPackets(file: string): Array<{ pos: number; size: number; keyframe: boolean }> {
+  // ffprobe prints the fields in its own order (size, pos, flags), whatever order they are asked in.
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=size,pos,flags', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return r.stdout.trim().split('\n').map((line) => {
+    const [size, pos, flags] = line.split(',');
+    return { pos: Number(pos), size: Number(size), keyframe: flags.startsWith('K') };
+  });
+}
+
 export function hasFfmpeg(): boolean {
   return spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
 }
