@@ -4,7 +4,7 @@
  * one native call per plan.
  */
 import type { Device, DeviceKind } from './device.js';
-import type { FrameIndexData } from './frame-index.js';
+import type { FrameIndexData, IndexMode } from './frame-index.js';
 import type { DecodePlan, SeekCostModel } from './seek-planner.js';
 
 export type ColourMatrix = 'bt601' | 'bt709' | 'bt2020';
@@ -75,6 +75,8 @@ export interface BackendOpenOptions {
   /** Decoder threads; 0 or undefined = as many as the machine has cores. */
   threads?: number;
   signal?: AbortSignal;
+  /** How to build the frame index (default 'packets'); see VideoLoaderOptions.index. */
+  index?: IndexMode;
   /** Options only this backend understands (see its README), e.g. `{ colour: 'opencv' }` for @tvl/opencv. */
   backendOptions?: Record<string, unknown>;
 }

@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import * as tf from '@tensorflow/tfjs-core';
-import { AbortedError, InvalidArgumentError, TvlError, makeError, isTvlErrorCode } from './errors.js';
+import { AbortedError, InvalidArgumentError, TvlError, describeValue, makeError, isTvlErrorCode } from './errors.js';
 import { VideoLoaderPool } from './pool.js';
 import { seededRandom } from './random.js';
 import type { VideoLoaderOptions } from './video-loader.js';
@@ -21,7 +21,8 @@ export interface AsyncDataset<T> {
 /** An AsyncDataset from a length and a loading function. */
 export function asyncDataset<T>(length: number, load: (index: number, options: { signal?: AbortSignal }) => Promise<T>,
   describe?: (index: number) => string): AsyncDataset<T> {
-  if (!Number.isInteger(length) || length < 0) throw new InvalidArgumentError(`dataset length must be a non-negative integer, got ${length}`);
+  if (typeof load !== 'function') throw new InvalidArgumentError(`asyncDataset: expected a load function, got ${describeValue(load)}`);
+  if (!Number.isInteger(length) || length < 0) throw new InvalidArgumentError(`dataset length must be a non-negative integer, got ${describeValue(length)}`);
   return { length, get: (i, options = {}) => load(i, options), describe };
 }
 
@@ -55,6 +56,8 @@ export class VideoDataset implements AsyncDataset<Clip> {
   private readonly ownsPool: boolean;
 
   constructor(clips: readonly VideoClip[], private readonly options: VideoDatasetOptions = {}) {
+    if (!Array.isArray(clips)) throw new InvalidArgumentError(`VideoDataset: expected an array of clips, got ${describeValue(clips)}`);
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`VideoDataset: expected an options object, got ${describeValue(options)}`);
     clips.forEach((c, i) => {
       if (typeof c?.path !== 'string' || !Array.isArray(c.frames) || c.frames.length === 0) {
         throw new InvalidArgumentError(`clip ${i}: expected { path: string, frames: number[] (non-empty) }`);
@@ -93,10 +96,23 @@ export class VideoDataset implements AsyncDataset<Clip> {
 }
 
 /** Evenly spaced clips of `length` frames `stride` apart, over a video of `nFrames` frames. */
+/** More clips than any video yields: a sign of a wrong nFrames, before it exhausts memory. */
+const MAX_SLIDING_CLIPS = 10_000_000;
+
 export function slidingClips(path: string, nFrames: number, length: number, options: { stride?: number; step?: number; label?: unknown } = {}): VideoClip[] {
+  if (typeof path !== 'string') throw new InvalidArgumentError(`slidingClips: expected a path string but received ${describeValue(path)}`);
+  if (!Number.isInteger(nFrames) || nFrames < 0) throw new InvalidArgumentError(`slidingClips: expected nFrames to be an integer >= 0 but received ${describeValue(nFrames)}`);
+  if (!Number.isInteger(length) || length < 1) throw new InvalidArgumentError(`slidingClips: expected length to be an integer >= 1 but received ${describeValue(length)}`);
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`slidingClips: expected options to be an object but received ${describeValue(options)}`);
   const stride = options.stride ?? 1;
+  if (!Number.isInteger(stride) || stride < 1) throw new InvalidArgumentError(`slidingClips: expected stride to be an integer >= 1 but received ${describeValue(stride)}`);
   const span = (length - 1) * stride + 1;
   const step = options.step ?? span;
+  if (!Number.isInteger(step) || step < 1) throw new InvalidArgumentError(`slidingClips: expected step to be an integer >= 1 but received ${describeValue(step)}`);
+  const count = nFrames >= span ? Math.floor((nFrames - span) / step) + 1 : 0;
+  if (count > MAX_SLIDING_CLIPS) {
+    throw new InvalidArgumentError(`slidingClips: ${count} clips of ${length} frames is more than ${MAX_SLIDING_CLIPS} (is nFrames ${nFrames} right?); use a larger step`);
+  }
   const out: VideoClip[] = [];
   for (let start = 0; start + span <= nFrames; start += step) {
     out.push({ path, frames: Array.from({ length }, (_, k) => start + k * stride), label: options.label });
@@ -162,19 +178,23 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
   private readonly o: Required<Omit<BatchDataLoaderOptions<T>, 'signal' | 'collate'>> & Pick<BatchDataLoaderOptions<T>, 'signal' | 'collate'>;
 
   constructor(private readonly dataset: AsyncDataset<T>, options: BatchDataLoaderOptions<T>) {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`BatchDataLoader: expected options with a batchSize, got ${describeValue(options)}`);
+    if (dataset === null || typeof dataset !== 'object' || !Number.isInteger(dataset.length) || typeof dataset.get !== 'function') {
+      throw new InvalidArgumentError(`BatchDataLoader: expected a dataset ({ length, get(i) }), got ${describeValue(dataset)}`);
+    }
     const o = {
       shuffle: false, seed: 0, dropLast: false, prefetch: 2, rank: 0, worldSize: 1,
       concurrency: options.batchSize, ...options,
     };
     const positiveInt = (v: number, name: string, min = 1) => {
-      if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got ${v}`);
+      if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got ${describeValue(v)}`);
     };
     positiveInt(o.batchSize, 'batchSize');
     positiveInt(o.prefetch, 'prefetch', 0);
     positiveInt(o.concurrency, 'concurrency');
     positiveInt(o.worldSize, 'worldSize');
     if (!Number.isInteger(o.rank) || o.rank < 0 || o.rank >= o.worldSize) {
-      throw new InvalidArgumentError(`rank must be an integer in [0, worldSize) = [0, ${o.worldSize}), got ${o.rank}`);
+      throw new InvalidArgumentError(`rank must be an integer in [0, worldSize) = [0, ${describeValue(o.worldSize)}), got ${describeValue(o.rank)}`);
     }
     this.o = o;
   }

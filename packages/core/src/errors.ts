@@ -134,3 +134,17 @@ export function fromNativeError(err: unknown, path?: string): TvlError {
   const code: TvlErrorCode = isTvlErrorCode(e?.code) ? e.code : 'TVL_INTERNAL';
   return makeError(code, message, { path, frameIndex, cause: err });
 }
+
+/** A value as an error message shows it: never throws (BigInt, symbols, cycles), never huge. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n (a BigInt)`;
+  if (typeof value === 'symbol' || typeof value === 'function') return String(value);
+  if (typeof value === 'number') return String(value);
+  try {
+    const s = JSON.stringify(value);
+    if (s === undefined) return String(value);
+    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

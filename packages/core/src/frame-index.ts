@@ -1,9 +1,24 @@
 /**
  * The per-file frame index: one entry per presented frame, in presentation order, built by a
- * backend from demuxing alone (no decoding). Frame i is entry i. Everything core plans (which
+ * backend from demuxing, proven against the decoder where the container cannot prove it (see
+ * "How frames are numbered" in core's README), or by decoding every frame (`index: 'decoded'`).
+ * Frame i is entry i: the i-th frame the decoder presents. Everything core plans (which
  * keyframe to seek to, which frame a time means, how many frames there are) comes from here,
  * never from header estimates.
  */
+/** How a frame's number is known (FrameIndexData.state). */
+export const FrameState = {
+  /** An ordinary frame. */
+  ok: 0,
+  /** Its packet is flagged damaged (cut short); reading it is TVL_CORRUPT_DATA. */
+  corrupt: 1,
+  /** Demuxing lost its packet in a damaged stretch; the timestamps around the hole prove its number. */
+  lost: 2,
+  /** After damage whose losses the timestamps cannot count: its number cannot be proven. */
+  unproven: 3,
+} as const;
+export type FrameStateName = keyof typeof FrameState;
+
 export interface FrameIndexData {
   /** Presentation timestamps in seconds, ascending, one per frame. */
   pts: Float64Array;
@@ -13,7 +28,20 @@ export interface FrameIndexData {
   lastFrameDuration: number;
   /** True when demuxing stopped on a read error before the end of the file (a cut-off download). */
   truncated?: boolean;
+  /** Per frame, a FrameState value; absent means all ok. */
+  state?: Uint8Array;
+  /** 'packets' (demuxing, proven where needed; the default) or 'decoded' (every frame decoded once). */
+  source?: 'packets' | 'decoded';
+  /** How decoded pictures are matched to frames: by 'pts', or by packet 'position' (containers without pts). */
+  identity?: 'pts' | 'position';
+  /** Packets before the first picture the decoder presents, which are not frames (a stream cut mid-GOP). */
+  droppedLeading?: number;
+  /** Errors the demuxer reported (and resynced past) while indexing: the file is damaged. */
+  demuxErrors?: number;
 }
+
+/** How a backend builds the frame index at open: see VideoLoaderOptions.index. */
+export type IndexMode = 'packets' | 'decoded';
 
 export class FrameIndex {
   readonly pts: Float64Array;
@@ -23,6 +51,12 @@ export class FrameIndex {
   readonly lastFrameDuration: number;
   /** Demuxing stopped on a read error: the file is cut short; its last frame may be damaged. */
   readonly truncated: boolean;
+  /** Per frame, a FrameState value (all 0 for an undamaged file). */
+  readonly state: Uint8Array;
+  readonly source: 'packets' | 'decoded';
+  readonly identity: 'pts' | 'position';
+  readonly droppedLeading: number;
+  readonly demuxErrors: number;
 
   constructor(data: FrameIndexData) {
     if (data.pts.length !== data.keyframe.length) {
@@ -32,6 +66,11 @@ export class FrameIndex {
     this.keyframe = data.keyframe;
     this.lastFrameDuration = data.lastFrameDuration;
     this.truncated = data.truncated ?? false;
+    this.state = data.state ?? new Uint8Array(data.pts.length);
+    this.source = data.source ?? 'packets';
+    this.identity = data.identity ?? 'pts';
+    this.droppedLeading = data.droppedLeading ?? 0;
+    this.demuxErrors = data.demuxErrors ?? 0;
     this.prevKeyframe = new Int32Array(data.pts.length);
     let last = -1;
     for (let i = 0; i < data.pts.length; i++) {
@@ -74,6 +113,13 @@ export class FrameIndex {
   /** The keyframe to start decoding from to reach frame i, or -1 if none precedes it. */
   keyframeAtOrBefore(i: number): number {
     return this.prevKeyframe[i];
+  }
+
+  /** Frames that cannot be delivered (lost, unproven or flagged damaged), ascending. */
+  get unusableFrames(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.length; i++) if (this.state[i] !== FrameState.ok) out.push(i);
+    return out;
   }
 
   get keyframeCount(): number {

@@ -3,8 +3,8 @@ export type { VideoLoaderOptions, ReadOptions, FrameReport, RawFrame } from './v
 export * from './errors.js';
 export { parseDevice, formatDevice } from './device.js';
 export type { Device, DeviceKind } from './device.js';
-export { FrameIndex } from './frame-index.js';
-export type { FrameIndexData } from './frame-index.js';
+export { FrameIndex, FrameState } from './frame-index.js';
+export type { FrameIndexData, FrameStateName, IndexMode } from './frame-index.js';
 export { planDecode, planOutputOrder, CONTINUE, FROM_START, DEFAULT_COST_MODEL } from './seek-planner.js';
 export type { DecodePlan, DecodeRun, SeekCostModel } from './seek-planner.js';
 export {

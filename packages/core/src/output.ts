@@ -1,13 +1,13 @@
 /** Output shapes, buffers and tensor wrapping. Pixels are produced natively; tfjs only wraps them. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FrameBuffer, OutputDtype, OutputLayout, OutputSpec, VideoInfo } from './backend.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, describeValue } from './errors.js';
 
 export type TensorDtype = 'float32' | 'int32';
 
 function checkDimension(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isInteger(v) || v <= 0 || v > 16384)) {
-    throw new InvalidArgumentError(`Expected ${name} to be a positive integer up to 16384 but received ${v}`);
+    throw new InvalidArgumentError(`Expected ${name} to be a positive integer up to 16384 but received ${describeValue(v)}`);
   }
 }
 
@@ -57,14 +57,14 @@ export function bufferToTensor(buffer: FrameBuffer, spec: OutputSpec): tf.Tensor
 
 export function checkDtype(dtype: unknown): TensorDtype {
   if (dtype !== 'float32' && dtype !== 'int32') {
-    throw new InvalidArgumentError(`Expected dtype 'float32' or 'int32' but received ${JSON.stringify(dtype)}`);
+    throw new InvalidArgumentError(`Expected dtype 'float32' or 'int32' but received ${describeValue(dtype)}`);
   }
   return dtype;
 }
 
 export function checkLayout(layout: unknown): OutputLayout {
   if (layout !== 'hwc' && layout !== 'chw') {
-    throw new InvalidArgumentError(`Expected layout 'hwc' or 'chw' but received ${JSON.stringify(layout)}`);
+    throw new InvalidArgumentError(`Expected layout 'hwc' or 'chw' but received ${describeValue(layout)}`);
   }
   return layout;
 }

@@ -11,7 +11,7 @@
  * dataset of many clips from one long video should not repeat for every clip.
  */
 import { formatDevice, parseDevice } from './device.js';
-import { AbortedError, InvalidArgumentError } from './errors.js';
+import { AbortedError, InvalidArgumentError, describeValue } from './errors.js';
 import { VideoLoader, type VideoLoaderOptions } from './video-loader.js';
 
 export interface VideoLoaderPoolOptions {
@@ -53,8 +53,11 @@ export class VideoLoaderPool {
   private readonly reuse: boolean;
 
   constructor(options: VideoLoaderPoolOptions = {}) {
-    for (const [device, n] of Object.entries(options.slots ?? { cpu: 1 })) {
-      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`slots['${device}'] must be a positive integer, got ${n}`);
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`VideoLoaderPool: expected an options object, got ${describeValue(options)}`);
+    const slots = options.slots ?? { cpu: 1 };
+    if (slots === null || typeof slots !== 'object') throw new InvalidArgumentError(`VideoLoaderPool: expected slots like { cpu: 2 }, got ${describeValue(slots)}`);
+    for (const [device, n] of Object.entries(slots)) {
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`slots['${device}'] must be a positive integer, got ${describeValue(n)}`);
       const key = formatDevice(parseDevice(device));
       this.capacity.set(key, n);
       this.inUse.set(key, 0);
@@ -87,6 +90,9 @@ export class VideoLoaderPool {
    * whose `fn` threw is closed; otherwise it is kept for the next caller (see `reuseLoaders`).
    */
   async withLoader<T>(path: string, fn: (loader: VideoLoader) => Promise<T> | T, options: WithLoaderOptions = {}): Promise<T> {
+    if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError(`withLoader: expected a file path, got ${describeValue(path)}`);
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`withLoader: expected a function to run with the loader, got ${describeValue(fn)}`);
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`withLoader: expected an options object, got ${describeValue(options)}`);
     const wanted = options.device === undefined ? undefined : formatDevice(parseDevice(options.device));
     if (wanted !== undefined && !this.capacity.has(wanted)) {
       throw new InvalidArgumentError(`the pool has no slots for device '${wanted}' (it has: ${[...this.capacity.keys()].join(', ')})`);

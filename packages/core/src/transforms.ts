@@ -7,12 +7,16 @@
  * in the same native pass as colour conversion; these are for what comes after.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, describeValue } from './errors.js';
 
 export type FrameOrClip = tf.Tensor3D | tf.Tensor4D;
 export type Interpolation = 'nearest' | 'bilinear';
 
+/** Largest output side a transform makes (a typo'd size would otherwise exhaust memory). */
+const MAX_SIDE = 16384;
+
 function checkRank(x: tf.Tensor, name: string): void {
+  if (!(x instanceof tf.Tensor)) throw new InvalidArgumentError(`${name}: expected a tf.Tensor frame or clip, got ${describeValue(x)}`);
   if (x.rank !== 3 && x.rank !== 4) {
     throw new InvalidArgumentError(`${name}: expected a frame [H, W, C] or a clip [T, H, W, C], got shape [${x.shape.join(', ')}]`);
   }
@@ -24,15 +28,28 @@ function spatialAxes(x: tf.Tensor): [number, number] {
 }
 
 function channelVector(v: number | readonly number[], channels: number, name: string): tf.Tensor1D {
-  const values = typeof v === 'number' ? Array<number>(channels).fill(v) : [...v];
-  if (values.length !== channels || values.some((e) => !Number.isFinite(e))) {
-    throw new InvalidArgumentError(`${name}: expected a number or ${channels} finite numbers (one per channel), got ${JSON.stringify(v)}`);
+  const values: unknown[] = typeof v === 'number' ? Array<number>(channels).fill(v) : Array.isArray(v) ? [...v] : [];
+  if (values.length !== channels || values.some((e) => typeof e !== 'number' || !Number.isFinite(e))) {
+    throw new InvalidArgumentError(`${name}: expected a number or ${channels} finite numbers (one per channel), got ${describeValue(v)}`);
   }
-  return tf.tensor1d(values, 'float32');
+  return tf.tensor1d(values as number[], 'float32');
 }
 
-function checkPositive(n: number, name: string): void {
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got ${n}`);
+function checkSide(n: unknown, name: string): void {
+  if (!Number.isInteger(n) || (n as number) <= 0 || (n as number) > MAX_SIDE) {
+    throw new InvalidArgumentError(`${name} must be an integer from 1 to ${MAX_SIDE}, got ${describeValue(n)}`);
+  }
+}
+
+function checkSize(size: unknown, name: string): asserts size is { height: number; width: number } {
+  if (size === null || typeof size !== 'object') throw new InvalidArgumentError(`${name}: expected { height, width }, got ${describeValue(size)}`);
+  const s = size as { height?: unknown; width?: unknown };
+  checkSide(s.height, `${name} height`);
+  checkSide(s.width, `${name} width`);
+}
+
+function checkOptions(options: unknown, name: string): void {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`${name}: expected an options object, got ${describeValue(options)}`);
 }
 
 /** (x - mean) / std per channel. ImageNet on [0, 1] input: mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]. */
@@ -56,9 +73,8 @@ export function denormalise<T extends FrameOrClip>(x: T, mean: number | readonly
 /** Resizes to height x width. Bilinear uses half-pixel centres (like OpenCV and PIL); int32 input stays int32 for 'nearest'. */
 export function resize<T extends FrameOrClip>(x: T, size: { height: number; width: number }, method: Interpolation = 'bilinear'): T {
   checkRank(x, 'resize');
-  checkPositive(size.height, 'resize height');
-  checkPositive(size.width, 'resize width');
-  if (method !== 'nearest' && method !== 'bilinear') throw new InvalidArgumentError(`resize: unknown method '${String(method)}'`);
+  checkSize(size, 'resize');
+  if (method !== 'nearest' && method !== 'bilinear') throw new InvalidArgumentError(`resize: unknown method ${describeValue(method)}`);
   const target: [number, number] = [size.height, size.width];
   return tf.tidy(() => {
     const input = method === 'bilinear' ? tf.cast(x, 'float32') : x;
@@ -88,12 +104,17 @@ export interface PadOptions {
 /** Crops a region that may extend past the image; the part outside is padded. */
 export function crop<T extends FrameOrClip>(x: T, region: CropRegion, options: PadOptions = {}): T {
   checkRank(x, 'crop');
+  checkSize(region, 'crop');
+  checkOptions(options, 'crop');
   const { top, left, height, width } = region;
-  if (!Number.isInteger(top) || !Number.isInteger(left)) throw new InvalidArgumentError(`crop: top and left must be integers, got ${top}, ${left}`);
-  checkPositive(height, 'crop height');
-  checkPositive(width, 'crop width');
+  if (!Number.isSafeInteger(top) || !Number.isSafeInteger(left)) {
+    throw new InvalidArgumentError(`crop: top and left must be integers, got ${describeValue(top)}, ${describeValue(left)}`);
+  }
   const padding = options.padding ?? 'constant';
-  if (padding !== 'constant' && padding !== 'edge') throw new InvalidArgumentError(`crop: unknown padding '${String(padding)}'`);
+  if (padding !== 'constant' && padding !== 'edge') throw new InvalidArgumentError(`crop: unknown padding ${describeValue(padding)}`);
+  if (options.fill !== undefined && (typeof options.fill !== 'number' || Number.isNaN(options.fill))) {
+    throw new InvalidArgumentError(`crop: fill must be a number, got ${describeValue(options.fill)}`);
+  }
   const [hAxis, wAxis] = spatialAxes(x);
   const H = x.shape[hAxis];
   const W = x.shape[wAxis];
@@ -125,7 +146,7 @@ export function crop<T extends FrameOrClip>(x: T, region: CropRegion, options: P
 /** Flips horizontally (left-right, default) or vertically (upside down). */
 export function flip<T extends FrameOrClip>(x: T, direction: 'horizontal' | 'vertical' = 'horizontal'): T {
   checkRank(x, 'flip');
-  if (direction !== 'horizontal' && direction !== 'vertical') throw new InvalidArgumentError(`flip: unknown direction '${String(direction)}'`);
+  if (direction !== 'horizontal' && direction !== 'vertical') throw new InvalidArgumentError(`flip: unknown direction ${describeValue(direction)}`);
   const [hAxis, wAxis] = spatialAxes(x);
   return tf.reverse(x, direction === 'horizontal' ? wAxis : hAxis) as T;
 }
@@ -142,10 +163,10 @@ export interface FitOptions extends PadOptions {
 /** Fits into height x width keeping the aspect ratio: centre-cropped ('cover') or padded ('contain'). */
 export function fit<T extends FrameOrClip>(x: T, size: { height: number; width: number }, options: FitOptions = {}): T {
   checkRank(x, 'fit');
-  checkPositive(size.height, 'fit height');
-  checkPositive(size.width, 'fit width');
+  checkSize(size, 'fit');
+  checkOptions(options, 'fit');
   const mode = options.mode ?? 'contain';
-  if (mode !== 'cover' && mode !== 'contain') throw new InvalidArgumentError(`fit: unknown mode '${String(mode)}'`);
+  if (mode !== 'cover' && mode !== 'contain') throw new InvalidArgumentError(`fit: unknown mode ${describeValue(mode)}`);
   const [hAxis, wAxis] = spatialAxes(x);
   const H = x.shape[hAxis];
   const W = x.shape[wAxis];

@@ -3,15 +3,16 @@
  * decodes. Operations on one loader run one at a time (in call order); separate loaders decode
  * concurrently on libuv's worker threads.
  */
+import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs-core';
 import { stack } from '@tensorflow/tfjs-core';
 import type { BackendSession, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
 import { parseDevice, formatDevice, type Device } from './device.js';
 import {
-  AbortedError, EndOfVideoError, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError,
+  AbortedError, EndOfVideoError, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError, describeValue,
   fromNativeError, type TvlError,
 } from './errors.js';
-import { FrameIndex } from './frame-index.js';
+import { FrameIndex, type IndexMode } from './frame-index.js';
 import {
   allocateFrameBuffer, bufferToTensor, bytesPerFrame, checkDtype, checkLayout, resolveOutputSize,
   type TensorDtype,
@@ -38,8 +39,22 @@ export interface VideoLoaderOptions {
    * (default 256 MiB); bounds memory for long selections.
    */
   maxBatchBytes?: number;
+  /**
+   * Upper bound on what one call that returns everything at once (readFrames, selectFrameBatch,
+   * selectRawFrames) may hold (default: half the machine's memory, at most 16 GiB). Larger
+   * requests fail with TVL_INVALID_ARGUMENT at once instead of exhausting memory; stream them
+   * with selectFrames or remainingFrames.
+   */
+  maxResultBytes?: number;
   /** Aborts opening (index building). */
   signal?: AbortSignal;
+  /**
+   * How the frame index is built. 'packets' (default): from demuxing, which is fast, and proven
+   * by decoding only where the container cannot prove it (leading pictures, no pts). 'decoded':
+   * every frame is decoded once at open and the index is exactly what the decoder presented
+   * (slow: a full decode; for a dataset you verify once, see `tvl verify`).
+   */
+  index?: IndexMode;
   /** Options only the chosen backend understands; see the backend package's README. */
   backendOptions?: Record<string, unknown>;
   /**
@@ -93,6 +108,13 @@ export interface RawFrame {
 const DEFAULT_MAX_BATCH_BYTES = 256 * 1024 * 1024;
 /** How many frames sequential reading asks for per native call. */
 const STREAM_BATCH_FRAMES = 8;
+/** Largest output side accepted (FFmpeg's own limit on picture sizes is of this order). */
+const MAX_OUTPUT_SIDE = 16384;
+
+/** Default bound on what one call returns at once: half the machine's memory, at most 16 GiB. */
+function defaultMaxResultBytes(): number {
+  return Math.min(16 * 1024 ** 3, Math.floor(os.totalmem() / 2));
+}
 
 export class VideoLoader implements AsyncDisposable {
   readonly path: string;
@@ -105,6 +127,7 @@ export class VideoLoader implements AsyncDisposable {
   private readonly session: BackendSession;
   private readonly spec: OutputSpec;
   private readonly maxBatchBytes: number;
+  private readonly maxResultBytes: number;
   /** The next frame readFrame returns. */
   private cursor = 0;
   /** Last frame the decoder delivered (-1: at start), or null when unknown (after an error). */
@@ -113,7 +136,8 @@ export class VideoLoader implements AsyncDisposable {
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    path: string, device: Device, session: BackendSession, spec: OutputSpec, maxBatchBytes: number, fallbackReason?: string,
+    path: string, device: Device, session: BackendSession, spec: OutputSpec,
+    limits: { maxBatchBytes: number; maxResultBytes: number }, fallbackReason?: string,
   ) {
     this.path = path;
     this.device = device;
@@ -122,25 +146,51 @@ export class VideoLoader implements AsyncDisposable {
     this.info = session.info;
     this.frameIndex = new FrameIndex(session.index);
     this.spec = spec;
-    this.maxBatchBytes = maxBatchBytes;
+    this.maxBatchBytes = limits.maxBatchBytes;
+    this.maxResultBytes = limits.maxResultBytes;
   }
 
   /** Opens a video: picks the backend for the device, demuxes the file and builds its frame index. */
   static async open(path: string, options: VideoLoaderOptions = {}): Promise<VideoLoader> {
     if (typeof path !== 'string' || path.length === 0) {
-      throw new InvalidArgumentError(`Expected a file path but received ${JSON.stringify(path)}`);
+      throw new InvalidArgumentError(`Expected a file path but received ${describeValue(path)}`);
+    }
+    // The C side would read the path only up to the NUL: '/tmp/a\0b.mp4' would open '/tmp/a'.
+    if (path.includes('\0')) throw new InvalidArgumentError(`Expected a file path but received one with a NUL byte: ${describeValue(path)}`, { path });
+    if (options === null || options === undefined) options = {};
+    if (typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object but received ${describeValue(options)}`, { path });
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`Expected signal to be an AbortSignal but received ${describeValue(options.signal)}`, { path });
+    }
+    if (options.backend !== undefined && typeof options.backend !== 'string') {
+      throw new InvalidArgumentError(`Expected backend to be a backend name but received ${describeValue(options.backend)}`, { path });
+    }
+    if (options.backendOptions !== undefined && (options.backendOptions === null || typeof options.backendOptions !== 'object')) {
+      throw new InvalidArgumentError(`Expected backendOptions to be an object but received ${describeValue(options.backendOptions)}`, { path });
+    }
+    for (const side of ['outWidth', 'outHeight'] as const) {
+      const v = options[side];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= MAX_OUTPUT_SIDE)) {
+        throw new InvalidArgumentError(`Expected ${side} to be an integer from 1 to ${MAX_OUTPUT_SIDE} but received ${describeValue(v)}`, { path });
+      }
     }
     const device = parseDevice(options.device ?? 'cpu');
     const dtype = checkDtype(options.dtype ?? 'float32');
     const layout = checkLayout(options.layout ?? 'hwc');
     const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
-    if (!(maxBatchBytes > 0)) throw new InvalidArgumentError(`Expected maxBatchBytes > 0 but received ${maxBatchBytes}`);
+    if (typeof maxBatchBytes !== 'number' || !(maxBatchBytes > 0)) throw new InvalidArgumentError(`Expected maxBatchBytes > 0 but received ${describeValue(maxBatchBytes)}`);
+    const maxResultBytes = options.maxResultBytes ?? defaultMaxResultBytes();
+    if (typeof maxResultBytes !== 'number' || !(maxResultBytes > 0)) throw new InvalidArgumentError(`Expected maxResultBytes > 0 but received ${describeValue(maxResultBytes)}`);
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
-      throw new InvalidArgumentError(`Expected threads to be a non-negative integer but received ${options.threads}`);
+      throw new InvalidArgumentError(`Expected threads to be a non-negative integer but received ${describeValue(options.threads)}`);
+    }
+    const index = options.index ?? 'packets';
+    if (index !== 'packets' && index !== 'decoded') {
+      throw new InvalidArgumentError(`Expected index 'packets' or 'decoded' but received ${describeValue(index)}`);
     }
     const fallback = options.fallback ?? 'none';
     if (fallback !== 'none' && fallback !== 'cpu') {
-      throw new InvalidArgumentError(`Expected fallback 'none' or 'cpu' but received ${JSON.stringify(fallback)}`);
+      throw new InvalidArgumentError(`Expected fallback 'none' or 'cpu' but received ${describeValue(fallback)}`);
     }
     throwIfAborted(options.signal, path);
     let session: BackendSession;
@@ -149,7 +199,7 @@ export class VideoLoader implements AsyncDisposable {
     try {
       const factory = await resolveBackend(device, options.backend);
       session = await factory.open(path, {
-        device, threads: options.threads, signal: options.signal, backendOptions: options.backendOptions,
+        device, threads: options.threads, signal: options.signal, backendOptions: options.backendOptions, index,
       });
     } catch (err) {
       const error = fromNativeError(err, path);
@@ -159,14 +209,14 @@ export class VideoLoader implements AsyncDisposable {
       fallbackReason = reason;
       try {
         const cpu = await resolveBackend(usedDevice);
-        session = await cpu.open(path, { device: usedDevice, threads: options.threads, signal: options.signal });
+        session = await cpu.open(path, { device: usedDevice, threads: options.threads, signal: options.signal, index });
       } catch (cpuErr) {
         throw fromNativeError(cpuErr, path);
       }
     }
     try {
       const size = resolveOutputSize(session.info, options.outWidth, options.outHeight);
-      return new VideoLoader(path, usedDevice, session, { ...size, dtype, layout }, maxBatchBytes, fallbackReason);
+      return new VideoLoader(path, usedDevice, session, { ...size, dtype, layout }, { maxBatchBytes, maxResultBytes }, fallbackReason);
     } catch (err) {
       await session.close();
       throw err;
@@ -194,7 +244,7 @@ export class VideoLoader implements AsyncDisposable {
   seek(seconds: number): void {
     this.checkOpen();
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-      throw new InvalidArgumentError(`Expected seek time to be a finite number of seconds >= 0 but received ${seconds}`);
+      throw new InvalidArgumentError(`Expected seek time to be a finite number of seconds >= 0 but received ${describeValue(seconds)}`);
     }
     this.cursor = this.frameIndex.frameAtTime(seconds);
   }
@@ -215,7 +265,7 @@ export class VideoLoader implements AsyncDisposable {
   /** Reads up to n frames from the current position (fewer at the end); EndOfVideoError when none are left. */
   async readFrames(n: number, options: ReadOptions = {}): Promise<tf.Tensor3D[]> {
     this.checkOpen();
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Expected a positive integer frame count but received ${n}`);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Expected a positive integer frame count but received ${describeValue(n)}`);
     if (this.cursor >= this.nFrames) {
       throw new EndOfVideoError(
         `End of video: frame ${this.cursor} was requested but '${this.path}' has ${this.nFrames} frames`,
@@ -224,10 +274,20 @@ export class VideoLoader implements AsyncDisposable {
     }
     const start = this.cursor;
     const count = Math.min(n, this.nFrames - start);
+    this.checkResultSize(count, this.spec, 'readFrames');
     const wanted = Array.from({ length: count }, (_, k) => start + k);
-    const buffers = await this.decode(wanted, this.spec, options.signal);
+    const frames: tf.Tensor3D[] = [];
+    try {
+      // In native calls of at most maxBatchBytes each.
+      for await (const { buffer } of this.decodeInRequestOrder(wanted, this.spec, options.signal)) {
+        frames.push(bufferToTensor(buffer, this.spec));
+      }
+    } catch (err) {
+      for (const f of frames) f.dispose();
+      throw err;
+    }
     this.cursor = start + count;
-    return wanted.map((i) => bufferToTensor(buffers.get(i)!, this.spec));
+    return frames;
   }
 
   /** Streams every frame from the current position to the end, a few frames per native call. */
@@ -256,7 +316,7 @@ export class VideoLoader implements AsyncDisposable {
    * frame is decoded once; work is split into native calls of at most maxBatchBytes.
    */
   async *selectFrames(indices: Iterable<number>, options: ReadOptions = {}): AsyncGenerator<tf.Tensor3D> {
-    for await (const { buffer } of this.decodeInRequestOrder([...indices], this.spec, options.signal)) {
+    for await (const { buffer } of this.decodeInRequestOrder(this.toIndexList(indices), this.spec, options.signal)) {
       yield bufferToTensor(buffer, this.spec);
     }
   }
@@ -270,9 +330,12 @@ export class VideoLoader implements AsyncDisposable {
 
   /** The requested frames stacked into one [N, H, W, 3] (or [N, 3, H, W]) tensor. */
   async selectFrameBatch(indices: Iterable<number>, options: ReadOptions = {}): Promise<tf.Tensor4D> {
+    const list = this.toIndexList(indices);
+    if (list.length === 0) throw new InvalidArgumentError('selectFrameBatch needs at least one frame index (a batch of none has no shape)', { path: this.path });
+    this.checkResultSize(list.length * 2, this.spec, 'selectFrameBatch'); // the frames, then the stacked copy
     const frames: tf.Tensor3D[] = [];
     try {
-      for await (const f of this.selectFrames(indices, options)) frames.push(f);
+      for await (const f of this.selectFrames(list, options)) frames.push(f);
       return stack(frames) as tf.Tensor4D;
     } finally {
       for (const f of frames) f.dispose();
@@ -282,8 +345,10 @@ export class VideoLoader implements AsyncDisposable {
   /** Raw API: RGB24 bytes per frame with a report of what was decoded, in request order. */
   async selectRawFrames(indices: Iterable<number>, options: ReadOptions = {}): Promise<RawFrame[]> {
     const spec: OutputSpec = { ...this.spec, dtype: 'uint8', layout: 'hwc' };
+    const list = this.toIndexList(indices);
+    this.checkResultSize(list.length, spec, 'selectRawFrames');
     const out: RawFrame[] = [];
-    for await (const { index, buffer } of this.decodeInRequestOrder([...indices], spec, options.signal)) {
+    for await (const { index, buffer } of this.decodeInRequestOrder(list, spec, options.signal)) {
       out.push({ data: buffer as Uint8Array, width: spec.width, height: spec.height, report: this.report(index) });
     }
     return out;
@@ -321,9 +386,31 @@ export class VideoLoader implements AsyncDisposable {
     if (this.closed) throw new LoaderClosedError(`The VideoLoader for '${this.path}' is closed`, { path: this.path });
   }
 
+  /** The indices of a select call as an array; anything not iterable is TVL_INVALID_ARGUMENT. */
+  private toIndexList(indices: Iterable<number>): number[] {
+    this.checkOpen();
+    if (typeof indices === 'string' || indices === null || indices === undefined ||
+        typeof (indices as Partial<Iterable<number>>)[Symbol.iterator] !== 'function') {
+      throw new InvalidArgumentError(`Expected an iterable of frame indices but received ${describeValue(indices)}`, { path: this.path });
+    }
+    return [...indices];
+  }
+
+  /** Refuses, before any work, a call whose whole result would exceed maxResultBytes. */
+  private checkResultSize(frames: number, spec: OutputSpec, method: string): void {
+    const bytes = frames * bytesPerFrame(spec);
+    if (bytes <= this.maxResultBytes) return;
+    const gib = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
+    throw new InvalidArgumentError(
+      `${method} would hold ${frames} frames (${gib(bytes)}) at once, more than maxResultBytes (${gib(this.maxResultBytes)}): ` +
+        'stream them with selectFrames or remainingFrames, or raise maxResultBytes',
+      { path: this.path },
+    );
+  }
+
   private validateIndex(i: unknown): asserts i is number {
     if (typeof i !== 'number' || !Number.isInteger(i)) {
-      throw new InvalidArgumentError(`Expected a frame index (an integer) but received ${typeof i === 'number' ? i : JSON.stringify(i)}`, { path: this.path });
+      throw new InvalidArgumentError(`Expected a frame index (an integer) but received ${describeValue(i)}`, { path: this.path });
     }
     if (i < 0 || i >= this.nFrames) {
       throw new IndexOutOfRangeError(

@@ -1,5 +1,5 @@
 // @tvl/libav's N-API surface. JavaScript calls:
-//   openVideo(path, { threads }, cancelCell) -> Promise<Session>   (demux + frame index, off-thread)
+//   openVideo(path, { threads, index }, cancelCell) -> Promise<Session>   (demux + frame index, off-thread)
 //   session.decode(...) / session.close(): see tvl/napi_session.h
 // Every call runs on a libuv worker thread; one call executes a whole plan.
 #include <napi.h>
@@ -13,6 +13,7 @@
 #include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
+#include "tvl/frame_index_builder.h"
 #include "tvl/napi_session.h"
 #include "tvl/plan_executor.h"
 
@@ -33,15 +34,21 @@ using LibavSessionWrap = SessionWrap<Session>;
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int threads = 0;
+  IndexMode indexMode = IndexMode::Packets;
+  try {
+    indexMode = readIndexMode(info[1]);
+  } catch (const Error& e) {
+    return rejectWith(info.Env(), e);
+  }
   if (info[1].IsObject()) {
     Napi::Value t = info[1].As<Napi::Object>().Get("threads");
     if (t.IsNumber()) threads = t.As<Napi::Number>().Int32Value();
   }
-  return openOffThread<Session>(info, [threads](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [threads, indexMode](const std::string& path, const CancelToken& cancel) {
     auto s = std::make_shared<Session>();
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = s->demuxer.buildIndex();
+    s->index = buildFrameIndex(s->demuxer, indexMode, threads);
     s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation());
     s->description = describeVideo(s->demuxer, s->engine->codecName());
     s->startExecutor();

@@ -1,8 +1,8 @@
 /** Loads the prebuilt addon (or the one built from source) through node-gyp-build. */
-import { nativeAddonLoader, type NativeSession } from '@tvl/core';
+import { nativeAddonLoader, type IndexMode, type NativeSession } from '@tvl/core';
 
 export interface NativeAddon {
-  openVideo(path: string, options: { threads?: number }, cancel: Int32Array): Promise<NativeSession>;
+  openVideo(path: string, options: { threads?: number; index?: IndexMode }, cancel: Int32Array): Promise<NativeSession>;
   ffmpegVersion: string;
 }
 

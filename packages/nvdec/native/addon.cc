@@ -15,6 +15,7 @@
 #include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
+#include "tvl/frame_index_builder.h"
 #include "tvl/gpu/cuda_api.h"
 #include "tvl/napi_session.h"
 #include "tvl/plan_executor.h"
@@ -98,23 +99,30 @@ class ProbeWorker : public PromiseWorker {
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int ordinal = 0;
+  IndexMode indexMode = IndexMode::Packets;
+  try {
+    indexMode = readIndexMode(info[1]);
+  } catch (const Error& e) {
+    return rejectWith(info.Env(), e);
+  }
   if (info[1].IsObject()) {
     Napi::Value d = info[1].As<Napi::Object>().Get("device");
     if (d.IsNumber()) ordinal = d.As<Napi::Number>().Int32Value();
   }
-  return openOffThread<Session>(info, [ordinal](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [ordinal, indexMode](const std::string& path, const CancelToken& cancel) {
     // The GPU first: with no driver or device, say so before reading the file.
     auto s = std::make_shared<Session>();
     s->device = std::make_unique<gpu::CudaDevice>(ordinal);
     nvcuvid();
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = s->demuxer.buildIndex();
+    s->index = buildFrameIndex(s->demuxer, indexMode);
     s->description = describeVideo(s->demuxer);
     {
       gpu::ContextScope scope(s->device->context());
       s->engine = std::make_unique<NvdecEngine>(s->demuxer.stream(), *s->device, s->description, gpu::kFrameKernelPtx);
     }
+    s->engine->identifyByPosition(s->index.byPosition);
     s->startExecutor();
     return s;
   });

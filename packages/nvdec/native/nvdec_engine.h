@@ -173,11 +173,15 @@ class NvdecEngine {
     return result;
   }
 
+  // Called once at open with FrameIndex::byPosition.
+  void identifyByPosition(bool on) { byPosition_ = on; }
+
   int receive(FrameInfo& info) {
     if (display_.empty()) return drained_ ? AVERROR_EOF : AVERROR(EAGAIN);
     current_ = display_.front();
     display_.pop_front();
-    info.pts = current_.timestamp;
+    info.pts = byPosition_ ? AV_NOPTS_VALUE : current_.timestamp;
+    info.pos = byPosition_ ? current_.timestamp : -1;
     info.keyframe = false;
     CUVIDGETDECODESTATUS status{};
     info.corrupt = api_.cuvidGetDecodeStatus(decoder_, current_.picture_index, &status) == CUDA_SUCCESS &&
@@ -280,9 +284,12 @@ class NvdecEngine {
     CUVIDSOURCEDATAPACKET p{};
     p.payload = pkt->data;
     p.payload_size = tcu_ulong(pkt->size);
-    if (pkt->pts != AV_NOPTS_VALUE) {
+    // The parser hands each picture back with its packet's timestamp: the pts, or the packet's
+    // position when the index identifies frames by position (a container without pts).
+    const bool known = byPosition_ ? pkt->pos >= 0 : pkt->pts != AV_NOPTS_VALUE;
+    if (known) {
       p.flags = CUVID_PKT_TIMESTAMP;
-      p.timestamp = pkt->pts;
+      p.timestamp = byPosition_ ? pkt->pos : pkt->pts;
     }
     return parse(p);
   }
@@ -384,6 +391,7 @@ class NvdecEngine {
   int surfaceW_ = 0, surfaceH_ = 0, numSurfaces_ = 0;
   std::deque<CUVIDPARSERDISPINFO> display_;
   CUVIDPARSERDISPINFO current_{};
+  bool byPosition_ = false;
   bool drained_ = false;
   std::string failed_;  // set by a callback during the current cuvidParseVideoData
   bool fatal_ = false;

@@ -1,5 +1,5 @@
 /** Loads the prebuilt addon (or the one built from source) through node-gyp-build. */
-import { nativeAddonLoader, type NativeSession } from '@tvl/core';
+import { nativeAddonLoader, type IndexMode, type NativeSession } from '@tvl/core';
 
 export interface CudaDeviceInfo {
   ordinal: number;
@@ -10,7 +10,7 @@ export interface CudaDeviceInfo {
 }
 
 export interface NativeAddon {
-  openVideo(path: string, options: { device: number }, cancel: Int32Array): Promise<NativeSession>;
+  openVideo(path: string, options: { device: number; index?: IndexMode }, cancel: Int32Array): Promise<NativeSession>;
   probe(): Promise<{ driverVersion: number; devices: CudaDeviceInfo[] }>;
   ffmpegVersion: string;
 }

@@ -18,6 +18,7 @@
 #include "tvl/demuxed_session.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
+#include "tvl/frame_index_builder.h"
 #include "tvl/napi_session.h"
 #include "tvl/plan_executor.h"
 #include "tvl_frame_kernel_ptx.h"
@@ -91,6 +92,12 @@ using NvvlSessionWrap = SessionWrap<Session>;
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int ordinal = 0, threads = 0;
   bool emulate = false;
+  IndexMode indexMode = IndexMode::Packets;
+  try {
+    indexMode = readIndexMode(info[1]);
+  } catch (const Error& e) {
+    return rejectWith(info.Env(), e);
+  }
   if (info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
     if (o.Get("device").IsNumber()) ordinal = o.Get("device").As<Napi::Number>().Int32Value();
@@ -103,7 +110,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     if (ordinal >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal, gpu::kFrameKernelPtx);
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = s->demuxer.buildIndex();
+    s->index = buildFrameIndex(s->demuxer, indexMode, threads);
     s->description = describeVideo(s->demuxer);
     s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads, s->description.colour,
                                              s->description.rotation, emulate);

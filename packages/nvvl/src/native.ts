@@ -1,5 +1,5 @@
 /** Loads the prebuilt addon (or the one built from source) through node-gyp-build. */
-import { nativeAddonLoader, type DecodeRequest, type DecodeResult, type NativeSession } from '@tvl/core';
+import { nativeAddonLoader, type IndexMode, type DecodeRequest, type DecodeResult, type NativeSession } from '@tvl/core';
 
 /** What the native side fuses into the colour conversion (see processing.ts for the user-facing form). */
 export interface NativeProcessing {
@@ -28,7 +28,7 @@ export interface NativeAddon {
   /** device: a CUDA ordinal, or -1 for the CPU path. */
   openVideo(
     path: string,
-    options: { device: number; threads?: number; emulateNvdecSurface?: boolean },
+    options: { device: number; threads?: number; index?: IndexMode; emulateNvdecSurface?: boolean },
     cancel: Int32Array,
   ): Promise<NvvlNativeSession>;
   ffmpegVersion: string;

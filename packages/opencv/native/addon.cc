@@ -17,6 +17,7 @@
 #include "tvl/ffmpeg_log.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
+#include "tvl/frame_index_builder.h"
 #include "tvl/napi_session.h"
 
 namespace tvl {
@@ -45,6 +46,12 @@ using OpencvSessionWrap = SessionWrap<Session>;
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   ColourMode mode = ColourMode::Stream;
+  IndexMode indexMode = IndexMode::Packets;
+  try {
+    indexMode = readIndexMode(info[1]);
+  } catch (const Error& e) {
+    return rejectWith(info.Env(), e);
+  }
   if (info[1].IsObject()) {
     Napi::Value c = info[1].As<Napi::Object>().Get("colour");
     if (c.IsString()) {
@@ -54,7 +61,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
         return rejectWith(info.Env(), Error("TVL_INVALID_ARGUMENT", "colour must be 'stream' or 'opencv', not '" + s + "'"));
     }
   }
-  return openOffThread<Session>(info, [mode](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [mode, indexMode](const std::string& path, const CancelToken& cancel) {
     auto s = std::make_shared<Session>();
     int64_t streamStart = AV_NOPTS_VALUE;
     RgbCorrection correction{};
@@ -64,7 +71,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
       Demuxer demuxer;
       demuxer.setCancel(cancel);
       demuxer.open(path);
-      s->index = demuxer.buildIndex();
+      s->index = buildFrameIndex(demuxer, indexMode);
       s->description = describeVideo(demuxer);
       streamStart = demuxer.stream()->start_time;
       const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);

@@ -7,6 +7,10 @@
 // past the target is retried further back (and finally from the start of the file), and a frame
 // that cannot be identified is a TVL_INEXACT_FRAME error naming it, never a neighbour.
 //
+// Where the container gives packets no pts (AVI, raw streams: FrameIndex::byPosition), OpenCV's
+// timestamps are guesses (off by the codec's reorder delay), so frames are identified by their
+// place instead: counted from the start of the file, which every seek then goes back to.
+//
 // Colour: OpenCV converts YUV to BGR with swscale's defaults (BT.601; full range only for the
 // "yuvj" pixel formats) and offers no way to change that. In 'stream' colour mode (the default)
 // an affine RGB correction, computed from the stream's real matrix and range, is applied in the
@@ -45,7 +49,7 @@ class OpencvReader {
   // `streamStart`: the stream's start_time, which OpenCV subtracts from every timestamp it reports.
   OpencvReader(std::string path, const FrameIndex& index, int64_t streamStart, const VideoDescription& video,
                RgbCorrection correction)
-      : path_(std::move(path)), index_(index), video_(video), correction_(correction) {
+      : path_(std::move(path)), index_(index), video_(video), correction_(correction), byPlace_(index.byPosition) {
     const double tickMs = 1000.0 * av_q2d(index.timeBase);
     tolerance_ = 0.5 * tickMs;
     const int64_t start = streamStart == AV_NOPTS_VALUE ? 0 : streamStart;
@@ -74,7 +78,7 @@ class OpencvReader {
         const int64_t first = run.keep.front();
         const bool canContinue = run.start == kContinue && current_ >= 0 && current_ <= first;
         if (!canContinue) {
-          if (run.start == kFromStart) seekToStart(first, stats, cancel);
+          if (run.start == kFromStart || byPlace_) seekToStart(first, stats, cancel);
           else seekTo(first, stats, cancel);
         }
         for (int64_t k : run.keep) {
@@ -134,8 +138,9 @@ class OpencvReader {
     // packet's dts when a frame's pts is exactly 0. Such frames are identified by their place:
     // the first frame after opening is frame 0, and an untimed frame after a verified one is
     // the next. Every other frame is identified by its own timestamp.
-    int64_t id = ms == 0.0 ? -1 : identify(ms);
-    if (atStart_ && (id < 0 || index_.frames.front().pts == 0)) id = 0;
+    int64_t id = ms == 0.0 || byPlace_ ? -1 : identify(ms);
+    if (byPlace_) id = atStart_ ? 0 : current_ >= 0 && size_t(current_ + 1) < index_.size() ? current_ + 1 : -1;
+    else if (atStart_ && (id < 0 || index_.frames.front().pts == 0)) id = 0;
     else if (id < 0 && ms == 0.0 && current_ >= 0 && size_t(current_ + 1) < index_.size()) id = current_ + 1;
     atStart_ = false;
     if (id < 0) {
@@ -244,6 +249,7 @@ class OpencvReader {
   cv::VideoCapture cap_;
   int64_t current_ = -1;  // frame last grabbed, -1 when unknown
   bool atStart_ = true;   // the next grab is the first since opening
+  bool byPlace_;          // frames are identified by counting from the start (no pts in the file)
   cv::Mat bgr_, resized_, rgb_;
 };
 

@@ -1,8 +1,8 @@
 /** Loads the prebuilt addon (or the one built from source) through node-gyp-build. */
-import { nativeAddonLoader, type NativeSession } from '@tvl/core';
+import { nativeAddonLoader, type IndexMode, type NativeSession } from '@tvl/core';
 
 export interface NativeAddon {
-  openVideo(path: string, options: { colour?: string }, cancel: Int32Array): Promise<NativeSession>;
+  openVideo(path: string, options: { colour?: string; index?: IndexMode }, cancel: Int32Array): Promise<NativeSession>;
   opencvVersion: string;
   ffmpegVersion: string;
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VideoLoader } from '../video-loader.js';
-import { cachedMedia, ffmpegRgbFrames, meanAbsDiff, runFfmpeg, testMediaDir, videoPackets } from './media.js';
+import { cachedMedia, ffmpegRgbFrames, makeIndexedClip, meanAbsDiff, readFrameCode, runFfmpeg, testMediaDir, videoPackets } from './media.js';
 import { seededRandom } from '../random.js';
 
 export interface BadInputOptions {
@@ -42,6 +42,21 @@ export function damagedSourceClip(): { source: string; file: string; damagedKeyf
     fs.writeFileSync(f, bytes);
   });
   return { source, file, damagedKeyframe };
+}
+
+/**
+ * A 300-frame MKV (frame numbers drawn in) with 4 KiB overwritten in the middle: the Matroska
+ * demuxer loses a whole cluster (about 50 frames) there and resyncs. With `vfr`, frame intervals
+ * alternate, so the timestamps cannot count what was lost.
+ */
+export function clipLosingPackets(vfr: boolean): string {
+  const source = makeIndexedClip({ codec: 'h264', container: 'mkv', frames: 300, gop: 25, bframes: 2, width: 320, height: 240, vfr });
+  return cachedMedia(`loses-packets-${vfr ? 'vfr' : 'cfr'}.mkv`, (f) => {
+    const bytes = Buffer.from(fs.readFileSync(source));
+    const at = Math.floor(bytes.length / 2);
+    for (let i = 0; i < 4096; i++) bytes[at + i] = (i * 131 + 7) & 255;
+    fs.writeFileSync(f, bytes);
+  });
 }
 
 /**
@@ -188,6 +203,53 @@ export function runBadInputSuite(options: BadInputOptions): void {
       await expect(pending).resolves.toHaveLength(3);
       await closing;
       await expect(vl.selectFrame(0)).rejects.toMatchObject({ code: 'TVL_CLOSED' });
+    });
+
+    describe('a damaged container that loses packets mid-file', () => {
+      // Frame i draws i into its pixels: a delivered frame must read as its own number.
+      const readAll = async (vl: VideoLoader) => {
+        const delivered: number[] = [];
+        const failed: number[] = [];
+        for (let i = 0; i < vl.nFrames; i++) {
+          try {
+            const [f] = await vl.selectRawFrames([i]);
+            expect(readFrameCode(f.data, f.width, f.height)).toBe(i);
+            delivered.push(i);
+          } catch (err) {
+            expect(err).toMatchObject({ code: 'TVL_CORRUPT_DATA', frameIndex: i });
+            failed.push(i);
+          }
+        }
+        return { delivered, failed };
+      };
+
+      it('constant frame rate: lost frames keep their numbers (TVL_CORRUPT_DATA), every later frame is exact', async () => {
+        const vl = await open(clipLosingPackets(false));
+        try {
+          expect(vl.nFrames).toBe(300); // ffprobe -count_frames says 247: the hole renumbers everything after it
+          expect(vl.frameIndex.demuxErrors).toBeGreaterThan(0);
+          const { delivered, failed } = await readAll(vl);
+          expect(failed.length).toBeGreaterThanOrEqual(50);
+          // Numbered by their timestamps across the hole (the GOP right after it may be damaged too).
+          expect(delivered.filter((i) => i >= 225).length).toBe(75);
+          expect(Math.min(...failed)).toBeGreaterThan(100);
+        } finally {
+          await vl.close();
+        }
+      });
+
+      it('variable frame rate: frames after the hole cannot be numbered and are TVL_CORRUPT_DATA, never a neighbour', async () => {
+        const vl = await open(clipLosingPackets(true));
+        try {
+          const { delivered, failed } = await readAll(vl);
+          expect(delivered.length).toBeGreaterThan(100);
+          const firstFailed = Math.min(...failed);
+          expect(failed).toEqual(Array.from({ length: vl.nFrames - firstFailed }, (_, k) => firstFailed + k));
+          await expect(vl.selectRawFrames([vl.nFrames - 1])).rejects.toThrow(/cannot be identified exactly/);
+        } finally {
+          await vl.close();
+        }
+      });
     });
 
     it('an AbortSignal cancels a long native call with TVL_ABORTED; the loader keeps working', async () => {

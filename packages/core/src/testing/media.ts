@@ -254,7 +254,7 @@ export function makeColourClip(
 /** The codes the ffmpeg CLI decodes from a clip, in presentation order: the reference for exactness. */
 export function ffmpegFrameCodes(file: string): number[] {
   const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-  const [w, h] = probe.stdout.trim().split(',').map(Number);
+  const [w, h] = probe.stdout.trim().split('\n')[0].split(',').map(Number);
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-noautorotate', '-i', file, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`ffmpeg could not decode ${file}: ${r.stderr}`);
   const frame = w * h * 3;

@@ -18,6 +18,7 @@ extern "C" {
 }
 
 #include "tvl/error.h"
+#include "tvl/ffmpeg_log.h"
 
 namespace tvl {
 
@@ -31,21 +32,54 @@ struct CancelToken {
   }
 };
 
+// What is known of a frame of the index besides its timestamps.
+enum class FrameState : uint8_t {
+  Ok = 0,
+  Corrupt = 1,   // its packet is flagged (e.g. cut short by truncation) or next to damage the
+                 // demuxer reported (see tvl/frame_index_builder.h)
+  Lost = 2,      // demuxing lost its packet (a damaged stretch of the file); the timestamps around
+                 // the hole prove it was there, and which number it had
+  Unproven = 3,  // after a damaged stretch whose losses the timestamps cannot count: this frame's
+                 // number cannot be proven, so it is never delivered as if it could
+};
+
 struct IndexEntry {
   int64_t pts;       // presentation timestamp (stream time base)
   int64_t dts;       // decode timestamp, AV_NOPTS_VALUE when the container has none
   int64_t duration;  // packet duration, 0 when unknown
+  int64_t pos = -1;  // byte position of the packet in the file, -1 when unknown
   bool keyframe;
-  bool corrupt;      // the demuxer flagged the packet (e.g. cut short by truncation)
+  bool hasPts = true;             // the container gave the packet a pts (AVI and raw streams often do not)
+  bool afterDemuxError = false;   // the demuxer reported an error (and resynced) just before this packet
+  FrameState state = FrameState::Ok;
+  bool usable() const { return state == FrameState::Ok; }
 };
 
-// One entry per presented frame, sorted by pts: entry i is frame i.
+// Where an index's frame numbering comes from.
+enum class IndexSource : uint8_t {
+  Packets,  // demuxing alone (fast); proven against the decoder where the container cannot prove it
+  Decoded,  // every frame decoded once: entry i is the i-th frame the decoder presented
+};
+
+// How open builds the index: from packets (proven by decoding only where needed) or by decoding
+// every frame (see tvl/frame_index_builder.h).
+enum class IndexMode { Packets, Decoded };
+
+// One entry per presented frame, in presentation order: entry i is frame i.
 struct FrameIndex {
   AVRational timeBase{1, 1};
   std::vector<IndexEntry> frames;
   bool truncated = false;      // reading stopped on an error before the end of the file
   std::string truncatedReason;
   int64_t minDts = AV_NOPTS_VALUE;
+  IndexSource source = IndexSource::Packets;
+  // Decoded frames are matched to entries by their packet's byte position rather than by pts:
+  // the container gives some packets no pts (AVI, raw streams), so a decoder's timestamps for
+  // them are guesses. Positions travel with each picture through reordering and threads.
+  bool byPosition = false;
+  int64_t demuxErrors = 0;     // errors the demuxer reported (and resynced past) while indexing
+  int64_t droppedLeading = 0;  // packets before the first picture the decoder presents (not frames)
+  bool startsWithKeyframe = true;  // the file's first packet (decode order) is a keyframe
 
   size_t size() const { return frames.size(); }
   double seconds(int64_t ts) const { return double(ts) * av_q2d(timeBase); }
@@ -58,6 +92,26 @@ struct FrameIndex {
     return int64_t(it - frames.begin());
   }
 
+  // The frame a decoded picture is, from its pts or (byPosition) its packet's position; -1 when
+  // it is none of the index's frames (a leading picture, a packet the index never saw).
+  int64_t identify(int64_t pts, int64_t pos) const {
+    if (!byPosition) return pts == AV_NOPTS_VALUE ? -1 : find(pts);
+    if (pos < 0) return -1;
+    auto it = std::lower_bound(byPos_.begin(), byPos_.end(), std::make_pair(pos, int64_t(-1)));
+    if (it == byPos_.end() || it->first != pos) return -1;
+    return it->second;
+  }
+
+  // After `frames` changed: rebuilds the position lookup.
+  void reindex() {
+    byPos_.clear();
+    if (!byPosition) return;
+    byPos_.reserve(frames.size());
+    for (size_t i = 0; i < frames.size(); i++)
+      if (frames[i].pos >= 0) byPos_.emplace_back(frames[i].pos, int64_t(i));
+    std::sort(byPos_.begin(), byPos_.end());
+  }
+
   double lastFrameDuration() const {
     if (frames.empty()) return 0;
     const IndexEntry& last = frames.back();
@@ -65,6 +119,9 @@ struct FrameIndex {
     if (frames.size() >= 2) return seconds(last.pts - frames[frames.size() - 2].pts);
     return 0;
   }
+
+ private:
+  std::vector<std::pair<int64_t, int64_t>> byPos_;  // (packet position, frame), sorted
 };
 
 inline int avioInterrupt(void* opaque) {
@@ -121,6 +178,13 @@ class Demuxer {
       if (int(i) != streamIndex_) fmt_->streams[i]->discard = AVDISCARD_ALL;
   }
 
+  // Opens the same file again: the next packet is the file's first.
+  void reopen() {
+    const std::string path = path_;
+    close();
+    open(path);
+  }
+
   void close() {
     if (fmt_) avformat_close_input(&fmt_);
     fmt_ = nullptr;
@@ -146,13 +210,17 @@ class Demuxer {
     return (cw + 45) / 90 * 90 % 360;
   }
 
-  // Reads every packet of the video stream (no decoding) and sorts them into presentation order.
-  FrameIndex buildIndex() {
+  // Reads every packet of the video stream (no decoding), in decode order: the raw material of
+  // the frame index (see tvl/frame_index_builder.h, which proves it and puts it in presentation
+  // order). Records what the container says of each packet and where the demuxer reported damage.
+  FrameIndex readPackets() {
     FrameIndex index;
     index.timeBase = stream_->time_base;
     // Owned so that every exit (end, error, abort) frees it.
     std::unique_ptr<AVPacket, void (*)(AVPacket*)> owned(av_packet_alloc(), [](AVPacket* p) { av_packet_free(&p); });
     AVPacket* pkt = owned.get();
+    DemuxErrorWatch watch;
+    int64_t errorsSeen = 0;
     int64_t synthetic = 0;
     for (;;) {
       cancel_.check();
@@ -167,10 +235,14 @@ class Demuxer {
       if (pkt->stream_index == streamIndex_ && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
         IndexEntry e{};
         e.dts = pkt->dts;
-        e.pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : (pkt->dts != AV_NOPTS_VALUE ? pkt->dts : synthetic);
+        e.hasPts = pkt->pts != AV_NOPTS_VALUE;
+        e.pts = e.hasPts ? pkt->pts : (pkt->dts != AV_NOPTS_VALUE ? pkt->dts : synthetic);
         e.duration = pkt->duration;
+        e.pos = pkt->pos;
         e.keyframe = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
-        e.corrupt = (pkt->flags & AV_PKT_FLAG_CORRUPT) != 0;
+        if (pkt->flags & AV_PKT_FLAG_CORRUPT) e.state = FrameState::Corrupt;
+        e.afterDemuxError = watch.errors() > errorsSeen;
+        errorsSeen = watch.errors();
         synthetic = e.pts + std::max<int64_t>(1, pkt->duration);
         if (pkt->dts != AV_NOPTS_VALUE && (index.minDts == AV_NOPTS_VALUE || pkt->dts < index.minDts))
           index.minDts = pkt->dts;
@@ -178,18 +250,18 @@ class Demuxer {
       }
       av_packet_unref(pkt);
     }
+    index.demuxErrors = watch.errors();
+    index.startsWithKeyframe = index.frames.empty() || index.frames.front().keyframe;
     // A clean EOF can still be a cut-off file: the container promised more frames, or the last
     // packet came back short (flagged corrupt).
     if (!index.truncated && stream_->nb_frames > int64_t(index.frames.size())) {
       index.truncated = true;
       index.truncatedReason = "the header lists " + std::to_string(stream_->nb_frames) + " frames, the file holds " +
                               std::to_string(index.frames.size());
-    } else if (!index.truncated && !index.frames.empty() && index.frames.back().corrupt) {
+    } else if (!index.truncated && !index.frames.empty() && index.frames.back().state == FrameState::Corrupt) {
       index.truncated = true;
       index.truncatedReason = "the last packet is cut short";
     }
-    std::stable_sort(index.frames.begin(), index.frames.end(),
-                     [](const IndexEntry& a, const IndexEntry& b) { return a.pts < b.pts; });
     if (index.frames.empty()) {
       throw Error(index.truncated ? "TVL_CORRUPT_DATA" : "TVL_NOT_A_VIDEO",
                   "'" + path_ + "' has a video stream but no frames could be read" +
@@ -197,6 +269,9 @@ class Demuxer {
     }
     return index;
   }
+
+  // How many frames the decoder holds back to reorder them (0: decode order is presentation order).
+  int reorderDelay() const { return stream_->codecpar->video_delay; }
 
   // Positions the demuxer so the next packets start at or before the keyframe `e` in decode
   // order. Returns false when the container refused; the caller then starts from the beginning.
@@ -207,6 +282,12 @@ class Demuxer {
 
   // Back to the first packet of the file.
   void seekToStart(const FrameIndex& index) {
+    if (!index.startsWithKeyframe) {
+      // Containers seek to keyframes (Matroska's cues list nothing else): the packets before the
+      // first keyframe are reached only by reading the file again from its start.
+      reopen();
+      return;
+    }
     int64_t first = index.minDts != AV_NOPTS_VALUE ? index.minDts : index.frames.front().pts;
     if (avformat_seek_file(fmt_, streamIndex_, INT64_MIN, first, first, 0) >= 0) return;
     if (av_seek_frame(fmt_, streamIndex_, first, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) >= 0) return;

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -46,10 +47,15 @@ class DecodeErrorLog {
   // Whoever holds this log (the context's opaque points here).
   void* owner() const { return owner_; }
 
-  // Before sending a packet: tags the decoder's context with the packet's serial.
-  void stamp(AVCodecContext* ctx) {
+  // Before sending a packet: tags the decoder's context with the packet's serial. `keyframe`:
+  // the packet is a keyframe (where the pictures after it start referencing).
+  void stamp(AVCodecContext* ctx, bool keyframe) {
     std::lock_guard<std::mutex> lock(mutex_);
     serial_ = (serial_ + 1) & kSerialMask;
+    if (keyframe) {
+      keySerials_.push_back(serial_);
+      if (keySerials_.size() > 64) keySerials_.erase(keySerials_.begin());
+    }
     ctx->reordered_opaque = int64_t(kTag | serial_);
     // Frames come out within a few dozen packets of their own (reorder delay + threads): older
     // records can no longer match, and dropping them keeps the log bounded.
@@ -66,10 +72,29 @@ class DecodeErrorLog {
     return std::find(damaged_.begin(), damaged_.end(), tagged & kSerialMask) != damaged_.end();
   }
 
+  // Whether a packet `frame` may reference reported damage: one sent from the last keyframe
+  // before the frame's own packet up to that packet. (A picture shown before a damaged one can
+  // still reference it: a B-frame before the P-frame it is predicted from.) Packets before the
+  // first keyframe since clear() (the start of a stream cut mid-GOP, which fail for want of their
+  // references) taint nothing: their own pictures are judged by damaged().
+  bool referencesDamage(const AVFrame* frame) {
+    const uint64_t tagged = uint64_t(frame->reordered_opaque);
+    if ((tagged & ~kSerialMask) != kTag) return false;
+    const uint64_t own = tagged & kSerialMask;
+    std::lock_guard<std::mutex> lock(mutex_);
+    uint64_t key = 0;
+    bool haveKey = false;
+    for (uint64_t k : keySerials_)
+      if (k <= own) key = k, haveKey = true;
+    if (!haveKey) return false;
+    return std::any_of(damaged_.begin(), damaged_.end(), [&](uint64_t s) { return s >= key && s <= own; });
+  }
+
   // After a flush (seek) no frame of the old packets comes out.
   void clear() {
     std::lock_guard<std::mutex> lock(mutex_);
     damaged_.clear();
+    keySerials_.clear();
   }
 
   // From the log callback, on any decoding thread.
@@ -103,16 +128,57 @@ class DecodeErrorLog {
   void* const owner_;
   std::mutex mutex_;
   uint64_t serial_ = 0;
+  std::vector<uint64_t> keySerials_;  // recent keyframe packets (serials never wrap: 2^48 packets)
   std::vector<uint64_t> damaged_;
 };
 
-// FFmpeg's log callback for TVL's addons: records decoding errors (above), then prints at TVL's
-// level (quiet unless TVL_FFMPEG_LOG is set), whatever level another library (OpenCV) set.
+// Counts the errors a demuxer reports while this thread reads packets (libavformat demuxes on the
+// calling thread). A demuxer that meets damage logs it, resyncs and carries on, and the packets it
+// skipped are simply missing: this is how the frame index learns where numbering became uncertain.
+class DemuxErrorWatch {
+ public:
+  DemuxErrorWatch() : previous_(current()) { current() = this; }
+  ~DemuxErrorWatch() { current() = previous_; }
+  DemuxErrorWatch(const DemuxErrorWatch&) = delete;
+  DemuxErrorWatch& operator=(const DemuxErrorWatch&) = delete;
+
+  int64_t errors() const { return errors_; }
+
+  static void recordIfWatched(void* avcl, int level) {
+    DemuxErrorWatch* w = current();
+    if (!w || level > AV_LOG_ERROR || !avcl) return;
+    // Decoders and parsers (which avformat runs inside av_read_frame) report their own damage.
+    if (*static_cast<const AVClass* const*>(avcl) == avcodec_get_class()) return;
+    w->errors_++;
+  }
+
+ private:
+  static DemuxErrorWatch*& current() {
+    static thread_local DemuxErrorWatch* watch = nullptr;
+    return watch;
+  }
+  DemuxErrorWatch* previous_;
+  int64_t errors_ = 0;
+};
+
+// FFmpeg's log callback for TVL's addons: records decoding and demuxing errors (above), then
+// prints at TVL's level (quiet unless TVL_FFMPEG_LOG is set), whatever level another library
+// (OpenCV) set. Panic and fatal messages always reach stderr: FFmpeg logs them just before it
+// aborts the process (a failed assertion), and that line is the one clue anyone will have.
 inline void ffmpegLogCallback(void* avcl, int level, const char* format, va_list args) {
   DecodeErrorLog::recordIfOurs(avcl, level, format);
+  DemuxErrorWatch::recordIfWatched(avcl, level);
   static const int tvlLevel = ffmpegLogLevel();
-  if (level > tvlLevel) return;
-  av_log_default_callback(avcl, level, format, args);
+  if (level <= tvlLevel) {
+    av_log_default_callback(avcl, level, format, args);
+  } else if (level <= AV_LOG_FATAL) {
+    // Below FFmpeg's own level (TVL keeps it quiet), so printed here rather than by its callback.
+    char line[1024];
+    int printPrefix = 1;
+    av_log_format_line(avcl, level, format, args, line, sizeof line, &printPrefix);
+    std::fprintf(stderr, "FFmpeg (via TVL): %s", line);
+    std::fflush(stderr);
+  }
 }
 
 // Called by each addon when it loads.

@@ -38,7 +38,7 @@ class LibavDecoder {
     try {
       if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0) throw Error("TVL_INTERNAL", "cannot set up the decoder");
       ctx_->pkt_timebase = stream->time_base;
-      ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM | AV_EF_EXPLODE;
+      ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM;
       ctx_->opaque = &errorLog_;
       if (hwDevice) {
         // The hwaccel decodes whole frames on the GPU: one thread feeds it. No silent software
@@ -51,6 +51,16 @@ class LibavDecoder {
         ctx_->thread_count = std::min(n, 16);
         ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
       }
+      // Never AV_EF_EXPLODE (give up on a packet at its first error). With frame threading it
+      // reaches an assertion in FFmpeg 5.1 (`frame->buf[0]` in decode.c: SIGABRT, the whole
+      // process dies) on damaged MPEG-4 part 2, and nothing rules it out for other codecs. And a
+      // picture it throws away is a picture the decoder no longer presents: every later frame
+      // would be numbered differently from the ffmpeg CLI's, and from the frame index (which is
+      // proven by decoding without it). Damage is known from the decoder's error log
+      // (DecodeErrorLog) and the frames' error flags instead; and since a damaged picture is no
+      // longer refused when its packet is sent, damage reported for a packet a picture may
+      // reference marks it too (FrameInfo::referencesDamage): B-frames shown before a damaged
+      // P-frame reference it but come out first.
       int err = avcodec_open2(ctx_, codec, nullptr);
       if (err < 0) {
         throw Error("TVL_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder (" +
@@ -79,7 +89,7 @@ class LibavDecoder {
   int send(const AVPacket* pkt) {
     // (If the decoder still holds the previous packet, that one is decoded with this serial too:
     // two packets then share a serial, and an error in either marks both. Cautious, never lax.)
-    errorLog_.stamp(ctx_);
+    errorLog_.stamp(ctx_, pkt && (pkt->flags & AV_PKT_FLAG_KEY));
     int r = avcodec_send_packet(ctx_, pkt);
     throwIfHardwareRefused();
     return r;
@@ -90,6 +100,8 @@ class LibavDecoder {
     throwIfHardwareRefused();
     if (r < 0) return r;
     info.pts = frame_->pts != AV_NOPTS_VALUE ? frame_->pts : frame_->best_effort_timestamp;
+    info.pos = frame_->pkt_pos;
+    info.referencesDamage = errorLog_.referencesDamage(frame_);
     info.keyframe = frame_->key_frame != 0;
     info.corrupt = (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame_->decode_error_flags != 0 ||
                    errorLog_.damaged(frame_);

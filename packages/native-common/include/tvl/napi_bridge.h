@@ -38,22 +38,41 @@ inline Napi::Object videoInfoToJs(Napi::Env env, const VideoDescription& d) {
   return o;
 }
 
-// index = { pts: Float64Array (seconds), keyframe: Uint8Array, lastFrameDuration, truncated }:
+// index = { pts: Float64Array (seconds), keyframe: Uint8Array, state: Uint8Array (FrameState),
+//           lastFrameDuration, truncated, source, identity, droppedLeading, demuxErrors }:
 // @tvl/core's FrameIndexData.
 inline Napi::Object frameIndexToJs(Napi::Env env, const FrameIndex& index) {
   const size_t n = index.size();
   Napi::Float64Array pts = Napi::Float64Array::New(env, n);
   Napi::Uint8Array key = Napi::Uint8Array::New(env, n);
+  Napi::Uint8Array state = Napi::Uint8Array::New(env, n);
   for (size_t i = 0; i < n; i++) {
     pts[i] = index.seconds(index.frames[i].pts);
     key[i] = index.frames[i].keyframe ? 1 : 0;
+    state[i] = uint8_t(index.frames[i].state);
   }
   Napi::Object o = Napi::Object::New(env);
   o.Set("pts", pts);
   o.Set("keyframe", key);
+  o.Set("state", state);
   o.Set("lastFrameDuration", index.lastFrameDuration());
   o.Set("truncated", index.truncated);
+  o.Set("source", index.source == IndexSource::Decoded ? "decoded" : "packets");
+  o.Set("identity", index.byPosition ? "position" : "pts");
+  o.Set("droppedLeading", double(index.droppedLeading));
+  o.Set("demuxErrors", double(index.demuxErrors));
   return o;
+}
+
+// options.index: 'packets' (default) or 'decoded' (see tvl/frame_index_builder.h).
+inline IndexMode readIndexMode(const Napi::Value& options) {
+  if (!options.IsObject()) return IndexMode::Packets;
+  Napi::Value v = options.As<Napi::Object>().Get("index");
+  if (v.IsUndefined()) return IndexMode::Packets;
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "decoded") return IndexMode::Decoded;
+  if (s == "packets") return IndexMode::Packets;
+  throw Error("TVL_INVALID_ARGUMENT", "index must be 'packets' or 'decoded'");
 }
 
 // plan = { runs: [{ start: number, keep: number[] }] }

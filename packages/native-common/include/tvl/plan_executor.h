@@ -1,7 +1,8 @@
 // Executes one decode plan (made by @tvl/core's seek planner) against a demuxer and a decoding
-// engine. This is where exactness is enforced: every decoded frame is identified by its pts in
-// the frame index, never by counting, and a requested frame that does not come out of the decoder
-// intact is an error naming its index. Shared by every FFmpeg-demuxed backend; the engine is the
+// engine. This is where exactness is enforced: every decoded frame is identified in the frame
+// index by its pts (or, where the container gives packets no pts, by its packet's position), never
+// by counting, and a requested frame that does not come out of the decoder intact is an error
+// naming its index. Shared by every FFmpeg-demuxed backend; the engine is the
 // part that differs (libavcodec on the CPU, NVDEC on the GPU).
 //
 // Engine interface:
@@ -29,8 +30,10 @@ struct DecodeRun {
 
 struct FrameInfo {
   int64_t pts = AV_NOPTS_VALUE;
+  int64_t pos = -1;  // byte position of the packet the picture came from, -1 when unknown
   bool keyframe = false;
   bool corrupt = false;  // the decoder reported damage in this frame
+  bool referencesDamage = false;  // the decoder reported damage in a packet this picture may reference
 };
 
 struct DecodeStats {
@@ -45,9 +48,27 @@ inline void checkPlan(const FrameIndex& index, const std::vector<DecodeRun>& run
     for (int64_t k : run.keep) {
       if (k < 0 || size_t(k) >= index.size())
         throw Error("TVL_INDEX_OUT_OF_RANGE", "frame " + std::to_string(k) + " is out of range", k);
-      if (index.frames[size_t(k)].corrupt)
-        throw Error("TVL_CORRUPT_DATA",
-                    "frame " + std::to_string(k) + " is damaged in the file (its packet is cut short or flagged corrupt)", k);
+      switch (index.frames[size_t(k)].state) {
+        case FrameState::Ok: break;
+        case FrameState::Corrupt:
+          throw Error("TVL_CORRUPT_DATA",
+                      "frame " + std::to_string(k) +
+                          " is damaged in the file (its packet is cut short or flagged corrupt, it lies next to "
+                          "damage the demuxer reported, or it precedes the first keyframe without its references)",
+                      k);
+        case FrameState::Lost:
+          throw Error("TVL_CORRUPT_DATA",
+                      "frame " + std::to_string(k) +
+                          " is missing from the file: demuxing met damage and lost its packet (the timestamps around "
+                          "the hole show it was there)",
+                      k);
+        case FrameState::Unproven:
+          throw Error("TVL_CORRUPT_DATA",
+                      "frame " + std::to_string(k) +
+                          " cannot be identified exactly: the file is damaged before it and the number of frames lost "
+                          "there cannot be proven (run `tvl verify` on the file)",
+                      k);
+      }
     }
   }
 }
@@ -102,7 +123,7 @@ class PlanExecutor {
     drained_ = false;
     havePending_ = false;
     damaged_.clear();
-    recoveryPts_ = AV_NOPTS_VALUE;
+    recoveryFrame_ = -1;
     position_ = -1;
     checkLanding_ = false;
     if (from == kFromStart || !demuxer_.seekToKeyframe(index_.frames[size_t(from)])) {
@@ -117,17 +138,19 @@ class PlanExecutor {
   // Reads the next packet; after a seek, checks the demuxer did not land past the keyframe
   // (some containers seek inexactly) and starts again from the top of the file if it did.
   bool nextPacket() {
-    if (!demuxer_.readPacket(packet_)) return false;
+    const bool read = demuxer_.readPacket(packet_);
     if (checkLanding_) {
       checkLanding_ = false;
-      if (orderKey(packet_->dts, packet_->pts) > landingKey_) {
+      // Landing at the end of the file happens too (MP4 with an edit list, seeking to its first
+      // keyframe after reading to the end).
+      if (!read || orderKey(packet_->dts, packet_->pts) > landingKey_) {
         av_packet_unref(packet_);
         engine_.flush();
         demuxer_.seekToStart(index_);
-        if (!demuxer_.readPacket(packet_)) return false;
+        return demuxer_.readPacket(packet_);
       }
     }
-    return true;
+    return read;
   }
 
   void runOne(const DecodeRun& run, const std::vector<void*>& dst, size_t& slot, const OutputSpec& out,
@@ -139,9 +162,13 @@ class PlanExecutor {
       int r = engine_.receive(info);
       if (r == 0) {
         stats.framesDecoded++;
+        const int64_t idx = index_.identify(info.pts, info.pos);
         if (info.corrupt) markDamaged("the decoder reported damage in a frame");
-        else if (!damaged_.empty() && info.pts == recoveryPts_) damaged_.clear();
-        int64_t idx = info.pts == AV_NOPTS_VALUE ? -1 : index_.find(info.pts);
+        // (Judged from the keyframe before the picture's own packet, so it needs no recovery point
+        // of its own: pictures shown before the recovery keyframe but decoded before it may
+        // reference damage, and must not postpone the recovery.)
+        else if (info.referencesDamage) markDamaged("the decoder reported damage in a picture it references", false);
+        else if (!damaged_.empty() && idx >= 0 && idx == recoveryFrame_) damaged_.clear();
         if (idx < 0) continue;  // not a presented frame of the index (e.g. a leading picture)
         position_ = idx;
         const int64_t want = run.keep[next];
@@ -183,9 +210,9 @@ class PlanExecutor {
       if (s == AVERROR(EAGAIN)) continue;  // output first, packet stays pending
       if (s < 0 && s != AVERROR_EOF) {
         markDamaged("a packet failed to decode (" + avErrorString(s) + ")");
-      } else if (!damaged_.empty() && recoveryPts_ == AV_NOPTS_VALUE && (packet_->flags & AV_PKT_FLAG_KEY)) {
+      } else if (!damaged_.empty() && recoveryFrame_ < 0 && (packet_->flags & AV_PKT_FLAG_KEY)) {
         // The first keyframe accepted after the damage: once it comes out clean, decoding is sound again.
-        recoveryPts_ = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+        recoveryFrame_ = index_.identify(packet_->pts, packet_->pos);
       }
       av_packet_unref(packet_);
       havePending_ = false;
@@ -195,9 +222,9 @@ class PlanExecutor {
 
   // Every frame from here on may depend on damaged data, until a keyframe decoded after this point
   // comes out clean. (With frame threading an error surfaces late, so this errs on the safe side.)
-  void markDamaged(std::string reason) {
+  void markDamaged(std::string reason, bool restartRecovery = true) {
     damaged_ = std::move(reason);
-    recoveryPts_ = AV_NOPTS_VALUE;
+    if (restartRecovery) recoveryFrame_ = -1;
   }
 
   [[noreturn]] void throwMissing(int64_t want) const {
@@ -219,7 +246,7 @@ class PlanExecutor {
   int64_t landingKey_ = 0;
   int64_t position_ = -1;
   std::string damaged_;                   // non-empty while decoded frames may be wrong
-  int64_t recoveryPts_ = AV_NOPTS_VALUE;  // keyframe whose clean output ends the damage
+  int64_t recoveryFrame_ = -1;            // keyframe whose clean output ends the damage
 };
 
 }  // namespace tvl
