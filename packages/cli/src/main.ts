@@ -2,12 +2,14 @@
  * The `tvl` command line:
  *   tvl info <video> [--backend NAME] [--json]
  *   tvl frames <video> <indices> --out DIR [--backend NAME] [--width W] [--height H] [--json]
+ *   tvl verify <video> [--backend NAME] [--json]
  *   tvl bench <video> [--backends libav,opencv] [--json]
- * Exit codes: 0 success, 1 a TVL error (message and code on stderr), 2 a usage error.
+ * Exit codes: 0 success, 1 a TVL error (message and code on stderr) or, for verify, a file whose
+ * index and decoder disagree or that is damaged, 2 a usage error.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { TvlError, VideoLoader } from '@tvl/core';
+import { FrameState, TvlError, VideoLoader } from '@tvl/core';
 import { encodePng } from './png.js';
 import { Progress, busy } from './progress.js';
 
@@ -23,9 +25,13 @@ export const USAGE = `Usage:
       metadata and frame index summary (frame count, keyframes, GOP sizes, VFR or not)
   tvl frames <video> <indices> --out DIR [--backend NAME] [--width W] [--height H] [--json]
       writes frames as PNG files; <indices> like 0,10,20-25,100-200:10 (ranges inclusive, :step)
+  tvl verify <video> [--backend NAME] [--json]
+      decodes every frame once: checks that the packet index and the decoder agree frame by
+      frame, and lists damaged frames (exit code 1 when they disagree or the file is damaged)
   tvl bench <video> [--backends libav,opencv] [--frames N] [--json]
       sequential and random-access fps of each installed CPU backend
-Options: --device cpu|cuda|cuda:N (default cpu). Exit codes: 0 ok, 1 TVL error, 2 usage.`;
+Options: --device cpu|cuda|cuda:N (default cpu). Exit codes: 0 ok, 1 TVL error (verify: a
+disagreement or damage), 2 usage.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
@@ -69,13 +75,13 @@ export function parseIndices(spec: string, nFrames: number): number[] {
   return out;
 }
 
-async function open(p: Parsed, io: Io, file: string, extra: { backend?: string; outWidth?: number; outHeight?: number } = {}) {
-  const stop = busy(`indexing ${path.basename(file)}...`, io.stderr);
+async function open(p: Parsed, io: Io, file: string, extra: { backend?: string; outWidth?: number; outHeight?: number; index?: 'packets' | 'decoded' } = {}) {
+  const stop = busy(`${extra.index === 'decoded' ? 'decoding every frame of' : 'indexing'} ${path.basename(file)}...`, io.stderr);
   try {
     return await VideoLoader.open(file, {
       device: (p.flags.get('device') as string | undefined) ?? 'cpu',
       backend: (p.flags.get('backend') as string | undefined) ?? extra.backend,
-      outWidth: extra.outWidth, outHeight: extra.outHeight,
+      outWidth: extra.outWidth, outHeight: extra.outHeight, index: extra.index,
     });
   } finally {
     stop();
@@ -146,6 +152,96 @@ async function frames(p: Parsed, io: Io): Promise<void> {
   }
 }
 
+/** Ranges of ascending frame numbers, for messages: [1,2,3,7] -> "1-3, 7". */
+function ranges(frames: number[], limit = 12): string {
+  const parts: string[] = [];
+  for (let i = 0; i < frames.length && parts.length < limit; i++) {
+    let j = i;
+    while (j + 1 < frames.length && frames[j + 1] === frames[j] + 1) j++;
+    parts.push(j > i ? `${frames[i]}-${frames[j]}` : `${frames[i]}`);
+    i = j;
+  }
+  return parts.join(', ') + (parts.length === limit ? ', ...' : '');
+}
+
+/**
+ * tvl verify: the packet index (what open builds by default) against the decoded index (every
+ * frame decoded once, `index: 'decoded'`), frame by frame; then every frame is read once, to
+ * list the damaged ones. A careful user runs it once on a new dataset.
+ */
+async function verify(p: Parsed, io: Io): Promise<boolean> {
+  const file = p.positional[1];
+  if (!file) throw new UsageError('tvl verify needs a video');
+  const packets = await open(p, io, file);
+  let decoded: VideoLoader | null = null;
+  try {
+    decoded = await open(p, io, file, { index: 'decoded' });
+    const a = packets.frameIndex;
+    const b = decoded.frameIndex;
+    // Frames agree when they have the same presentation time (to half a frame interval).
+    const tolerance = 0.5 / Math.max(1, b.averageFrameRate);
+    const differing: number[] = [];
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (Math.abs(a.pts[i] - b.pts[i]) > tolerance) differing.push(i);
+    const stateName = (s: number) => Object.entries(FrameState).find(([, v]) => v === s)?.[0] ?? String(s);
+    const unusable = new Map<number, string>();
+    b.state.forEach((s, i) => { if (s !== FrameState.ok) unusable.set(i, stateName(s)); });
+    // Every frame once, in native calls of 32; a damaged frame is noted and reading goes on after it.
+    const bar = new Progress('reading every frame', b.length, io.stderr);
+    const damaged: number[] = [];
+    let next = 0;
+    while (next < b.length) {
+      const chunk = Array.from({ length: Math.min(32, b.length - next) }, (_, k) => next + k).filter((i) => !unusable.has(i));
+      if (chunk.length === 0) { next += 32; continue; }
+      try {
+        await decoded.selectRawFrames(chunk);
+        next = chunk[chunk.length - 1] + 1;
+      } catch (err) {
+        if (!(err instanceof TvlError) || err.frameIndex === undefined || err.frameIndex < next) throw err;
+        damaged.push(err.frameIndex);
+        next = err.frameIndex + 1;
+      }
+      bar.update(next);
+    }
+    bar.done();
+    const agree = a.length === b.length && differing.length === 0;
+    const report = {
+      path: file, backend: decoded.backend,
+      packetIndex: { frames: a.length, droppedLeading: a.droppedLeading, source: a.source, identity: a.identity },
+      decoder: { frames: b.length },
+      agree,
+      firstDifferences: differing.slice(0, 10).map((i) => ({ frame: i, packetTime: a.pts[i] - a.startTime, decoderTime: b.pts[i] - b.startTime })),
+      demuxErrors: b.demuxErrors, truncated: b.truncated,
+      unusable: [...unusable].map(([frame, state]) => ({ frame, state })),
+      damaged,
+    };
+    const clean = agree && unusable.size === 0 && damaged.length === 0 && !b.truncated && b.demuxErrors === 0;
+    if (p.flags.has('json')) {
+      io.stdout.write(`${JSON.stringify({ ...report, ok: clean }, null, 2)}\n`);
+      return clean;
+    }
+    io.stdout.write(`${file}\n`);
+    if (agree) {
+      io.stdout.write(`  index     the packet index and the decoder agree on all ${b.length} frames` +
+        `${a.droppedLeading ? ` (${a.droppedLeading} leading packets are not frames: the decoder never presents them)` : ''}\n`);
+    } else {
+      io.stdout.write(`  index     DIFFERENT: the packet index has ${a.length} frames, the decoder presents ${b.length}\n`);
+      for (const d of report.firstDifferences) io.stdout.write(`            frame ${d.frame}: packets say ${d.packetTime.toFixed(3)} s, the decoder ${d.decoderTime.toFixed(3)} s\n`);
+      io.stdout.write(`            open it with { index: 'decoded' } to number frames as the decoder presents them\n`);
+    }
+    if (b.demuxErrors || b.truncated) io.stdout.write(`  container damaged: ${b.demuxErrors} demuxing error(s)${b.truncated ? ', the file is truncated' : ''}\n`);
+    for (const state of ['lost', 'unproven', 'corrupt']) {
+      const frames = [...unusable].filter(([, s]) => s === state).map(([f]) => f);
+      if (frames.length) io.stdout.write(`  ${state.padEnd(9)} ${frames.length} frame(s): ${ranges(frames)}\n`);
+    }
+    if (damaged.length) io.stdout.write(`  damaged   ${damaged.length} frame(s) the decoder reported damaged: ${ranges(damaged)}\n`);
+    io.stdout.write(clean ? '  ok: every frame decodes exactly\n' : '  NOT OK: see above; such frames are TVL_CORRUPT_DATA errors naming them\n');
+    return clean;
+  } finally {
+    await packets.close();
+    await decoded?.close();
+  }
+}
+
 async function bench(p: Parsed, io: Io): Promise<void> {
   const file = p.positional[1];
   if (!file) throw new UsageError('tvl bench needs a video');
@@ -198,6 +294,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     if (command === 'info') await info(parsed, io);
     else if (command === 'frames') await frames(parsed, io);
     else if (command === 'bench') await bench(parsed, io);
+    else if (command === 'verify') return (await verify(parsed, io)) ? 0 : 1;
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (err) {

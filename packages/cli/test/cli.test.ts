@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeImageRgb, makeIndexedClip, readFrameCode } from '@tvl/core/testing';
+import { CONFORMANCE_CASES, clipLosingPackets, damagedSourceClip, decodeImageRgb, makeIndexedClip, readFrameCode } from '@tvl/core/testing';
 import '@tvl/libav';
 import { main, parseIndices } from '../src/main.js';
 import { encodePng } from '../src/png.js';
@@ -81,4 +81,32 @@ it('the installed bin runs (built dist)', () => {
   expect(JSON.parse(r.stdout).nFrames).toBe(50);
   const bad = spawnSync(process.execPath, [bin, 'info', '/nonexistent.mp4'], { encoding: 'utf8' });
   expect(bad.status).toBe(1);
+});
+
+describe('tvl verify', () => {
+  const ffprobeCount = (file: string) => Number(spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0',
+    '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' }).stdout.trim().split(/[\n,]/)[0]); // (a rotated stream adds a side-data column)
+
+  it.each(CONFORMANCE_CASES)('agrees with ffprobe -count_frames: $name', async (c) => {
+    const file = c.derive ? c.derive(makeIndexedClip(c.spec)) : makeIndexedClip(c.spec);
+    const r = await run('verify', file, '--json');
+    const report = JSON.parse(r.stdout);
+    expect(report.agree).toBe(true);
+    expect(report.decoder.frames).toBe(ffprobeCount(file));
+    // Clean clips verify clean; a stream cut before its keyframe may present damaged pictures.
+    const leadingDamage = report.damaged.length > 0 && report.damaged.every((i: number) => i < 15) || report.unusable.length > 0;
+    expect(r.code).toBe(leadingDamage ? 1 : 0);
+  });
+
+  it('reports a damaged file as damaged (exit code 1), naming the frames, with the numbering kept', async () => {
+    const r = await run('verify', clipLosingPackets(false));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/agree on all 300 frames/);
+    expect(r.stdout).toMatch(/lost\s+\d+ frame\(s\)/);
+    expect(r.stdout).toMatch(/NOT OK/);
+    const { file } = damagedSourceClip();
+    const d = JSON.parse((await run('verify', file, '--json')).stdout);
+    expect(d.ok).toBe(false);
+    expect(d.damaged.length).toBeGreaterThan(0);
+  });
 });

@@ -61,6 +61,8 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   { name: 'H.264 full range', spec: { codec: 'h264', container: 'mp4', fullRange: true } },
   { name: 'H.264 in MP4 with an edit list (cut mid-GOP)', spec: { codec: 'h264', container: 'mp4', frames: 80, gop: 20 }, derive: cutWithEditList },
   { name: 'HEVC 8-bit in MP4', spec: { codec: 'hevc', container: 'mp4' } },
+  { name: 'HEVC in MKV with decoded-picture checksums (SEI)', spec: { codec: 'hevc', container: 'mkv', pictureHash: true } },
+  { name: 'H.264 in MP4 with variable frame rate', spec: { codec: 'h264', container: 'mp4', vfr: true } },
   { name: 'HEVC 10-bit in MKV', spec: { codec: 'hevc10', container: 'mkv' } },
   { name: 'VP9 in WebM', spec: { codec: 'vp9', container: 'webm' } },
   { name: 'AV1 in MKV', spec: { codec: 'av1', container: 'mkv', frames: 40 } },

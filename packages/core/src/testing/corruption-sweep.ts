@@ -165,7 +165,7 @@ export function runCorruptionSweep(options: CorruptionSweepOptions): void {
             }
           }
           expect(problems).toEqual([]);
-        });
+        }, 300000); // every frame of 8 copies (x packetPasses), each after a seek: minutes on 2 cores
       }
     }
   });

@@ -7,3 +7,4 @@ export * from './gpu-addon.js';
 export * from './emulated-nvidia.js';
 export * from './gpu-parity.js';
 export * from './corruption-sweep.js';
+export * from './fuzz.js';

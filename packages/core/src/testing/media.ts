@@ -34,6 +34,8 @@ export interface ClipSpec {
   rotate?: number;
   /** Full-range YUV instead of limited. */
   fullRange?: boolean;
+  /** HEVC: a checksum of every decoded picture in the stream (x265 --hash 2), as some encoders write. */
+  pictureHash?: boolean;
 }
 
 export const FRAME_CODE_BITS = 12;
@@ -63,10 +65,9 @@ export function cachedMedia(name: string, make: (file: string) => void): string 
 export function videoPackets(file: string): Array<{ pos: number; size: number; keyframe: boolean }> {
   // ffprobe prints the fields in its own order (size, pos, flags), whatever order they are asked in.
   const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=size,pos,flags', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-  return r.stdout.trim().split('\n').map((line) => {
-    const [size, pos, flags] = line.split(',');
-    return { pos: Number(pos), size: Number(size), keyframe: flags.startsWith('K') };
-  });
+  // (MPEG-TS adds lines of its own: only "size,pos,flags" rows are packets.)
+  return r.stdout.trim().split('\n').map((line) => line.split(',')).filter((f) => f.length >= 3 && /^\d+$/.test(f[0]) && /^\d+$/.test(f[1]))
+    .map(([size, pos, flags]) => ({ pos: Number(pos), size: Number(size), keyframe: flags.startsWith('K') }));
 }
 
 export function hasFfmpeg(): boolean {
@@ -82,7 +83,7 @@ const codeExpr =
   "st(0,floor(X*4/W)+4*floor(Y*4/H));" +
   "255*if(lt(ld(0),12),mod(floor(N/pow(2,ld(0))),2),1-mod(floor(N/pow(2,ld(0)-12)),2))";
 
-function encoderArgs(spec: Required<Omit<ClipSpec, 'rotate' | 'startTime'>> & ClipSpec): string[] {
+function encoderArgs(spec: Required<Omit<ClipSpec, 'rotate' | 'startTime' | 'pictureHash'>> & ClipSpec): string[] {
   const g = String(spec.gop);
   switch (spec.codec) {
     case 'h264': {
@@ -93,7 +94,8 @@ function encoderArgs(spec: Required<Omit<ClipSpec, 'rotate' | 'startTime'>> & Cl
     case 'hevc':
     case 'hevc10':
       return ['-c:v', 'libx265', '-preset', 'ultrafast', '-crf', '18', '-x265-params',
-        `keyint=${spec.gop}:min-keyint=${spec.gop}:bframes=${spec.bframes}:scenecut=0:log-level=error`,
+        // hash=2: a CRC of every decoded picture in an SEI, which FFmpeg checks (AV_EF_CRCCHECK).
+        `keyint=${spec.gop}:min-keyint=${spec.gop}:bframes=${spec.bframes}:scenecut=0:log-level=error${spec.pictureHash ? ':hash=2' : ''}`,
         '-pix_fmt', spec.codec === 'hevc10' ? 'yuv420p10le' : 'yuv420p', ...(spec.container === 'mp4' ? ['-tag:v', 'hvc1'] : [])];
     case 'vp9':
     case 'vp9-10bit':

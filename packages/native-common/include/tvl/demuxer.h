@@ -222,6 +222,7 @@ class Demuxer {
     DemuxErrorWatch watch;
     int64_t errorsSeen = 0;
     int64_t synthetic = 0;
+    int64_t streamPackets = 0;  // including those an edit list discards, as the header counts them
     for (;;) {
       cancel_.check();
       int err = av_read_frame(fmt_, pkt);
@@ -232,6 +233,7 @@ class Demuxer {
         index.truncatedReason = avErrorString(err);
         break;
       }
+      if (pkt->stream_index == streamIndex_) streamPackets++;
       if (pkt->stream_index == streamIndex_ && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
         IndexEntry e{};
         e.dts = pkt->dts;
@@ -254,10 +256,10 @@ class Demuxer {
     index.startsWithKeyframe = index.frames.empty() || index.frames.front().keyframe;
     // A clean EOF can still be a cut-off file: the container promised more frames, or the last
     // packet came back short (flagged corrupt).
-    if (!index.truncated && stream_->nb_frames > int64_t(index.frames.size())) {
+    if (!index.truncated && stream_->nb_frames > streamPackets) {
       index.truncated = true;
       index.truncatedReason = "the header lists " + std::to_string(stream_->nb_frames) + " frames, the file holds " +
-                              std::to_string(index.frames.size());
+                              std::to_string(streamPackets);
     } else if (!index.truncated && !index.frames.empty() && index.frames.back().state == FrameState::Corrupt) {
       index.truncated = true;
       index.truncatedReason = "the last packet is cut short";

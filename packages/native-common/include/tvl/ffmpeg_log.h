@@ -113,10 +113,15 @@ class DecodeErrorLog {
   }
 
  private:
-  // Errors, and error concealment (logged at info level, and the only report when a slice
-  // vanished whole).
+  // Errors; error concealment (logged at info level, and the only report when a slice vanished
+  // whole); and a "missing feature" (a warning), after which the picture is left undecoded: in
+  // damaged data that is garbage read as an unsupported mode (an MJPEG picture kept its buffer's
+  // previous contents, another frame's).
   static bool isDamageReport(int level, const char* format) {
-    return level <= AV_LOG_ERROR || (level <= AV_LOG_INFO && format && std::strncmp(format, "concealing", 10) == 0);
+    if (level <= AV_LOG_ERROR) return true;
+    if (!format) return false;
+    if (level <= AV_LOG_INFO && std::strncmp(format, "concealing", 10) == 0) return true;
+    return level <= AV_LOG_WARNING && std::strstr(format, "not implemented") != nullptr;
   }
 
   static constexpr uint64_t kMagic = 0x544c56444552524cull;  // layout version 1

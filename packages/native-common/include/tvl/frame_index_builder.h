@@ -278,11 +278,6 @@ inline FrameIndex buildFrameIndex(Demuxer& demuxer, IndexMode mode, int threads 
     allWithPosition &= e.pos >= 0;
   }
   index.byPosition = anyWithoutPts && allWithPosition;
-  if (mode == IndexMode::Decoded || (index.byPosition && demuxer.reorderDelay() > 0)) {
-    index_detail::decodeWholeIndex(demuxer, index, threads);
-    index.reindex();
-    return index;
-  }
   int64_t firstPtsAfterError = INT64_MAX;
   bool afterError = false;
   for (const IndexEntry& e : index.frames) {
@@ -290,6 +285,17 @@ inline FrameIndex buildFrameIndex(Demuxer& demuxer, IndexMode mode, int threads 
     if (afterError) firstPtsAfterError = std::min(firstPtsAfterError, e.pts);
   }
   const std::vector<IndexEntry> decodeOrder = index.frames;
+  if (mode == IndexMode::Decoded || (index.byPosition && demuxer.reorderDelay() > 0)) {
+    index_detail::decodeWholeIndex(demuxer, index, threads);
+    // Rule 4 holds here too (where packets have pts to count with): a frame lost to a damaged
+    // container keeps its number, so both indexes of a damaged file agree.
+    if (afterError && !index.byPosition) {
+      const bool lost = index_detail::accountForLostPackets(index, firstPtsAfterError);
+      index_detail::markDamageNeighbours(index, decodeOrder, lost);
+    }
+    index.reindex();
+    return index;
+  }
   std::stable_sort(index.frames.begin(), index.frames.end(),
                    [](const IndexEntry& a, const IndexEntry& b) { return a.pts < b.pts; });
   index.reindex();
