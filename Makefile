@@ -16,12 +16,13 @@ APT_PACKAGES := ffmpeg pkg-config g++ make python3 libavformat-dev libavcodec-de
                 libffmpeg-nvenc-dev chromium
 PNPM_VERSION := 12.21.0
 
-.PHONY: help setup system-deps pnpm install build sample test bench dist clean
+.PHONY: help setup system-deps pnpm install build sample test bench fuzz dist clean
 
 help:
 	@echo "make setup   install everything, build, and load frames from a generated sample video"
 	@echo "make test    run every package's tests (one jest run)"
 	@echo "make bench   benchmark the CPU backends (@tvl/libav, @tvl/opencv) against the ffmpeg CLI"
+	@echo "make fuzz    2,000 seeded damaged files per CPU backend, each read in a child process (FUZZ_FILES=N)"
 	@echo "make dist    one .tgz per package in dist/, backends with their prebuilt addon"
 	@echo "make clean   remove build outputs"
 
@@ -51,6 +52,10 @@ test:
 
 bench: build
 	node bench/bench.mjs
+
+FUZZ_FILES ?= 2000
+fuzz: build
+	node bench/fuzz.mjs $(FUZZ_FILES)
 
 dist: build
 	rm -rf dist && mkdir -p dist

@@ -166,8 +166,8 @@ function ranges(frames: number[], limit = 12): string {
 
 /**
  * tvl verify: the packet index (what open builds by default) against the decoded index (every
- * frame decoded once, `index: 'decoded'`), frame by frame; then every frame is read once, to
- * list the damaged ones. A careful user runs it once on a new dataset.
+ * frame decoded once, `index: 'decoded'`), frame by frame; then every frame of the default index
+ * is read once, to list the damaged ones. A careful user runs it once on a new dataset.
  */
 async function verify(p: Parsed, io: Io): Promise<boolean> {
   const file = p.positional[1];
@@ -184,16 +184,16 @@ async function verify(p: Parsed, io: Io): Promise<boolean> {
     for (let i = 0; i < Math.min(a.length, b.length); i++) if (Math.abs(a.pts[i] - b.pts[i]) > tolerance) differing.push(i);
     const stateName = (s: number) => Object.entries(FrameState).find(([, v]) => v === s)?.[0] ?? String(s);
     const unusable = new Map<number, string>();
-    b.state.forEach((s, i) => { if (s !== FrameState.ok) unusable.set(i, stateName(s)); });
+    a.state.forEach((s, i) => { if (s !== FrameState.ok) unusable.set(i, stateName(s)); });
     // Every frame once, in native calls of 32; a damaged frame is noted and reading goes on after it.
-    const bar = new Progress('reading every frame', b.length, io.stderr);
+    const bar = new Progress('reading every frame', a.length, io.stderr);
     const damaged: number[] = [];
     let next = 0;
-    while (next < b.length) {
-      const chunk = Array.from({ length: Math.min(32, b.length - next) }, (_, k) => next + k).filter((i) => !unusable.has(i));
+    while (next < a.length) {
+      const chunk = Array.from({ length: Math.min(32, a.length - next) }, (_, k) => next + k).filter((i) => !unusable.has(i));
       if (chunk.length === 0) { next += 32; continue; }
       try {
-        await decoded.selectRawFrames(chunk);
+        await packets.selectRawFrames(chunk);
         next = chunk[chunk.length - 1] + 1;
       } catch (err) {
         if (!(err instanceof TvlError) || err.frameIndex === undefined || err.frameIndex < next) throw err;
@@ -209,12 +209,12 @@ async function verify(p: Parsed, io: Io): Promise<boolean> {
       packetIndex: { frames: a.length, droppedLeading: a.droppedLeading, source: a.source, identity: a.identity },
       decoder: { frames: b.length },
       agree,
-      firstDifferences: differing.slice(0, 10).map((i) => ({ frame: i, packetTime: a.pts[i] - a.startTime, decoderTime: b.pts[i] - b.startTime })),
-      demuxErrors: b.demuxErrors, truncated: b.truncated,
+      firstDifferences: differing.slice(0, 10).map((i) => ({ frame: i, packetPts: a.pts[i], decoderPts: b.pts[i] })),
+      demuxErrors: a.demuxErrors, truncated: a.truncated,
       unusable: [...unusable].map(([frame, state]) => ({ frame, state })),
       damaged,
     };
-    const clean = agree && unusable.size === 0 && damaged.length === 0 && !b.truncated && b.demuxErrors === 0;
+    const clean = agree && unusable.size === 0 && damaged.length === 0 && !a.truncated && a.demuxErrors === 0;
     if (p.flags.has('json')) {
       io.stdout.write(`${JSON.stringify({ ...report, ok: clean }, null, 2)}\n`);
       return clean;
@@ -225,10 +225,11 @@ async function verify(p: Parsed, io: Io): Promise<boolean> {
         `${a.droppedLeading ? ` (${a.droppedLeading} leading packets are not frames: the decoder never presents them)` : ''}\n`);
     } else {
       io.stdout.write(`  index     DIFFERENT: the packet index has ${a.length} frames, the decoder presents ${b.length}\n`);
-      for (const d of report.firstDifferences) io.stdout.write(`            frame ${d.frame}: packets say ${d.packetTime.toFixed(3)} s, the decoder ${d.decoderTime.toFixed(3)} s\n`);
-      io.stdout.write(`            open it with { index: 'decoded' } to number frames as the decoder presents them\n`);
+      for (const d of report.firstDifferences) io.stdout.write(`            frame ${d.frame}: the packets' pts is ${d.packetPts.toFixed(3)} s, the decoder's ${d.decoderPts.toFixed(3)} s\n`);
+      io.stdout.write('            TVL numbers frames by the packet index (the default), which keeps every number across\n' +
+        "            damage and refuses damaged frames; { index: 'decoded' } numbers them as this decoder presents them\n");
     }
-    if (b.demuxErrors || b.truncated) io.stdout.write(`  container damaged: ${b.demuxErrors} demuxing error(s)${b.truncated ? ', the file is truncated' : ''}\n`);
+    if (a.demuxErrors || a.truncated) io.stdout.write(`  container damaged: ${a.demuxErrors} demuxing error(s)${a.truncated ? ', the file is truncated' : ''}\n`);
     for (const state of ['lost', 'unproven', 'corrupt']) {
       const frames = [...unusable].filter(([, s]) => s === state).map(([f]) => f);
       if (frames.length) io.stdout.write(`  ${state.padEnd(9)} ${frames.length} frame(s): ${ranges(frames)}\n`);

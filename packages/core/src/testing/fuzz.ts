@@ -148,7 +148,14 @@ function runWorker(options: FuzzOptions, jobs: Job[], onResult: (r: FuzzFileResu
     let buffered = '';
     let stderr = '';
     let hung = false;
-    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, (options.msPerFile ?? 20000) * jobs.length + 10000);
+    // A watchdog re-armed by every file reported: a file that takes longer is a hang. (The first
+    // file also pays the worker's start and the clean file's reference decode.)
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, ms);
+    };
+    arm((options.msPerFile ?? 20000) + 20000);
     child.stdout.on('data', (d: Buffer) => {
       buffered += d.toString();
       let nl: number;
@@ -157,6 +164,7 @@ function runWorker(options: FuzzOptions, jobs: Job[], onResult: (r: FuzzFileResu
         buffered = buffered.slice(nl + 1);
         if (line.startsWith('{')) {
           done++;
+          arm((options.msPerFile ?? 20000) + 5000);
           onResult(JSON.parse(line) as FuzzFileResult);
         }
       }

@@ -241,7 +241,7 @@ class Demuxer {
         e.pts = e.hasPts ? pkt->pts : (pkt->dts != AV_NOPTS_VALUE ? pkt->dts : synthetic);
         e.duration = pkt->duration;
         e.pos = pkt->pos;
-        e.keyframe = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+        e.keyframe = (pkt->flags & AV_PKT_FLAG_KEY) != 0 || containerSaysKeyframe(*pkt);
         if (pkt->flags & AV_PKT_FLAG_CORRUPT) e.state = FrameState::Corrupt;
         e.afterDemuxError = watch.errors() > errorsSeen;
         errorsSeen = watch.errors();
@@ -270,6 +270,19 @@ class Demuxer {
                       (index.truncated ? " (" + index.truncatedReason + ")" : ""));
     }
     return index;
+  }
+
+  // Whether the container's own keyframe table (MP4's sync samples, AVI's index, Matroska's cues)
+  // marks this packet a keyframe. libavformat's parser clears the flag of a keyframe whose payload
+  // it cannot parse: damage inside the picture must not make it look like a leading picture of a
+  // stream cut mid-GOP (whose frames would then be dropped and every later one renumbered).
+  bool containerSaysKeyframe(const AVPacket& pkt) const {
+    for (int64_t ts : {pkt.dts, pkt.pts}) {
+      if (ts == AV_NOPTS_VALUE) continue;
+      const AVIndexEntry* e = avformat_index_get_entry_from_timestamp(stream_, ts, AVSEEK_FLAG_ANY | AVSEEK_FLAG_BACKWARD);
+      if (e && e->timestamp == ts && (e->flags & AVINDEX_KEYFRAME)) return true;
+    }
+    return false;
   }
 
   // How many frames the decoder holds back to reorder them (0: decode order is presentation order).

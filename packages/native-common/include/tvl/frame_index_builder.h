@@ -53,15 +53,20 @@ void decodeFromHere(Demuxer& demuxer, int threads, OnFrame onFrame) {
   PacketPtr pkt = newPacket();
   FrameInfo info;
   bool more = true;
+  int failures = 0;  // in a row: a decoder that only fails is given up on, never spun on
   for (;;) {
     demuxer.cancel().check();
     int r = decoder.receive(info);
     if (r == 0) {
+      failures = 0;
       if (!onFrame(info.pts, info.pos, info.corrupt)) return;
       continue;
     }
     if (r == AVERROR_EOF) return;
-    if (r != AVERROR(EAGAIN)) continue;  // a damaged picture: decoding goes on with the next
+    if (r != AVERROR(EAGAIN)) {  // a damaged picture: decoding goes on with the next
+      if (++failures > 1000) return;
+      continue;
+    }
     if (!more) return;
     if (!demuxer.readPacket(pkt.get())) {
       more = false;
@@ -69,7 +74,7 @@ void decodeFromHere(Demuxer& demuxer, int threads, OnFrame onFrame) {
       continue;
     }
     int s = decoder.send(pkt.get());
-    while (s == AVERROR(EAGAIN)) {  // the decoder wants its output taken first
+    for (int tries = 0; s == AVERROR(EAGAIN) && tries < 1000; tries++) {  // the decoder wants its output taken first
       r = decoder.receive(info);
       if (r == 0 && !onFrame(info.pts, info.pos, info.corrupt)) return;
       if (r != 0 && r != AVERROR(EAGAIN)) break;
