@@ -66,6 +66,8 @@ export interface BackendSession {
   /** Optional backend-specific cost of a seek; core falls back to a default. */
   readonly costModel?: SeekCostModel;
   decode(request: DecodeRequest): Promise<DecodeResult>;
+  /** The frame index as bytes this backend accepts back as `cachedIndex` (optional). */
+  exportIndex?(): Uint8Array | null;
   /** Frees all native resources; waits for a decode in flight to finish. */
   close(): Promise<void>;
 }
@@ -77,6 +79,11 @@ export interface BackendOpenOptions {
   signal?: AbortSignal;
   /** How to build the frame index (default 'packets'); see VideoLoaderOptions.index. */
   index?: IndexMode;
+  /**
+   * An index this backend exported before (BackendSession.exportIndex), from the persistent index
+   * cache: use it instead of building one if it checks out, and say so in `index.fromCache`.
+   */
+  cachedIndex?: Uint8Array;
   /** Options only this backend understands (see its README), e.g. `{ colour: 'opencv' }` for @tvl/opencv. */
   backendOptions?: Record<string, unknown>;
 }

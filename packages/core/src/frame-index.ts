@@ -38,6 +38,8 @@ export interface FrameIndexData {
   droppedLeading?: number;
   /** Errors the demuxer reported (and resynced past) while indexing: the file is damaged. */
   demuxErrors?: number;
+  /** Read from the persistent index cache (`indexCache`) rather than built. */
+  fromCache?: boolean;
 }
 
 /** How a backend builds the frame index at open: see VideoLoaderOptions.index. */
@@ -57,6 +59,7 @@ export class FrameIndex {
   readonly identity: 'pts' | 'position';
   readonly droppedLeading: number;
   readonly demuxErrors: number;
+  readonly fromCache: boolean;
 
   constructor(data: FrameIndexData) {
     if (data.pts.length !== data.keyframe.length) {
@@ -71,6 +74,7 @@ export class FrameIndex {
     this.identity = data.identity ?? 'pts';
     this.droppedLeading = data.droppedLeading ?? 0;
     this.demuxErrors = data.demuxErrors ?? 0;
+    this.fromCache = data.fromCache ?? false;
     this.prevKeyframe = new Int32Array(data.pts.length);
     let last = -1;
     for (let i = 0; i < data.pts.length; i++) {

@@ -23,6 +23,7 @@ export interface NativeSession {
     cancel: Int32Array,
   ): Promise<DecodeResult>;
   close(): Promise<void>;
+  exportIndex?(): Uint8Array | null;
 }
 
 /**
@@ -56,6 +57,10 @@ export class NativeBackendSession implements BackendSession {
   decode(request: DecodeRequest): Promise<DecodeResult> {
     return withCancel(request.signal, (cancel) =>
       this.native.decode(request.plan, request.output, request.buffers, cancel));
+  }
+
+  exportIndex(): Uint8Array | null {
+    return this.native.exportIndex?.() ?? null;
   }
 
   close(): Promise<void> {

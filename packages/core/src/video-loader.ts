@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs-core';
 import { stack } from '@tensorflow/tfjs-core';
-import type { BackendSession, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
+import type { BackendFactory, BackendOpenOptions, BackendSession, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
 import { parseDevice, formatDevice, type Device } from './device.js';
 import {
   AbortedError, EndOfVideoError, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError, describeValue,
@@ -18,6 +18,7 @@ import {
   type TensorDtype,
 } from './output.js';
 import { resolveBackend } from './registry.js';
+import { indexCacheDir, indexCacheEntry, readIndexCache, writeIndexCache } from './index-cache.js';
 import { DEFAULT_COST_MODEL, planDecode, planOutputOrder } from './seek-planner.js';
 
 export interface VideoLoaderOptions {
@@ -55,6 +56,14 @@ export interface VideoLoaderOptions {
    * (slow: a full decode; for a dataset you verify once, see `tvl verify`).
    */
   index?: IndexMode;
+  /**
+   * A directory for the persistent frame index (default: the TVL_INDEX_CACHE environment
+   * variable, else none). Each file's index is stored there, keyed by the file's path, size,
+   * modification time and a hash of its head and tail, so later opens (other workers, later runs)
+   * skip demuxing, and `index: 'decoded'` is paid for once. Safe with concurrent writers; an entry
+   * that does not check out is rebuilt, never trusted. `loader.frameIndex.fromCache` tells.
+   */
+  indexCache?: string;
   /** Options only the chosen backend understands; see the backend package's README. */
   backendOptions?: Record<string, unknown>;
   /**
@@ -188,6 +197,10 @@ export class VideoLoader implements AsyncDisposable {
     if (index !== 'packets' && index !== 'decoded') {
       throw new InvalidArgumentError(`Expected index 'packets' or 'decoded' but received ${describeValue(index)}`);
     }
+    if (options.indexCache !== undefined && (typeof options.indexCache !== 'string' || options.indexCache.length === 0)) {
+      throw new InvalidArgumentError(`Expected indexCache to be a directory path but received ${describeValue(options.indexCache)}`, { path });
+    }
+    const cacheDir = indexCacheDir(options.indexCache);
     const fallback = options.fallback ?? 'none';
     if (fallback !== 'none' && fallback !== 'cpu') {
       throw new InvalidArgumentError(`Expected fallback 'none' or 'cpu' but received ${describeValue(fallback)}`);
@@ -198,7 +211,7 @@ export class VideoLoader implements AsyncDisposable {
     let fallbackReason: string | undefined;
     try {
       const factory = await resolveBackend(device, options.backend);
-      session = await factory.open(path, {
+      session = await openCached(factory, path, cacheDir, {
         device, threads: options.threads, signal: options.signal, backendOptions: options.backendOptions, index,
       });
     } catch (err) {
@@ -209,7 +222,7 @@ export class VideoLoader implements AsyncDisposable {
       fallbackReason = reason;
       try {
         const cpu = await resolveBackend(usedDevice);
-        session = await cpu.open(path, { device: usedDevice, threads: options.threads, signal: options.signal, index });
+        session = await openCached(cpu, path, cacheDir, { device: usedDevice, threads: options.threads, signal: options.signal, index });
       } catch (cpuErr) {
         throw fromNativeError(cpuErr, path);
       }
@@ -488,6 +501,18 @@ export class VideoLoader implements AsyncDisposable {
     this.tail = p.catch(() => undefined);
     return p;
   }
+}
+
+/** factory.open through the persistent index cache when there is one (see index-cache.ts). */
+async function openCached(factory: BackendFactory, path: string, cacheDir: string | undefined, options: BackendOpenOptions): Promise<BackendSession> {
+  const entry = cacheDir === undefined ? null : indexCacheEntry(cacheDir, path, factory.name, options.index ?? 'packets');
+  const cachedIndex = entry === null ? undefined : readIndexCache(entry);
+  const session = await factory.open(path, { ...options, cachedIndex });
+  if (entry !== null && !session.index.fromCache && session.exportIndex) {
+    const bytes = session.exportIndex();
+    if (bytes) writeIndexCache(entry, bytes);
+  }
+  return session;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, path: string): void {

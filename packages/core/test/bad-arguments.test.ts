@@ -65,7 +65,7 @@ describe('bad arguments: every public function, every bad value', () => {
     for (const v of BAD) await settle(`open(${label(v)})`, () => VideoLoader.open(v as string));
     await expect(VideoLoader.open('/tmp/a\0b.mp4')).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
     const options = ['device', 'backend', 'dtype', 'layout', 'outWidth', 'outHeight', 'threads', 'maxBatchBytes', 'maxResultBytes',
-      'signal', 'backendOptions', 'fallback', 'index'];
+      'signal', 'backendOptions', 'fallback', 'index', 'indexCache'];
     for (const v of [...BAD, 'not-an-options-object']) await settle(`open(path, ${label(v)})`, () => VideoLoader.open('a.mp4', v as object));
     for (const key of options) {
       for (const v of BAD) {

@@ -35,8 +35,10 @@ using LibavSessionWrap = SessionWrap<Session>;
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int threads = 0;
   IndexMode indexMode = IndexMode::Packets;
+  std::string cachedIndex;
   try {
     indexMode = readIndexMode(info[1]);
+    cachedIndex = readCachedIndex(info[1]);
   } catch (const Error& e) {
     return rejectWith(info.Env(), e);
   }
@@ -44,11 +46,11 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     Napi::Value t = info[1].As<Napi::Object>().Get("threads");
     if (t.IsNumber()) threads = t.As<Napi::Number>().Int32Value();
   }
-  return openOffThread<Session>(info, [threads, indexMode](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [threads, indexMode, cachedIndex](const std::string& path, const CancelToken& cancel) {
     auto s = std::make_shared<Session>();
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = buildFrameIndex(s->demuxer, indexMode, threads);
+    s->index = loadOrBuildFrameIndex(s->demuxer, indexMode, threads, cachedIndex);
     s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation());
     s->description = describeVideo(s->demuxer, s->engine->codecName());
     s->startExecutor();

@@ -13,7 +13,7 @@ export const libavBackend: BackendFactory = {
   device: 'cpu',
   async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
     const native = await withCancel(options.signal, (cancel) =>
-      loadAddon().openVideo(path, { threads: options.threads ?? 0, index: options.index }, cancel));
+      loadAddon().openVideo(path, { threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex }, cancel));
     return new NativeBackendSession('libav', native, { seekCost: 6 });
   },
 };

@@ -2,7 +2,7 @@
 import { nativeAddonLoader, type IndexMode, type NativeSession } from '@tvl/core';
 
 export interface NativeAddon {
-  openVideo(path: string, options: { threads?: number; index?: IndexMode }, cancel: Int32Array): Promise<NativeSession>;
+  openVideo(path: string, options: { threads?: number; index?: IndexMode; cachedIndex?: Uint8Array }, cancel: Int32Array): Promise<NativeSession>;
   ffmpegVersion: string;
 }
 

@@ -100,8 +100,10 @@ class ProbeWorker : public PromiseWorker {
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int ordinal = 0;
   IndexMode indexMode = IndexMode::Packets;
+  std::string cachedIndex;
   try {
     indexMode = readIndexMode(info[1]);
+    cachedIndex = readCachedIndex(info[1]);
   } catch (const Error& e) {
     return rejectWith(info.Env(), e);
   }
@@ -109,14 +111,14 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     Napi::Value d = info[1].As<Napi::Object>().Get("device");
     if (d.IsNumber()) ordinal = d.As<Napi::Number>().Int32Value();
   }
-  return openOffThread<Session>(info, [ordinal, indexMode](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [ordinal, indexMode, cachedIndex](const std::string& path, const CancelToken& cancel) {
     // The GPU first: with no driver or device, say so before reading the file.
     auto s = std::make_shared<Session>();
     s->device = std::make_unique<gpu::CudaDevice>(ordinal);
     nvcuvid();
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = buildFrameIndex(s->demuxer, indexMode);
+    s->index = loadOrBuildFrameIndex(s->demuxer, indexMode, 0, cachedIndex);
     s->description = describeVideo(s->demuxer);
     {
       gpu::ContextScope scope(s->device->context());

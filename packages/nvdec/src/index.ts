@@ -19,7 +19,7 @@ export const nvdecBackend: BackendFactory = {
   device: 'cuda',
   async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
     const native = await withCancel(options.signal, (cancel) =>
-      loadAddon().openVideo(path, { device: options.device.ordinal, index: options.index }, cancel));
+      loadAddon().openVideo(path, { device: options.device.ordinal, index: options.index, cachedIndex: options.cachedIndex }, cancel));
     // A seek costs the GPU about what decoding a few frames does (the parser restarts, NVDEC does not).
     return new NativeBackendSession('nvdec', native, { seekCost: 4 });
   },

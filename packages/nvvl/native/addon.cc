@@ -93,8 +93,10 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int ordinal = 0, threads = 0;
   bool emulate = false;
   IndexMode indexMode = IndexMode::Packets;
+  std::string cachedIndex;
   try {
     indexMode = readIndexMode(info[1]);
+    cachedIndex = readCachedIndex(info[1]);
   } catch (const Error& e) {
     return rejectWith(info.Env(), e);
   }
@@ -110,7 +112,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     if (ordinal >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal, gpu::kFrameKernelPtx);
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = buildFrameIndex(s->demuxer, indexMode, threads);
+    s->index = loadOrBuildFrameIndex(s->demuxer, indexMode, threads, cachedIndex);
     s->description = describeVideo(s->demuxer);
     s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads, s->description.colour,
                                              s->description.rotation, emulate);

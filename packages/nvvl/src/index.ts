@@ -21,7 +21,7 @@ function nvvlBackend(device: DeviceKind): BackendFactory {
     async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
       const emulateNvdecSurface = options.backendOptions?.emulateNvdecSurface === true;
       const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, {
-        device: device === 'cuda' ? options.device.ordinal : -1, threads: options.threads ?? 0, index: options.index, emulateNvdecSurface,
+        device: device === 'cuda' ? options.device.ordinal : -1, threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex, emulateNvdecSurface,
       }, cancel));
       return new NativeBackendSession('nvvl', native, { seekCost: device === 'cuda' ? 4 : 6 });
     },

@@ -28,7 +28,7 @@ export interface NativeAddon {
   /** device: a CUDA ordinal, or -1 for the CPU path. */
   openVideo(
     path: string,
-    options: { device: number; threads?: number; index?: IndexMode; emulateNvdecSurface?: boolean },
+    options: { device: number; threads?: number; index?: IndexMode; cachedIndex?: Uint8Array; emulateNvdecSurface?: boolean },
     cancel: Int32Array,
   ): Promise<NvvlNativeSession>;
   ffmpegVersion: string;

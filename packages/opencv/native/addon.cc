@@ -47,8 +47,10 @@ using OpencvSessionWrap = SessionWrap<Session>;
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   ColourMode mode = ColourMode::Stream;
   IndexMode indexMode = IndexMode::Packets;
+  std::string cachedIndex;
   try {
     indexMode = readIndexMode(info[1]);
+    cachedIndex = readCachedIndex(info[1]);
   } catch (const Error& e) {
     return rejectWith(info.Env(), e);
   }
@@ -61,7 +63,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
         return rejectWith(info.Env(), Error("TVL_INVALID_ARGUMENT", "colour must be 'stream' or 'opencv', not '" + s + "'"));
     }
   }
-  return openOffThread<Session>(info, [mode, indexMode](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [mode, indexMode, cachedIndex](const std::string& path, const CancelToken& cancel) {
     auto s = std::make_shared<Session>();
     int64_t streamStart = AV_NOPTS_VALUE;
     RgbCorrection correction{};
@@ -71,7 +73,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
       Demuxer demuxer;
       demuxer.setCancel(cancel);
       demuxer.open(path);
-      s->index = buildFrameIndex(demuxer, indexMode);
+      s->index = loadOrBuildFrameIndex(demuxer, indexMode, 0, cachedIndex);
       s->description = describeVideo(demuxer);
       streamStart = demuxer.stream()->start_time;
       const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);

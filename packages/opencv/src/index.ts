@@ -33,7 +33,7 @@ export const opencvBackend: BackendFactory = {
   device: 'cpu',
   async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
     const colour = colourOption(options);
-    const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, { colour, index: options.index }, cancel));
+    const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, { colour, index: options.index, cachedIndex: options.cachedIndex }, cancel));
     // VideoCapture's own seek steps back 16 frames before its keyframe search, so a seek costs
     // more than with @tvl/libav; continuing through a few frames is usually cheaper.
     return new NativeBackendSession('opencv', native, { seekCost: 20 });

@@ -80,6 +80,7 @@ struct FrameIndex {
   int64_t demuxErrors = 0;     // errors the demuxer reported (and resynced past) while indexing
   int64_t droppedLeading = 0;  // packets before the first picture the decoder presents (not frames)
   bool startsWithKeyframe = true;  // the file's first packet (decode order) is a keyframe
+  bool fromCache = false;          // read from the persistent index cache, not built
 
   size_t size() const { return frames.size(); }
   double seconds(int64_t ts) const { return double(ts) * av_q2d(timeBase); }

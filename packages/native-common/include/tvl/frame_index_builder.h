@@ -22,6 +22,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <memory>
 #include <unordered_map>
 #include <utility>
@@ -311,6 +313,121 @@ inline FrameIndex buildFrameIndex(Demuxer& demuxer, IndexMode mode, int threads 
   }
   index.reindex();
   return index;
+}
+
+}  // namespace tvl
+
+// ---- The persistent index (`indexCache`): a FrameIndex as bytes, and back ----
+// Layout: magic, version, the fields, then the entries as they are in memory. Whatever does not
+// check out (magic, version, sizes, the stream's time base, the index mode asked for) is refused,
+// and the caller builds the index again: a cache entry is never trusted blindly.
+namespace tvl {
+
+namespace index_cache_detail {
+constexpr uint64_t kMagic = 0x31584449564c5654ull;  // "TVLVIDX1"
+constexpr uint32_t kVersion = 1;
+struct Header {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t entrySize;
+  int32_t tbNum, tbDen;
+  int64_t entries;
+  int64_t minDts;
+  int64_t demuxErrors;
+  int64_t droppedLeading;
+  uint8_t truncated, source, byPosition, startsWithKeyframe;
+  uint32_t reasonBytes;
+  uint64_t checksum;  // FNV-1a over everything after the header: a damaged entry is refused
+};
+
+inline uint64_t fnv1a(const char* p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ uint8_t(p[i])) * 0x100000001b3ull;
+  return h;
+}
+}  // namespace index_cache_detail
+
+inline std::string serializeFrameIndex(const FrameIndex& index) {
+  using namespace index_cache_detail;
+  Header h{};
+  h.magic = kMagic;
+  h.version = kVersion;
+  h.entrySize = sizeof(IndexEntry);
+  h.tbNum = index.timeBase.num;
+  h.tbDen = index.timeBase.den;
+  h.entries = int64_t(index.frames.size());
+  h.minDts = index.minDts;
+  h.demuxErrors = index.demuxErrors;
+  h.droppedLeading = index.droppedLeading;
+  h.truncated = index.truncated;
+  h.source = uint8_t(index.source);
+  h.byPosition = index.byPosition;
+  h.startsWithKeyframe = index.startsWithKeyframe;
+  h.reasonBytes = uint32_t(index.truncatedReason.size());
+  std::string body = index.truncatedReason;
+  for (const IndexEntry& e : index.frames) {
+    IndexEntry clean{};  // padding zeroed: equal indexes give equal bytes
+    clean.pts = e.pts;
+    clean.dts = e.dts;
+    clean.duration = e.duration;
+    clean.pos = e.pos;
+    clean.keyframe = e.keyframe;
+    clean.hasPts = e.hasPts;
+    clean.afterDemuxError = e.afterDemuxError;
+    clean.state = e.state;
+    char raw[sizeof(IndexEntry)];
+    std::memset(raw, 0, sizeof raw);
+    std::memcpy(raw, &clean, sizeof clean);
+    body.append(raw, sizeof raw);
+  }
+  h.checksum = fnv1a(body.data(), body.size());
+  return std::string(reinterpret_cast<const char*>(&h), sizeof h) + body;
+}
+
+// Fills `index` from `bytes` if they are a valid index of this stream built in `mode`.
+inline bool deserializeFrameIndex(const std::string& bytes, const AVStream* stream, IndexMode mode, FrameIndex& index) {
+  using namespace index_cache_detail;
+  Header h{};
+  if (bytes.size() < sizeof h) return false;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  if (h.magic != kMagic || h.version != kVersion || h.entrySize != sizeof(IndexEntry) || h.entries <= 0) return false;
+  if (h.tbNum != stream->time_base.num || h.tbDen != stream->time_base.den) return false;
+  if (h.source > uint8_t(IndexSource::Decoded) || (mode == IndexMode::Decoded && h.source != uint8_t(IndexSource::Decoded))) return false;
+  if (uint64_t(h.entries) > (bytes.size() / sizeof(IndexEntry)) ||
+      bytes.size() != sizeof h + h.reasonBytes + size_t(h.entries) * sizeof(IndexEntry))
+    return false;
+  if (fnv1a(bytes.data() + sizeof h, bytes.size() - sizeof h) != h.checksum) return false;
+  FrameIndex f;
+  f.timeBase = stream->time_base;
+  f.minDts = h.minDts;
+  f.demuxErrors = h.demuxErrors;
+  f.droppedLeading = h.droppedLeading;
+  f.truncated = h.truncated != 0;
+  f.source = IndexSource(h.source);
+  f.byPosition = h.byPosition != 0;
+  f.startsWithKeyframe = h.startsWithKeyframe != 0;
+  f.truncatedReason.assign(bytes.data() + sizeof h, h.reasonBytes);
+  f.frames.resize(size_t(h.entries));
+  std::memcpy(f.frames.data(), bytes.data() + sizeof h + h.reasonBytes, size_t(h.entries) * sizeof(IndexEntry));
+  for (size_t i = 0; i < f.frames.size(); i++) {
+    const IndexEntry& e = f.frames[i];
+    if (uint8_t(e.state) > uint8_t(FrameState::Unproven)) return false;
+    if (i > 0 && e.pts <= f.frames[i - 1].pts) return false;  // presentation order, or not an index
+  }
+  f.reindex();
+  index = std::move(f);
+  return true;
+}
+
+// The index open uses: the cached one when `cached` is a valid index of this stream built in
+// `mode`, else built (FrameIndex::fromCache says which).
+inline FrameIndex loadOrBuildFrameIndex(Demuxer& demuxer, IndexMode mode, int threads, const std::string& cached) {
+  FrameIndex index;
+  if (!cached.empty() && deserializeFrameIndex(cached, demuxer.stream(), mode, index)) {
+    index.fromCache = true;
+    return index;
+  }
+  return buildFrameIndex(demuxer, mode, threads);
 }
 
 }  // namespace tvl

@@ -61,6 +61,7 @@ inline Napi::Object frameIndexToJs(Napi::Env env, const FrameIndex& index) {
   o.Set("identity", index.byPosition ? "position" : "pts");
   o.Set("droppedLeading", double(index.droppedLeading));
   o.Set("demuxErrors", double(index.demuxErrors));
+  o.Set("fromCache", index.fromCache);
   return o;
 }
 
@@ -73,6 +74,15 @@ inline IndexMode readIndexMode(const Napi::Value& options) {
   if (s == "decoded") return IndexMode::Decoded;
   if (s == "packets") return IndexMode::Packets;
   throw Error("TVL_INVALID_ARGUMENT", "index must be 'packets' or 'decoded'");
+}
+
+// options.cachedIndex: a Buffer from session.exportIndex() (the persistent index cache), or absent.
+inline std::string readCachedIndex(const Napi::Value& options) {
+  if (!options.IsObject()) return {};
+  Napi::Value v = options.As<Napi::Object>().Get("cachedIndex");
+  if (!v.IsBuffer()) return {};
+  Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
+  return std::string(b.Data(), b.Length());
 }
 
 // plan = { runs: [{ start: number, keep: number[] }] }

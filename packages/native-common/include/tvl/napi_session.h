@@ -2,6 +2,7 @@
 // written once:
 //   session.decode(plan, output, buffers, cancelCell[, options]) -> Promise<{ framesDecoded, seeks, position }>
 //   session.close() -> Promise<void>
+//   session.exportIndex() -> Buffer | null       (the frame index, for the persistent index cache)
 // Both run on a libuv worker thread. An addon supplies its Session type:
 //   struct Session {
 //     std::mutex mu; bool closed;
@@ -25,6 +26,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "tvl/frame_index_builder.h"
 #include "tvl/napi_bridge.h"
 
 namespace tvl {
@@ -63,7 +65,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
   static void Init(Napi::Env env, const char* className) {
     Napi::Function f = SessionWrap::DefineClass(
         env, className, {SessionWrap::InstanceMethod("decode", &SessionWrap::Decode),
-                         SessionWrap::InstanceMethod("close", &SessionWrap::Close)});
+                         SessionWrap::InstanceMethod("close", &SessionWrap::Close),
+                         SessionWrap::InstanceMethod("exportIndex", &SessionWrap::ExportIndex)});
     constructor() = Napi::Persistent(f);
     constructor().SuppressDestruct();
   }
@@ -167,6 +170,15 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     } catch (const Error& e) {
       return rejectWith(env, e);
     }
+  }
+
+  // The frame index as bytes, for the persistent index cache (tvl/frame_index_builder.h). Small
+  // (40 bytes a frame) and synchronous; null once closed.
+  Napi::Value ExportIndex(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(session_->mu);
+    if (session_->closed) return info.Env().Null();
+    const std::string bytes = serializeFrameIndex(session_->index);
+    return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
