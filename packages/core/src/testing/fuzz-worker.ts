@@ -9,7 +9,7 @@ import path from 'node:path';
 import { TvlError } from '../errors.js';
 import { seededRandom } from '../random.js';
 import { VideoLoader } from '../video-loader.js';
-import { mutate, packetRanges, type FuzzFileResult } from './fuzz.js';
+import { HARNESS_FAILED, mutate, packetRanges, type FuzzFileResult } from './fuzz.js';
 import { meanAbsDiff, readFrameCode } from './media.js';
 
 interface Input {
@@ -118,7 +118,8 @@ async function main(): Promise<void> {
   }
 }
 
+// Exit code 3: the harness itself failed (not the file under test); the parent stops the run.
 main().catch((err) => {
   process.stderr.write(`fuzz worker: ${err instanceof Error && err.stack ? err.stack : describeError(err)}\n`);
-  process.exit(2);
+  process.exit(HARNESS_FAILED);
 });

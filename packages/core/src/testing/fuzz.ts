@@ -138,12 +138,22 @@ export interface FuzzOptions {
 
 interface Job { source: string; seed: number }
 
-const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuzz-worker.js');
+/** The worker's exit code when the harness failed (bad module path, ...), not a file under test. */
+export const HARNESS_FAILED = 3;
+
+/** The worker's compiled JavaScript: next to this file in dist/, or in dist/ when this runs from src/ (ts-jest). */
+function workerPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'fuzz-worker.js'), path.resolve(here, '../../dist/testing/fuzz-worker.js')];
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found) throw new Error(`the fuzz worker is not built (${candidates.join(', ')}): run the build first`);
+  return found;
+}
 
 /** Runs `jobs` in one child; resolves with the results it printed and how it ended. */
 function runWorker(options: FuzzOptions, jobs: Job[], onResult: (r: FuzzFileResult) => void): Promise<{ done: number; crashed: boolean; hung: boolean; signal: string | null }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [workerPath], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TVL_FFMPEG_LOG: '' } });
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [workerPath()], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TVL_FFMPEG_LOG: '' } });
     let done = 0;
     let buffered = '';
     let stderr = '';
@@ -172,6 +182,10 @@ function runWorker(options: FuzzOptions, jobs: Job[], onResult: (r: FuzzFileResu
     child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (code === HARNESS_FAILED && done === 0) {
+        reject(new Error(`the fuzz worker failed to run:\n${stderr}`));
+        return;
+      }
       const crashed = !hung && (code !== 0 || signal !== null);
       if (crashed && process.env.TVL_FUZZ_VERBOSE) process.stderr.write(stderr);
       resolve({ done, crashed, hung, signal });

@@ -220,7 +220,7 @@ class Demuxer {
     // Owned so that every exit (end, error, abort) frees it.
     std::unique_ptr<AVPacket, void (*)(AVPacket*)> owned(av_packet_alloc(), [](AVPacket* p) { av_packet_free(&p); });
     AVPacket* pkt = owned.get();
-    DemuxErrorWatch watch;
+    DemuxErrorWatch watch(fmt_);
     int64_t errorsSeen = 0;
     int64_t synthetic = 0;
     int64_t streamPackets = 0;  // including those an edit list discards, as the header counts them
@@ -242,7 +242,7 @@ class Demuxer {
         e.pts = e.hasPts ? pkt->pts : (pkt->dts != AV_NOPTS_VALUE ? pkt->dts : synthetic);
         e.duration = pkt->duration;
         e.pos = pkt->pos;
-        e.keyframe = (pkt->flags & AV_PKT_FLAG_KEY) != 0 || containerSaysKeyframe(*pkt);
+        e.keyframe = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
         if (pkt->flags & AV_PKT_FLAG_CORRUPT) e.state = FrameState::Corrupt;
         e.afterDemuxError = watch.errors() > errorsSeen;
         errorsSeen = watch.errors();
@@ -271,19 +271,6 @@ class Demuxer {
                       (index.truncated ? " (" + index.truncatedReason + ")" : ""));
     }
     return index;
-  }
-
-  // Whether the container's own keyframe table (MP4's sync samples, AVI's index, Matroska's cues)
-  // marks this packet a keyframe. libavformat's parser clears the flag of a keyframe whose payload
-  // it cannot parse: damage inside the picture must not make it look like a leading picture of a
-  // stream cut mid-GOP (whose frames would then be dropped and every later one renumbered).
-  bool containerSaysKeyframe(const AVPacket& pkt) const {
-    for (int64_t ts : {pkt.dts, pkt.pts}) {
-      if (ts == AV_NOPTS_VALUE) continue;
-      const AVIndexEntry* e = avformat_index_get_entry_from_timestamp(stream_, ts, AVSEEK_FLAG_ANY | AVSEEK_FLAG_BACKWARD);
-      if (e && e->timestamp == ts && (e->flags & AVINDEX_KEYFRAME)) return true;
-    }
-    return false;
   }
 
   // How many frames the decoder holds back to reorder them (0: decode order is presentation order).

@@ -16,6 +16,7 @@
 // installed copy serves every addon's decoders (the record layout is checked by a magic number).
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -26,6 +27,7 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 #include <libavutil/log.h>
 }
 
@@ -137,33 +139,33 @@ class DecodeErrorLog {
   std::vector<uint64_t> damaged_;
 };
 
-// Counts the errors a demuxer reports while this thread reads packets (libavformat demuxes on the
-// calling thread). A demuxer that meets damage logs it, resyncs and carries on, and the packets it
-// skipped are simply missing: this is how the frame index learns where numbering became uncertain.
+// Counts the errors a demuxer reports while it reads packets. A demuxer that meets damage logs
+// it, resyncs and carries on, and the packets it skipped are simply missing: this is how the frame
+// index learns where numbering became uncertain. Demuxers log on their AVFormatContext, whose
+// `opaque` points here while the watch lives. (Not a thread_local: the log callback is
+// process-wide, and the one installed last, maybe another addon's copy of this code, serves
+// every addon; the record's layout is checked by a magic number, as DecodeErrorLog's is.)
 class DemuxErrorWatch {
  public:
-  DemuxErrorWatch() : previous_(current()) { current() = this; }
-  ~DemuxErrorWatch() { current() = previous_; }
+  explicit DemuxErrorWatch(AVFormatContext* fmt) : fmt_(fmt), previous_(fmt->opaque) { fmt_->opaque = this; }
+  ~DemuxErrorWatch() { fmt_->opaque = previous_; }
   DemuxErrorWatch(const DemuxErrorWatch&) = delete;
   DemuxErrorWatch& operator=(const DemuxErrorWatch&) = delete;
 
-  int64_t errors() const { return errors_; }
+  int64_t errors() const { return errors_.load(); }
 
   static void recordIfWatched(void* avcl, int level) {
-    DemuxErrorWatch* w = current();
-    if (!w || level > AV_LOG_ERROR || !avcl) return;
-    // Decoders and parsers (which avformat runs inside av_read_frame) report their own damage.
-    if (*static_cast<const AVClass* const*>(avcl) == avcodec_get_class()) return;
-    w->errors_++;
+    if (level > AV_LOG_ERROR || !avcl || *static_cast<const AVClass* const*>(avcl) != avformat_get_class()) return;
+    auto* w = static_cast<DemuxErrorWatch*>(static_cast<AVFormatContext*>(avcl)->opaque);
+    if (w && w->magic_ == kMagic) w->errors_++;
   }
 
  private:
-  static DemuxErrorWatch*& current() {
-    static thread_local DemuxErrorWatch* watch = nullptr;
-    return watch;
-  }
-  DemuxErrorWatch* previous_;
-  int64_t errors_ = 0;
+  static constexpr uint64_t kMagic = 0x544c56444d555852ull;  // layout version 1
+  const uint64_t magic_ = kMagic;  // first member: checked before anything else is read
+  AVFormatContext* fmt_;
+  void* previous_;
+  std::atomic<int64_t> errors_{0};
 };
 
 // FFmpeg's log callback for TVL's addons: records decoding and demuxing errors (above), then

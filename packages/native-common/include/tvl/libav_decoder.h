@@ -4,6 +4,7 @@
 // concealed frame is a wrong frame.
 #pragma once
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -50,6 +51,13 @@ class LibavDecoder {
         int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
         ctx_->thread_count = std::min(n, 16);
         ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+        // An intra-only picture must be written whole by its own packet. Damage can make the
+        // decoder skip the writing without a word (an MJPEG scan cut short by a stray marker), and
+        // the picture then shows what its recycled buffer held: another frame. Cleared buffers
+        // make such a picture blank instead, never a clean copy of another frame. (Cheap: these
+        // codecs decode far slower than a memset.)
+        const AVCodecDescriptor* desc = avcodec_descriptor_get(par->codec_id);
+        if (desc && (desc->props & AV_CODEC_PROP_INTRA_ONLY)) ctx_->get_buffer2 = &LibavDecoder::clearedBuffer;
       }
       // Never AV_EF_EXPLODE (give up on a packet at its first error). With frame threading it
       // reaches an assertion in FFmpeg 5.1 (`frame->buf[0]` in decode.c: SIGABRT, the whole
@@ -127,6 +135,13 @@ class LibavDecoder {
       }
     }
     return nullptr;
+  }
+
+  static int clearedBuffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
+    const int r = avcodec_default_get_buffer2(ctx, frame, flags);
+    if (r < 0) return r;
+    for (int p = 0; p < AV_NUM_DATA_POINTERS && frame->buf[p]; p++) std::memset(frame->buf[p]->data, 0, frame->buf[p]->size);
+    return 0;
   }
 
   static AVPixelFormat pickHardwareFormat(AVCodecContext* ctx, const AVPixelFormat* offered) {
