@@ -14,6 +14,9 @@
 //     P-frames whose references are gone; an open GOP's leading B-frames): when there are any, the
 //     head of the file is decoded until the first keyframe comes out, and the ones that did not
 //     come out are not frames; the ones that did, if decoding them reported damage, are damaged.
+//     (A cut leaves fewer leading packets than a GOP; a whole GOP or more before the first
+//     keyframe means a damaged keyframe the parser did not recognise: those frames keep their
+//     numbers and are damaged.)
 //  4. Where the demuxer reported damage and resynced, packets may be missing. If the timestamps
 //     count the missing frames (every interval a whole number of frame durations), each missing
 //     frame keeps its number as a Lost entry; if they cannot, every frame from the damage on is
@@ -165,6 +168,22 @@ inline void dropLeadingPictures(Demuxer& demuxer, FrameIndex& index, const std::
   while (firstKey < decodeOrder.size() && !decodeOrder[firstKey].keyframe) firstKey++;
   if (firstKey == decodeOrder.size()) return;  // no keyframe at all: nothing to measure against
   const int64_t keyPts = decodeOrder[firstKey].pts;
+  // A cut mid-GOP leaves fewer leading packets than a GOP: the GOP's own keyframe was cut away.
+  // A whole GOP or more before the first keyframe means that keyframe is there but damaged (the
+  // parser cleared its flag): its pictures are frames of the file, damaged, and keep their numbers.
+  int64_t longestGop = 0;
+  for (size_t i = firstKey, last = firstKey; i < decodeOrder.size(); i++) {
+    if (!decodeOrder[i].keyframe || i == firstKey) continue;
+    longestGop = std::max<int64_t>(longestGop, int64_t(i - last));
+    last = i;
+  }
+  if (firstKey > 0 && longestGop > 0 && int64_t(firstKey) >= longestGop) {
+    for (size_t i = 0; i < firstKey; i++) {
+      const int64_t k = index.find(decodeOrder[i].pts);
+      if (k >= 0 && index.frames[size_t(k)].state == FrameState::Ok) index.frames[size_t(k)].state = FrameState::Corrupt;
+    }
+    return;
+  }
   bool anyLeading = firstKey > 0;
   for (size_t i = firstKey + 1; i < decodeOrder.size() && !anyLeading; i++) anyLeading = decodeOrder[i].pts < keyPts;
   if (!anyLeading) return;
