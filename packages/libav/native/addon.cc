@@ -34,23 +34,15 @@ using LibavSessionWrap = SessionWrap<Session>;
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int threads = 0;
-  IndexMode indexMode = IndexMode::Packets;
-  std::string cachedIndex;
-  try {
-    indexMode = readIndexMode(info[1]);
-    cachedIndex = readCachedIndex(info[1]);
-  } catch (const Error& e) {
-    return rejectWith(info.Env(), e);
-  }
   if (info[1].IsObject()) {
     Napi::Value t = info[1].As<Napi::Object>().Get("threads");
     if (t.IsNumber()) threads = t.As<Napi::Number>().Int32Value();
   }
-  return openOffThread<Session>(info, [threads, indexMode, cachedIndex](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [threads](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
     auto s = std::make_shared<Session>();
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = loadOrBuildFrameIndex(s->demuxer, indexMode, threads, cachedIndex);
+    s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
     s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation());
     s->description = describeVideo(s->demuxer, s->engine->codecName());
     s->startExecutor();

@@ -99,26 +99,18 @@ class ProbeWorker : public PromiseWorker {
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int ordinal = 0;
-  IndexMode indexMode = IndexMode::Packets;
-  std::string cachedIndex;
-  try {
-    indexMode = readIndexMode(info[1]);
-    cachedIndex = readCachedIndex(info[1]);
-  } catch (const Error& e) {
-    return rejectWith(info.Env(), e);
-  }
   if (info[1].IsObject()) {
     Napi::Value d = info[1].As<Napi::Object>().Get("device");
     if (d.IsNumber()) ordinal = d.As<Napi::Number>().Int32Value();
   }
-  return openOffThread<Session>(info, [ordinal, indexMode, cachedIndex](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [ordinal](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
     // The GPU first: with no driver or device, say so before reading the file.
     auto s = std::make_shared<Session>();
     s->device = std::make_unique<gpu::CudaDevice>(ordinal);
     nvcuvid();
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = loadOrBuildFrameIndex(s->demuxer, indexMode, 0, cachedIndex);
+    s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, 0, index.cached);
     s->description = describeVideo(s->demuxer);
     {
       gpu::ContextScope scope(s->device->context());

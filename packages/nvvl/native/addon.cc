@@ -92,27 +92,19 @@ using NvvlSessionWrap = SessionWrap<Session>;
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int ordinal = 0, threads = 0;
   bool emulate = false;
-  IndexMode indexMode = IndexMode::Packets;
-  std::string cachedIndex;
-  try {
-    indexMode = readIndexMode(info[1]);
-    cachedIndex = readCachedIndex(info[1]);
-  } catch (const Error& e) {
-    return rejectWith(info.Env(), e);
-  }
   if (info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
     if (o.Get("device").IsNumber()) ordinal = o.Get("device").As<Napi::Number>().Int32Value();
     if (o.Get("threads").IsNumber()) threads = o.Get("threads").As<Napi::Number>().Int32Value();
     emulate = o.Get("emulateNvdecSurface").ToBoolean();
   }
-  return openOffThread<Session>(info, [=](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [=](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
     auto s = std::make_shared<Session>();
     // The GPU first: with no driver or device, say so before reading the file.
     if (ordinal >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal, gpu::kFrameKernelPtx);
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
-    s->index = loadOrBuildFrameIndex(s->demuxer, indexMode, threads, cachedIndex);
+    s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
     s->description = describeVideo(s->demuxer);
     s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads, s->description.colour,
                                              s->description.rotation, emulate);

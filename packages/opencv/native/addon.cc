@@ -46,14 +46,6 @@ using OpencvSessionWrap = SessionWrap<Session>;
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   ColourMode mode = ColourMode::Stream;
-  IndexMode indexMode = IndexMode::Packets;
-  std::string cachedIndex;
-  try {
-    indexMode = readIndexMode(info[1]);
-    cachedIndex = readCachedIndex(info[1]);
-  } catch (const Error& e) {
-    return rejectWith(info.Env(), e);
-  }
   if (info[1].IsObject()) {
     Napi::Value c = info[1].As<Napi::Object>().Get("colour");
     if (c.IsString()) {
@@ -63,7 +55,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
         return rejectWith(info.Env(), Error("TVL_INVALID_ARGUMENT", "colour must be 'stream' or 'opencv', not '" + s + "'"));
     }
   }
-  return openOffThread<Session>(info, [mode, indexMode, cachedIndex](const std::string& path, const CancelToken& cancel) {
+  return openOffThread<Session>(info, [mode](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
     auto s = std::make_shared<Session>();
     int64_t streamStart = AV_NOPTS_VALUE;
     RgbCorrection correction{};
@@ -73,7 +65,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
       Demuxer demuxer;
       demuxer.setCancel(cancel);
       demuxer.open(path);
-      s->index = loadOrBuildFrameIndex(demuxer, indexMode, 0, cachedIndex);
+      s->index = loadOrBuildFrameIndex(demuxer, index.mode, 0, index.cached);
       s->description = describeVideo(demuxer);
       streamStart = demuxer.stream()->start_time;
       const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);

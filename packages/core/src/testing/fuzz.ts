@@ -223,9 +223,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     options.onProgress?.(summary.files + summary.crashes + summary.hangs, jobs.length);
   };
   const describe = (j: Job) => `${path.basename(j.source)} seed ${j.seed} (${MUTATION_KINDS[j.seed % MUTATION_KINDS.length]})`;
-  // Batches of files per worker: a process start costs more than a small file.
+  // Batches of files per worker (a process start costs more than a small file), each of one
+  // source: a worker decodes a clean reference once per source it meets.
+  const bySource = [...jobs].sort((a, b) => sources.indexOf(a.source) - sources.indexOf(b.source) || a.seed - b.seed);
   const batches: Job[][] = [];
-  for (let i = 0; i < jobs.length; i += 25) batches.push(jobs.slice(i, i + 25));
+  for (let i = 0; i < bySource.length; i += 25) batches.push(bySource.slice(i, i + 25));
   const workers = options.workers ?? Math.max(1, os.availableParallelism());
   const next = async (): Promise<void> => {
     for (let batch = batches.shift(); batch; batch = batches.shift()) {

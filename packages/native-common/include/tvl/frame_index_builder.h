@@ -310,7 +310,13 @@ inline FrameIndex buildFrameIndex(Demuxer& demuxer, IndexMode mode, int threads 
     afterError |= e.afterDemuxError;
     if (afterError) firstPtsAfterError = std::min(firstPtsAfterError, e.pts);
   }
-  const std::vector<IndexEntry> decodeOrder = index.frames;
+  // Rules 3 and 4 need the packets in decode order; an ordinary file (keyframe first, nothing
+  // shown before it, no damage) needs neither, and is spared the copy.
+  bool leadingPossible = !index.frames.front().keyframe;
+  const int64_t firstPts = index.frames.front().pts;
+  for (size_t i = 1; i < index.frames.size() && !leadingPossible; i++) leadingPossible = index.frames[i].pts < firstPts;
+  std::vector<IndexEntry> decodeOrder;
+  if (leadingPossible || afterError) decodeOrder = index.frames;
   if (mode == IndexMode::Decoded || (index.byPosition && demuxer.reorderDelay() > 0)) {
     index_detail::decodeWholeIndex(demuxer, index, threads);
     // Rule 4 holds here too (where packets have pts to count with): a frame lost to a damaged
@@ -325,7 +331,7 @@ inline FrameIndex buildFrameIndex(Demuxer& demuxer, IndexMode mode, int threads 
   std::stable_sort(index.frames.begin(), index.frames.end(),
                    [](const IndexEntry& a, const IndexEntry& b) { return a.pts < b.pts; });
   index.reindex();
-  index_detail::dropLeadingPictures(demuxer, index, decodeOrder);
+  if (leadingPossible) index_detail::dropLeadingPictures(demuxer, index, decodeOrder);
   if (afterError) {
     const bool lost = index_detail::accountForLostPackets(index, firstPtsAfterError);
     index_detail::markDamageNeighbours(index, decodeOrder, lost);

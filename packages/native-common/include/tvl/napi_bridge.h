@@ -65,24 +65,30 @@ inline Napi::Object frameIndexToJs(Napi::Env env, const FrameIndex& index) {
   return o;
 }
 
-// options.index: 'packets' (default) or 'decoded' (see tvl/frame_index_builder.h).
-inline IndexMode readIndexMode(const Napi::Value& options) {
-  if (!options.IsObject()) return IndexMode::Packets;
-  Napi::Value v = options.As<Napi::Object>().Get("index");
-  if (v.IsUndefined()) return IndexMode::Packets;
-  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (s == "decoded") return IndexMode::Decoded;
-  if (s == "packets") return IndexMode::Packets;
-  throw Error("TVL_INVALID_ARGUMENT", "index must be 'packets' or 'decoded'");
-}
+// How every addon's open builds its frame index, from its options:
+//   options.index: 'packets' (default) or 'decoded' (see tvl/frame_index_builder.h);
+//   options.cachedIndex: a Buffer from session.exportIndex() (the persistent index cache), or absent.
+struct IndexOptions {
+  IndexMode mode = IndexMode::Packets;
+  std::string cached;
+};
 
-// options.cachedIndex: a Buffer from session.exportIndex() (the persistent index cache), or absent.
-inline std::string readCachedIndex(const Napi::Value& options) {
-  if (!options.IsObject()) return {};
-  Napi::Value v = options.As<Napi::Object>().Get("cachedIndex");
-  if (!v.IsBuffer()) return {};
-  Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
-  return std::string(b.Data(), b.Length());
+inline IndexOptions readIndexOptions(const Napi::Value& options) {
+  IndexOptions o;
+  if (!options.IsObject()) return o;
+  const Napi::Object obj = options.As<Napi::Object>();
+  const Napi::Value index = obj.Get("index");
+  if (!index.IsUndefined()) {
+    const std::string s = index.IsString() ? index.As<Napi::String>().Utf8Value() : "";
+    if (s == "decoded") o.mode = IndexMode::Decoded;
+    else if (s != "packets") throw Error("TVL_INVALID_ARGUMENT", "index must be 'packets' or 'decoded'");
+  }
+  const Napi::Value cached = obj.Get("cachedIndex");
+  if (cached.IsBuffer()) {
+    Napi::Buffer<char> b = cached.As<Napi::Buffer<char>>();
+    o.cached.assign(b.Data(), b.Length());
+  }
+  return o;
 }
 
 // plan = { runs: [{ start: number, keep: number[] }] }

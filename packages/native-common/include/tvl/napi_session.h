@@ -188,26 +188,29 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
   std::shared_ptr<Session> session_;
 };
 
-// Opening, written once for every addon: `open(path, cancel)` builds the session on a libuv
-// worker thread (demuxing, indexing, setting up the decoder); the promise resolves to the JS
-// session object. An addon's openVideo(path, options, cancelCell) reads its options, then:
-//   return openOffThread<Session>(info, [threads](const std::string& path, const CancelToken& cancel) { ... });
+// Opening, written once for every addon: `open(path, cancel, indexOptions)` builds the session on
+// a libuv worker thread (demuxing, indexing, setting up the decoder); the promise resolves to the
+// JS session object. The index options (index, cachedIndex) are read here for every addon. An
+// addon's openVideo(path, options, cancelCell) reads its own options, then:
+//   return openOffThread<Session>(info, [threads](const std::string& path, const CancelToken& cancel,
+//                                                 const IndexOptions& index) { ... });
 template <class Session>
 class OpenWorker : public PromiseWorker {
  public:
-  using OpenFn = std::function<std::shared_ptr<Session>(const std::string&, const CancelToken&)>;
-  OpenWorker(Napi::Env env, std::string path, OpenFn open, const Napi::Value& cancel)
-      : PromiseWorker(env), path_(std::move(path)), open_(std::move(open)) {
+  using OpenFn = std::function<std::shared_ptr<Session>(const std::string&, const CancelToken&, const IndexOptions&)>;
+  OpenWorker(Napi::Env env, std::string path, OpenFn open, IndexOptions index, const Napi::Value& cancel)
+      : PromiseWorker(env), path_(std::move(path)), open_(std::move(open)), index_(std::move(index)) {
     cancel_.pin(cancel);
   }
 
  protected:
-  void Run() override { session_ = open_(path_, cancel_.token); }
+  void Run() override { session_ = open_(path_, cancel_.token, index_); }
   Napi::Value Result(Napi::Env env) override { return SessionWrap<Session>::Opened(env, session_); }
 
  private:
   std::string path_;
   OpenFn open_;
+  IndexOptions index_;
   PinnedCancel cancel_;
   std::shared_ptr<Session> session_;
 };
@@ -216,7 +219,13 @@ template <class Session>
 Napi::Value openOffThread(const Napi::CallbackInfo& info, typename OpenWorker<Session>::OpenFn open) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "path must be a string"));
-  return queue(new OpenWorker<Session>(env, info[0].As<Napi::String>().Utf8Value(), std::move(open), info[2]));
+  IndexOptions index;
+  try {
+    index = readIndexOptions(info[1]);
+  } catch (const Error& e) {
+    return rejectWith(env, e);
+  }
+  return queue(new OpenWorker<Session>(env, info[0].As<Napi::String>().Utf8Value(), std::move(open), std::move(index), info[2]));
 }
 
 }  // namespace tvl

@@ -42,33 +42,30 @@ struct DecodeStats {
   int64_t position = -1;
 };
 
-// Before decoding anything: every kept frame exists, and its packet is not known to be damaged.
+// Why the index refuses a frame in `state` (never called for FrameState::Ok).
+inline const char* unusableReason(FrameState state) {
+  switch (state) {
+    case FrameState::Lost:
+      return " is missing from the file: demuxing met damage and lost its packet (the timestamps around the hole "
+             "show it was there)";
+    case FrameState::Unproven:
+      return " cannot be identified exactly: the file is damaged before it and the number of frames lost there "
+             "cannot be proven (run `tvl verify` on the file)";
+    default:
+      return " is damaged in the file (its packet is cut short or flagged corrupt, it lies next to damage the "
+             "demuxer reported, or it precedes the first keyframe without its references)";
+  }
+}
+
+// Before decoding anything: every kept frame exists, and the index does not know it unusable.
 inline void checkPlan(const FrameIndex& index, const std::vector<DecodeRun>& runs) {
   for (const DecodeRun& run : runs) {
     for (int64_t k : run.keep) {
       if (k < 0 || size_t(k) >= index.size())
         throw Error("TVL_INDEX_OUT_OF_RANGE", "frame " + std::to_string(k) + " is out of range", k);
-      switch (index.frames[size_t(k)].state) {
-        case FrameState::Ok: break;
-        case FrameState::Corrupt:
-          throw Error("TVL_CORRUPT_DATA",
-                      "frame " + std::to_string(k) +
-                          " is damaged in the file (its packet is cut short or flagged corrupt, it lies next to "
-                          "damage the demuxer reported, or it precedes the first keyframe without its references)",
-                      k);
-        case FrameState::Lost:
-          throw Error("TVL_CORRUPT_DATA",
-                      "frame " + std::to_string(k) +
-                          " is missing from the file: demuxing met damage and lost its packet (the timestamps around "
-                          "the hole show it was there)",
-                      k);
-        case FrameState::Unproven:
-          throw Error("TVL_CORRUPT_DATA",
-                      "frame " + std::to_string(k) +
-                          " cannot be identified exactly: the file is damaged before it and the number of frames lost "
-                          "there cannot be proven (run `tvl verify` on the file)",
-                      k);
-      }
+      const FrameState state = index.frames[size_t(k)].state;
+      if (state != FrameState::Ok)
+        throw Error("TVL_CORRUPT_DATA", "frame " + std::to_string(k) + unusableReason(state), k);
     }
   }
 }
