@@ -11,19 +11,27 @@ export npm_config_nodedir := $(NODE_PREFIX)
 endif
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := ffmpeg pkg-config g++ make python3 libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
+comma := ,
+# The toolchain scripts make chroots (debootstrap, chroot, mount): root, with the same cache.
+AS_ROOT := $(if $(SUDO),sudo --preserve-env=TVL_CACHE_DIR$(comma)TVL_PORTABILITY_OPTIONAL$(comma)TVL_PORTABILITY_KEEP,)
+# (libavcodec-dev: only the emulated NVIDIA driver the GPU backends' tests run on links the system's
+# FFmpeg; the addons link TVL's own, from `make ffmpeg`.)
+APT_PACKAGES := ffmpeg pkg-config g++ make python3 libavcodec-dev libavutil-dev \
                 libopencv-core-dev libopencv-imgproc-dev libopencv-videoio-dev \
-                libffmpeg-nvenc-dev chromium
+                libffmpeg-nvenc-dev chromium debootstrap dpkg-dev binutils
 PNPM_VERSION := 12.21.0
 
-.PHONY: help setup system-deps pnpm install build sample test bench fuzz dist clean
+.PHONY: help setup system-deps pnpm install ffmpeg build sample test bench fuzz prebuilds dist portability portability-libav clean
 
 help:
 	@echo "make setup   install everything, build, and load frames from a generated sample video"
 	@echo "make test    run every package's tests (one jest run)"
 	@echo "make bench   benchmark the CPU backends (@tvl/libav, @tvl/opencv) against the ffmpeg CLI"
 	@echo "make fuzz    2,000 seeded damaged files per CPU backend, each read in a child process (FUZZ_FILES=N)"
-	@echo "make dist    one .tgz per package in dist/, backends with their prebuilt addon"
+	@echo "make ffmpeg  build TVL's own decode-only FFmpeg (cached in ~/.cache/tvl by its inputs)"
+	@echo "make prebuilds  build the shipped addons in Debian 11/12/13 chroots (glibc 2.31 floor)"
+	@echo "make dist    one .tgz per package in dist/, backends with their prebuilt addons"
+	@echo "make portability  install dist/ in bare Debian 11, 12 and 13 systems and decode there"
 	@echo "make clean   remove build outputs"
 
 setup: system-deps pnpm install build sample
@@ -41,8 +49,12 @@ pnpm:
 install:
 	pnpm install --frozen-lockfile
 
-build:
-	pnpm turbo run build
+# TVL's own FFmpeg, linked into every addon (toolchain/ffmpeg.sh; root for debootstrap/chroot).
+ffmpeg:
+	$(AS_ROOT) bash toolchain/ffmpeg.sh >/dev/null
+
+build: ffmpeg
+	TVL_FFMPEG_KEY=$$(basename "$$(readlink -f packages/native-common/ffmpeg)") pnpm turbo run build
 
 sample:
 	node examples/load-sample.mjs
@@ -57,11 +69,23 @@ FUZZ_FILES ?= 2000
 fuzz: build
 	node bench/fuzz.mjs $(FUZZ_FILES)
 
-dist: build
+prebuilds: build
+	$(AS_ROOT) bash toolchain/prebuilds.sh
+
+dist: prebuilds
 	rm -rf dist && mkdir -p dist
-	pnpm turbo run prebuilds
-	for p in native-common core libav opencv nvdec nvvl cli; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
+	for p in core libav opencv nvdec nvvl cli; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
 	@ls -l dist
 
+portability: dist
+	$(AS_ROOT) bash toolchain/portability.sh
+
+# CI's slice of it: @tvl/libav and the CLI, installed in a bare Debian 11 (the glibc floor).
+portability-libav: build
+	$(AS_ROOT) bash toolchain/prebuilds.sh libav
+	rm -rf dist && mkdir -p dist
+	for p in core libav cli; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
+	$(AS_ROOT) bash toolchain/portability.sh --libav-only bullseye
+
 clean:
-	rm -rf dist .turbo packages/*/dist packages/*/build packages/*/prebuilds packages/*/.turbo
+	rm -rf dist .turbo packages/*/dist packages/*/native/build packages/*/prebuilds packages/*/.turbo

@@ -40,13 +40,13 @@ for (const p of packages) {
   fs.mkdirSync(dst, { recursive: true });
   fs.copyFileSync(path.join(src, 'package.json'), path.join(dst, 'package.json'));
   fs.cpSync(path.join(src, 'dist'), path.join(dst, 'dist'), { recursive: true });
-  const release = path.join(src, 'build/Release');
+  const release = path.join(src, 'native/build/Release');
   if (fs.existsSync(release)) {
-    fs.mkdirSync(path.join(dst, 'build/Release'), { recursive: true });
+    fs.mkdirSync(path.join(dst, 'native/build/Release'), { recursive: true });
     for (const f of fs.readdirSync(release).filter((f) => f.endsWith('.node'))) {
-      fs.copyFileSync(path.join(release, f), path.join(dst, 'build/Release', f));
+      fs.copyFileSync(path.join(release, f), path.join(dst, 'native/build/Release', f));
       addons.push(path.join(release, f));
-      stagedAddons.push(path.join(dst, 'build/Release', f));
+      stagedAddons.push(path.join(dst, 'native/build/Release', f));
     }
   }
 }

@@ -19,6 +19,7 @@ export type TvlErrorCode =
   | 'TVL_INVALID_ARGUMENT'
   | 'TVL_ABORTED'
   | 'TVL_IO_ERROR'
+  | 'TVL_NATIVE_LOAD_FAILED'
   | 'TVL_INTERNAL';
 
 export interface TvlErrorDetails {
@@ -92,6 +93,11 @@ export class IoError extends TvlError {
   constructor(message: string, details?: TvlErrorDetails) { super('TVL_IO_ERROR', message, details); }
 }
 
+/** A backend's native addon could not be loaded on this system (no prebuild fits, or a library it needs is missing). */
+export class NativeLoadError extends TvlError {
+  constructor(message: string, details?: TvlErrorDetails) { super('TVL_NATIVE_LOAD_FAILED', message, details); }
+}
+
 const classByCode: Record<TvlErrorCode, new (message: string, details?: TvlErrorDetails) => TvlError> = {
   TVL_FILE_NOT_FOUND: FileNotFoundError,
   TVL_NOT_A_VIDEO: NotAVideoError,
@@ -107,6 +113,7 @@ const classByCode: Record<TvlErrorCode, new (message: string, details?: TvlError
   TVL_INVALID_ARGUMENT: InvalidArgumentError,
   TVL_ABORTED: AbortedError,
   TVL_IO_ERROR: IoError,
+  TVL_NATIVE_LOAD_FAILED: NativeLoadError,
   TVL_INTERNAL: class InternalError extends TvlError {
     constructor(message: string, details?: TvlErrorDetails) { super('TVL_INTERNAL', message, details); }
   },

@@ -16,7 +16,9 @@ export type {
 } from './backend.js';
 export { resolveOutputSize, allocateFrameBuffer, bufferToTensor, frameShape } from './output.js';
 export type { TensorDtype } from './output.js';
-export { withCancel, NativeBackendSession, nativeAddonLoader } from './native-backend.js';
+export { withCancel, NativeBackendSession } from './native-backend.js';
+export { nativeAddonLoader, loadNativeAddon, addonCandidates, describePlatform } from './native-addon.js';
+export type { NativeAddonSpec } from './native-addon.js';
 export { seededRandom } from './random.js';
 export type { NativeSession } from './native-backend.js';
 export { normalise, denormalise, resize, crop, flip, fit } from './transforms.js';

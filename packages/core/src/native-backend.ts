@@ -4,9 +4,6 @@
  * Int32Array cell, and the BackendSession wrapper around it. Written once here so every addon
  * package's TypeScript is only its registration.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BackendSession, DecodeRequest, DecodeResult, VideoInfo } from './backend.js';
 import { AbortedError } from './errors.js';
 import type { FrameIndexData } from './frame-index.js';
@@ -66,20 +63,4 @@ export class NativeBackendSession implements BackendSession {
   close(): Promise<void> {
     return this.native.close();
   }
-}
-
-/**
- * A lazy loader for a backend package's addon, through node-gyp-build (the prebuilt addon, or
- * the one built from source). `moduleUrl` is the calling module's `import.meta.url`, one level
- * below the package root (src/ or dist/); node-gyp-build is resolved from that package.
- */
-export function nativeAddonLoader<T>(moduleUrl: string): () => T {
-  let addon: T | undefined;
-  return () => {
-    if (addon === undefined) {
-      const packageRoot = path.resolve(path.dirname(fileURLToPath(moduleUrl)), '..');
-      addon = (createRequire(moduleUrl)('node-gyp-build') as (dir: string) => T)(packageRoot);
-    }
-    return addon;
-  };
 }

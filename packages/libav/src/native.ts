@@ -1,4 +1,4 @@
-/** Loads the prebuilt addon (or the one built from source) through node-gyp-build. */
+/** The addon's interface, and its loader (a prebuilt addon, or one built from source in the repository). */
 import { nativeAddonLoader, type IndexMode, type NativeSession } from '@tvl/core';
 
 export interface NativeAddon {
@@ -6,4 +6,4 @@ export interface NativeAddon {
   ffmpegVersion: string;
 }
 
-export const loadAddon = nativeAddonLoader<NativeAddon>(import.meta.url);
+export const loadAddon = nativeAddonLoader<NativeAddon>(import.meta.url, { packageName: '@tvl/libav', addonName: 'tvl_libav' });

@@ -59,6 +59,10 @@ extern "C" {
 
 namespace {
 
+// The emulator decodes with the system's FFmpeg, a second copy beside the one TVL's addons carry
+// (whose log callback does not reach this one). A real driver prints nothing; nor does this.
+__attribute__((constructor)) void quietEmulatorFfmpeg() { av_log_set_level(AV_LOG_QUIET); }
+
 constexpr CUresult kInvalidValue = CUresult(1);
 constexpr CUresult kNoDevice = CUresult(100);
 constexpr CUresult kInvalidPtx = CUresult(218);

@@ -2,4 +2,4 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runGpuAddonBuildChecks } from '@tvl/core/testing';
 
-runGpuAddonBuildChecks(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../build/Release/tvl_nvdec.node'));
+runGpuAddonBuildChecks(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../native/build/Release/tvl_nvdec.node'));

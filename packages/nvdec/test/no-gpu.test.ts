@@ -15,7 +15,7 @@ import { cudaStatus } from '@tvl/nvdec';
 import '@tvl/libav';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const addonPath = path.resolve(here, '../build/Release/tvl_nvdec.node');
+const addonPath = path.resolve(here, '../native/build/Release/tvl_nvdec.node');
 const realDriver = ['/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/lib64/libcuda.so.1'].some((p) => fs.existsSync(p));
 const noDriver = realDriver ? describe.skip : describe;
 

@@ -1,4 +1,4 @@
-/** Loads the prebuilt addon (or the one built from source) through node-gyp-build. */
+/** The addon's interface, and its loader (a prebuilt addon, or one built from source in the repository). */
 import { nativeAddonLoader, type IndexMode, type DecodeRequest, type DecodeResult, type NativeSession } from '@tvl/core';
 
 /** What the native side fuses into the colour conversion (see processing.ts for the user-facing form). */
@@ -34,4 +34,4 @@ export interface NativeAddon {
   ffmpegVersion: string;
 }
 
-export const loadAddon = nativeAddonLoader<NativeAddon>(import.meta.url);
+export const loadAddon = nativeAddonLoader<NativeAddon>(import.meta.url, { packageName: '@tvl/nvvl', addonName: 'tvl_nvvl' });

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "opencv_ffmpeg_log.h"
 #include "tvl/colour.h"
 #include "tvl/demuxer.h"
 #include "tvl/describe.h"
@@ -111,10 +112,7 @@ class OpencvReader {
     // Rotation is applied by TVL while writing the output, as for every backend.
     if (!cap_.open(path_, cv::CAP_FFMPEG) || !cap_.isOpened())
       throw Error("TVL_UNSUPPORTED_CODEC", "OpenCV's FFmpeg backend cannot open '" + path_ + "'");
-    // OpenCV resets FFmpeg's (process-wide) log level to 'error' on every open. TVL's log
-    // callback keeps FFmpeg quiet whatever the level; restoring it keeps TVL_FFMPEG_LOG's more
-    // verbose levels working for debugging.
-    av_log_set_level(ffmpegLogLevel());
+    setOpencvFfmpegLogLevel();  // OpenCV resets it to 'error' on every open
     cap_.set(cv::CAP_PROP_ORIENTATION_AUTO, 0);
     current_ = -1;
     atStart_ = true;

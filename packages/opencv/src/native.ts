@@ -1,4 +1,4 @@
-/** Loads the prebuilt addon (or the one built from source) through node-gyp-build. */
+/** The addon's interface, and its loader (a prebuilt addon, or one built from source in the repository). */
 import { nativeAddonLoader, type IndexMode, type NativeSession } from '@tvl/core';
 
 export interface NativeAddon {
@@ -7,4 +7,6 @@ export interface NativeAddon {
   ffmpegVersion: string;
 }
 
-export const loadAddon = nativeAddonLoader<NativeAddon>(import.meta.url);
+export const loadAddon = nativeAddonLoader<NativeAddon>(import.meta.url, { packageName: '@tvl/opencv', addonName: 'tvl_opencv',
+  systemLibrariesHint:
+    "@tvl/opencv decodes with the system's OpenCV: install its videoio library (Debian 11: libopencv-videoio4.5, Debian 12: libopencv-videoio406, Debian 13: libopencv-videoio410)." });

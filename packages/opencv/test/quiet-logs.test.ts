@@ -1,7 +1,8 @@
 /**
- * Damaged input is reported as typed errors, not as FFmpeg's complaints on stderr. OpenCV resets
- * FFmpeg's process-wide log level inside every open, so TVL's log callback applies TVL's level
- * whatever OpenCV set. The run with TVL_FFMPEG_LOG=16 (errors) shows the check can see messages.
+ * Damaged input is reported as typed errors, not as FFmpeg's complaints on stderr. OpenCV decodes
+ * with the system's FFmpeg (not TVL's, linked into the addon) and resets its log level inside
+ * every open, so TVL sets that library's level after each. The run with TVL_FFMPEG_LOG=16 (errors)
+ * shows the check can see messages.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';

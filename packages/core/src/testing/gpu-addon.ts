@@ -4,7 +4,7 @@
  * without nvcc use, is not stale), and the addon links no CUDA library (they are opened at run
  * time, so it loads on machines without a GPU) and exports only its N-API entry points.
  *
- *   runGpuAddonBuildChecks(path.resolve(here, '../build/Release/tvl_nvdec.node'));
+ *   runGpuAddonBuildChecks(path.resolve(here, '../native/build/Release/tvl_nvdec.node'));
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "tvl_nvvl",
-      "sources": ["native/addon.cc"],
+      "sources": ["addon.cc"],
       "actions": [
         {
           "action_name": "embed_frame_kernel_ptx",
@@ -18,11 +18,11 @@
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<(tvl_common)/include",
         "<(INTERMEDIATE_DIR)",
-        "native"
+        "."
       ],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fvisibility=hidden", "<!@(pkg-config --cflags libavformat libavcodec libswscale libavutil ffnvcodec)"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fvisibility=hidden", "<!@(node <(tvl_common)/ffmpeg-flags.cjs --cflags libavformat libavcodec libswscale libavutil ffnvcodec)"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++14", "-std=gnu++17"],
-      "libraries": ["<!@(pkg-config --libs libavformat libavcodec libswscale libavutil)", "-ldl"],
+      "libraries": ["<!@(node <(tvl_common)/ffmpeg-flags.cjs --libs libavformat libavcodec libswscale libavutil)", "-ldl"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"]
     }
   ]
