@@ -210,7 +210,7 @@ async function verify(p: Parsed, io: Io): Promise<boolean> {
       decoder: { frames: b.length },
       agree,
       firstDifferences: differing.slice(0, 10).map((i) => ({ frame: i, packetPts: a.pts[i], decoderPts: b.pts[i] })),
-      demuxErrors: a.demuxErrors, truncated: a.truncated,
+      demuxErrors: a.demuxErrors, truncated: a.truncated, truncatedReason: a.truncatedReason,
       unusable: [...unusable].map(([frame, state]) => ({ frame, state })),
       damaged,
     };
@@ -229,7 +229,7 @@ async function verify(p: Parsed, io: Io): Promise<boolean> {
       io.stdout.write('            TVL numbers frames by the packet index (the default), which keeps every number across\n' +
         "            damage and refuses damaged frames; { index: 'decoded' } numbers them as this decoder presents them\n");
     }
-    if (a.demuxErrors || a.truncated) io.stdout.write(`  container damaged: ${a.demuxErrors} demuxing error(s)${a.truncated ? ', the file is truncated' : ''}\n`);
+    if (a.demuxErrors || a.truncated) io.stdout.write(`  container damaged: ${a.demuxErrors} demuxing error(s)${a.truncated ? `, the file is truncated${a.truncatedReason ? ` (${a.truncatedReason})` : ''}` : ''}\n`);
     for (const state of ['lost', 'unproven', 'corrupt']) {
       const frames = [...unusable].filter(([, s]) => s === state).map(([f]) => f);
       if (frames.length) io.stdout.write(`  ${state.padEnd(9)} ${frames.length} frame(s): ${ranges(frames)}\n`);

@@ -26,8 +26,14 @@ export interface FrameIndexData {
   keyframe: Uint8Array;
   /** How long the last frame is shown, in seconds (for `duration`). */
   lastFrameDuration: number;
-  /** True when demuxing stopped on a read error before the end of the file (a cut-off download). */
+  /**
+   * True when the file holds less than it should: demuxing stopped on a read error (a cut-off
+   * download), the header lists more frames, the last packet is cut short, or the demuxer ended
+   * well before the end of the file (a damaged container it could not resync past).
+   */
   truncated?: boolean;
+  /** Why `truncated` is true, in words. */
+  truncatedReason?: string;
   /** Per frame, a FrameState value; absent means all ok. */
   state?: Uint8Array;
   /** 'packets' (demuxing, proven where needed; the default) or 'decoded' (every frame decoded once). */
@@ -51,8 +57,9 @@ export class FrameIndex {
   /** prevKeyframe[i]: the largest keyframe index <= i, or -1 when none precedes i. */
   private readonly prevKeyframe: Int32Array;
   readonly lastFrameDuration: number;
-  /** Demuxing stopped on a read error: the file is cut short; its last frame may be damaged. */
+  /** The file holds less than it should (see FrameIndexData.truncated); its last frame may be damaged. */
   readonly truncated: boolean;
+  readonly truncatedReason?: string;
   /** Per frame, a FrameState value (all 0 for an undamaged file). */
   readonly state: Uint8Array;
   readonly source: 'packets' | 'decoded';
@@ -69,6 +76,7 @@ export class FrameIndex {
     this.keyframe = data.keyframe;
     this.lastFrameDuration = data.lastFrameDuration;
     this.truncated = data.truncated ?? false;
+    if (data.truncatedReason !== undefined) this.truncatedReason = data.truncatedReason;
     this.state = data.state ?? new Uint8Array(data.pts.length);
     this.source = data.source ?? 'packets';
     this.identity = data.identity ?? 'pts';

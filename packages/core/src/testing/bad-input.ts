@@ -60,6 +60,25 @@ export function clipLosingPackets(vfr: boolean): string {
 }
 
 /**
+ * A fragmented MP4 (one fragment per GOP) whose middle moof box is overwritten: FFmpeg's demuxer
+ * stops there and reports a clean end, so only the frames before the hole exist.
+ */
+export function fragmentedMp4WithDamagedMoof(): string {
+  const source = makeIndexedClip({ codec: 'h264', container: 'mkv', frames: 300, gop: 25, bframes: 2, width: 320, height: 240 });
+  return cachedMedia('damaged-moof.mp4', (f) => {
+    const fragmented = `${f}.fragmented.mp4`;
+    runFfmpeg(['-i', source, '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov', fragmented]);
+    const bytes = Buffer.from(fs.readFileSync(fragmented));
+    fs.rmSync(fragmented);
+    const moofs: number[] = [];
+    for (let at = bytes.indexOf('moof'); at >= 0; at = bytes.indexOf('moof', at + 4)) moofs.push(at - 4);
+    const at = moofs[Math.floor(moofs.length / 2)];
+    for (let i = 0; i < 64; i++) bytes[at + i] = (i * 131 + 7) & 255;
+    fs.writeFileSync(f, bytes);
+  });
+}
+
+/**
  * Requests every frame on its own: each must equal the reference or fail with TVL_CORRUPT_DATA
  * naming it. Returns the indices that failed.
  */
@@ -233,6 +252,20 @@ export function runBadInputSuite(options: BadInputOptions): void {
           // Numbered by their timestamps across the hole (the GOP right after it may be damaged too).
           expect(delivered.filter((i) => i >= 225).length).toBe(75);
           expect(Math.min(...failed)).toBeGreaterThan(100);
+        } finally {
+          await vl.close();
+        }
+      });
+
+      it('a fragmented MP4 whose demuxer stops at a damaged moof: the index says the file is truncated, the frames before are exact', async () => {
+        const vl = await open(fragmentedMp4WithDamagedMoof());
+        try {
+          expect(vl.frameIndex.truncated).toBe(true);
+          expect(vl.frameIndex.truncatedReason).toMatch(/demuxing stopped at byte \d+ of \d+/);
+          expect(vl.nFrames).toBeGreaterThan(100);
+          expect(vl.nFrames).toBeLessThan(300);
+          const { delivered } = await readAll(vl);
+          expect(delivered.length).toBeGreaterThan(100);
         } finally {
           await vl.close();
         }

@@ -224,6 +224,7 @@ class Demuxer {
     int64_t errorsSeen = 0;
     int64_t synthetic = 0;
     int64_t streamPackets = 0;  // including those an edit list discards, as the header counts them
+    int64_t dataEnd = 0;        // where the last packet read (of any stream) ends in the file
     for (;;) {
       cancel_.check();
       int err = av_read_frame(fmt_, pkt);
@@ -235,6 +236,7 @@ class Demuxer {
         break;
       }
       if (pkt->stream_index == streamIndex_) streamPackets++;
+      if (pkt->pos >= 0) dataEnd = std::max(dataEnd, pkt->pos + int64_t(pkt->size));
       if (pkt->stream_index == streamIndex_ && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
         IndexEntry e{};
         e.dts = pkt->dts;
@@ -264,6 +266,14 @@ class Demuxer {
     } else if (!index.truncated && !index.frames.empty() && index.frames.back().state == FrameState::Corrupt) {
       index.truncated = true;
       index.truncatedReason = "the last packet is cut short";
+    } else if (const int64_t size = fmt_->pb ? avio_size(fmt_->pb) : -1;
+               !index.truncated && dataEnd > 0 && size - dataEnd > std::max<int64_t>(4096, size / 4)) {
+      // The demuxer reported a clean end well before the end of the file: a damaged container it
+      // could not resync past (a fragmented MP4 with a damaged moof stops there). What a container
+      // keeps after its last packet (an index, cues, a moov) is small beside the file, hence the margin.
+      index.truncated = true;
+      index.truncatedReason = "demuxing stopped at byte " + std::to_string(dataEnd) + " of " + std::to_string(size) +
+                              ": the rest of the file could not be read";
     }
     if (index.frames.empty()) {
       throw Error(index.truncated ? "TVL_CORRUPT_DATA" : "TVL_NOT_A_VIDEO",

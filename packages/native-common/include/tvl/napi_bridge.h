@@ -57,6 +57,7 @@ inline Napi::Object frameIndexToJs(Napi::Env env, const FrameIndex& index) {
   o.Set("state", state);
   o.Set("lastFrameDuration", index.lastFrameDuration());
   o.Set("truncated", index.truncated);
+  if (index.truncated) o.Set("truncatedReason", index.truncatedReason);
   o.Set("source", index.source == IndexSource::Decoded ? "decoded" : "packets");
   o.Set("identity", index.byPosition ? "position" : "pts");
   o.Set("droppedLeading", double(index.droppedLeading));
