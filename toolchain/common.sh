@@ -24,6 +24,27 @@ require_mounts() {
   die "$1 mounts inside chroots (bind mounts, /proc): run it as root, outside a restricted container"
 }
 
+# Mounts into a chroot, remembered so that unmount_all (run it on EXIT) undoes every one.
+#   mount_into TARGET mount-args...     e.g. mount_into "$root/dist" --bind "$REPO_ROOT/dist"
+TVL_MOUNTS=()
+mount_into() {
+  local target=$1; shift
+  mkdir -p "$target"
+  mountpoint -q "$target" && return 0
+  mount "$@" "$target"
+  TVL_MOUNTS+=("$target")
+}
+unmount_all() {
+  local m
+  for m in "${TVL_MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
+  TVL_MOUNTS=()
+}
+
+# Carries this machine's Node (Node 20 needs glibc 2.28) into a chroot, as /usr/local/bin/node.
+carry_node() {
+  install -D -m 755 "$(command -v node)" "$1/usr/local/bin/node"
+}
+
 # The Debian mirror this machine already uses (never written into the repository).
 debian_mirror() {
   local uri

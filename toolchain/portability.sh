@@ -31,7 +31,6 @@ registry=$(npm config get registry)
 # The certificate authorities this machine's npm trusts (a proxy's, say) go along with it.
 ca_file=$(npm config get cafile 2>/dev/null || true)
 [ -f "$ca_file" ] || ca_file=${NODE_EXTRA_CA_CERTS:-}
-node_bin=$(command -v node)
 npm_dir=$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)
 
 passed=0 failed=0
@@ -46,11 +45,8 @@ check() { # check DESCRIPTION COMMAND...   (the command's output is shown only w
 }
 
 scratch=
-mounted=()
 cleanup() {
-  local m
-  for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || true; done
-  mounted=()
+  unmount_all
   [ -n "$scratch" ] || return 0
   # Never delete through a mount that is still there (it would reach dist/ or the media).
   if grep -q " $scratch/" /proc/mounts; then log "left $scratch in place: something is still mounted in it"; return 0; fi
@@ -64,16 +60,15 @@ for suite in "${suites[@]}"; do
   root="$scratch/root"
   cp -a "$bare" "$root"
   # Node 20 and npm, as a user would have them; nothing else comes from this machine.
-  install -D -m 755 "$node_bin" "$root/usr/local/bin/node"
+  carry_node "$root"
   mkdir -p "$root/usr/local/lib/node_modules" && cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
   for tool in npm npx; do
     printf '#!/bin/sh\nexec node /usr/local/lib/node_modules/npm/bin/%s-cli.js "$@"\n' "$tool" >"$root/usr/local/bin/$tool"
     chmod 755 "$root/usr/local/bin/$tool"
   done
-  for dir in dist media proc; do mkdir -p "$root/$dir"; done
-  mount -t proc proc "$root/proc"; mounted+=("$root/proc")
-  mount --bind "$REPO_ROOT/dist" "$root/dist"; mounted+=("$root/dist")
-  mount --bind "$media" "$root/media"; mounted+=("$root/media")
+  mount_into "$root/proc" -t proc proc
+  mount_into "$root/dist" --bind "$REPO_ROOT/dist"
+  mount_into "$root/media" --bind "$media"
   mkdir -p "$root/app"; cp "$TOOLCHAIN_DIR/portability-check.mjs" "$root/app/"
   network_env=()
   if [ -f "$ca_file" ]; then

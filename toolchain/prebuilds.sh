@@ -21,19 +21,14 @@ node_bin=$(command -v node)
 node_prefix=$(cd "$(dirname "$node_bin")/.." && pwd)
 [ -f "$node_prefix/include/node/node_api.h" ] || die "Node's headers are not next to $node_bin"
 
-mounted=()
-cleanup() { for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || true; done; }
-trap cleanup EXIT
+trap unmount_all EXIT
 
 # Makes the repository and TVL's FFmpeg visible inside a chroot at the same paths as here.
 share_into() {
   local root=$1 dir
-  for dir in "$REPO_ROOT" "$ffmpeg_prefix"; do
-    mkdir -p "$root$dir"
-    if ! mountpoint -q "$root$dir"; then mount --bind "$dir" "$root$dir"; mounted+=("$root$dir"); fi
-  done
-  # Node from this machine (Node 20 needs glibc 2.28) and its headers, for node-gyp.
-  install -D -m 755 "$node_bin" "$root/usr/local/bin/node"
+  for dir in "$REPO_ROOT" "$ffmpeg_prefix"; do mount_into "$root$dir" --bind "$dir"; done
+  # Node and its headers, for node-gyp.
+  carry_node "$root"
   rm -rf "$root/usr/local/include/node"; mkdir -p "$root/usr/local/include"
   cp -a "$node_prefix/include/node" "$root/usr/local/include/node"
 }
