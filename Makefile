@@ -72,9 +72,16 @@ fuzz: build
 prebuilds: build
 	$(AS_ROOT) bash toolchain/prebuilds.sh
 
-dist: prebuilds
+# One .tgz per package into dist/, each with the repository's LICENSE (npm takes it from the
+# package's own folder; @tvl/testkit and @tvl/native-common are never packed).
+define pack
 	rm -rf dist && mkdir -p dist
-	for p in core libav opencv nvdec nvvl cli; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
+	for p in $(1); do cp LICENSE packages/$$p/LICENSE && (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); \
+	  rc=$$?; rm -f packages/$$p/LICENSE; [ $$rc = 0 ] || exit $$rc; done
+endef
+
+dist: prebuilds
+	$(call pack,core libav opencv nvdec nvvl cli)
 	@ls -l dist
 
 portability: dist
@@ -83,8 +90,7 @@ portability: dist
 # CI's slice of it: @tvl/libav and the CLI, installed in a bare Debian 11 (the glibc floor).
 portability-libav: build
 	$(AS_ROOT) bash toolchain/prebuilds.sh libav
-	rm -rf dist && mkdir -p dist
-	for p in core libav cli; do (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); done
+	$(call pack,core libav cli)
 	$(AS_ROOT) bash toolchain/portability.sh --libav-only bullseye
 
 clean:

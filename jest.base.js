@@ -14,7 +14,8 @@ export function jestConfig(displayName) {
     testMatch: ['<rootDir>/test/**/*.test.ts'],
     moduleNameMapper: {
       '^@tvl/core$': path.join(root, 'packages/core/src/index.ts'),
-      '^@tvl/core/testing$': path.join(root, 'packages/core/src/testing/index.ts'),
+      '^@tvl/core/backend$': path.join(root, 'packages/core/src/for-backends.ts'),
+      '^@tvl/testkit$': path.join(root, 'packages/testkit/src/index.ts'),
       '^@tvl/libav$': path.join(root, 'packages/libav/src/index.ts'),
       '^@tvl/opencv$': path.join(root, 'packages/opencv/src/index.ts'),
       '^@tvl/nvdec$': path.join(root, 'packages/nvdec/src/index.ts'),

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// make fuzz: thousands of seeded damaged files per CPU backend (see @tvl/core/testing fuzz.ts),
+// make fuzz: thousands of seeded damaged files per CPU backend (see @tvl/testkit fuzz.ts),
 // each read in a child process; prints what happened and exits 1 if any rule broke.
 //   node bench/fuzz.mjs [files per backend, default 2000] [backend ...]
 import { createRequire } from 'node:module';
-import { runFuzz } from '@tvl/core/testing';
+import { runFuzz } from '@tvl/testkit';
 
 const require = createRequire(import.meta.url);
 const files = Number(process.argv[2] ?? 2000);

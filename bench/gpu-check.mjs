@@ -39,15 +39,13 @@ if (!['prepare', 'run'].includes(command) || !dir) {
 }
 
 if (command === 'prepare') {
-  const { CONFORMANCE_CASES, makeIndexedClip, makeColourClip, ffmpegFrameCodes, runFfmpeg, damagedSourceClip, damagedCopy, sweepSource } =
-    await import('@tvl/core/testing');
+  const { CONFORMANCE_CASES, conformanceClip, makeColourClip, runFfmpeg, damagedSourceClip, damagedCopy, sweepSource } =
+    await import('@tvl/testkit');
   fs.mkdirSync(dir, { recursive: true });
   process.env.TVL_TEST_MEDIA ??= dir;
   const manifest = { conformance: [], colour: [], damaged: null, sweep: [], throughput: null };
   for (const c of CONFORMANCE_CASES) {
-    let file = makeIndexedClip(c.spec);
-    if (c.derive) file = c.derive(file);
-    const expected = c.derive ? ffmpegFrameCodes(file) : Array.from({ length: c.spec.frames ?? 60 }, (_, i) => i);
+    const { file, expected } = conformanceClip(c);
     manifest.conformance.push({ name: c.name, codec: c.spec.codec, file: copyInto(dir, file), expected, rotate: c.spec.rotate ?? 0 });
   }
   for (const source of ['natural', 'smptebars']) for (const matrix of ['bt601', 'bt709']) for (const range of ['limited', 'full']) {
@@ -76,7 +74,8 @@ function copyInto(target, file) {
   return name;
 }
 
-const { readFrameCode, psnr, randomRequest, FUSED_PROCESSING_CASE, fusedProcessingError, checkDamagedCopy } = await import('@tvl/core/testing');
+const { psnr, firstDecodable, checkRandomAccess, checkSequential, checkSeeks, checkExactOrCorrupt, FUSED_PROCESSING_CASE, fusedProcessingError, checkDamagedCopy } =
+  await import('@tvl/testkit');
 const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const clip = (name) => path.join(dir, name);
 const gpu = selfTest
@@ -97,30 +96,13 @@ for (const role of ['nvdec', 'nvvl']) {
     try {
       const vl = await VideoLoader.open(clip(c.file), gpu[role]);
       try {
-        const request = randomRequest(vl.nFrames, 1234);
-        const frames = await vl.selectRawFrames(request);
-        const got = frames.map((f) => readFrameCode(f.data, f.width, f.height, { rotation: vl.info.rotation }));
-        const wrong = request.filter((i, k) => got[k] !== c.expected[i]);
-        vl.seekToFrame(0);
-        const sequential = [];
-        for await (const t of vl.remainingFrames()) {
-          sequential.push(readFrameCode(t.dataSync(), t.shape[1], t.shape[0], { rotation: vl.info.rotation }));
-          t.dispose();
-        }
-        const seqOk = JSON.stringify(sequential) === JSON.stringify(c.expected);
-        // Seeks to scattered frames, each read on its own: every one starts a fresh decoder
-        // state at a keyframe (open GOP, recovery points, no in-band parameter sets).
-        const n = vl.nFrames;
-        const seekWrong = [];
-        for (const i of [n - 1, 0, Math.floor(n / 2), Math.floor(n / 2) + 1, 3, n - 2, Math.floor(n / 3)]) {
-          vl.seekToFrame(i);
-          const t = await vl.readFrame();
-          const code = readFrameCode(t.dataSync(), t.shape[1], t.shape[0], { rotation: vl.info.rotation });
-          t.dispose();
-          if (code !== c.expected[i]) seekWrong.push(i);
-        }
-        record(name, n === c.expected.length && wrong.length === 0 && seqOk && seekWrong.length === 0,
-          { frames: n, requested: request.length, wrong: wrong.slice(0, 5), sequential: seqOk, seekWrong, backend: vl.backend });
+        // The same checks as the conformance suite's (@tvl/testkit checks.ts).
+        const first = firstDecodable(c.expected);
+        const wrong = await checkRandomAccess(vl, c.expected, first);
+        const sequential = await checkSequential(vl, c.expected, first);
+        const seekWrong = await checkSeeks(vl, c.expected, first);
+        record(name, vl.nFrames === c.expected.length && wrong.length === 0 && sequential.wrong.length === 0 && sequential.ended && seekWrong.length === 0,
+          { frames: vl.nFrames, wrong: wrong.slice(0, 5), sequentialWrong: sequential.wrong.slice(0, 5), seekWrong, backend: vl.backend });
       } finally {
         await vl.close();
       }
@@ -172,21 +154,13 @@ for (const role of ['nvdec', 'nvvl']) {
   try {
     const ref = await VideoLoader.open(clip(manifest.damaged.source), { backend: 'libav' });
     const vl = await VideoLoader.open(clip(manifest.damaged.file), gpu[role]);
-    const corrupt = [], wrong = [], otherErrors = [];
+    let found;
     try {
-      for (let i = 0; i < vl.nFrames; i++) {
-        try {
-          const [f] = await vl.selectRawFrames([i]);
-          const [r] = await ref.selectRawFrames([i]);
-          if (psnr(f.data, r.data) < 35) wrong.push(i);
-        } catch (err) {
-          if (err.code === 'TVL_CORRUPT_DATA' && err.frameIndex === i) corrupt.push(i);
-          else otherErrors.push(`${i}: ${err.code ?? ''} ${err.message}`);
-        }
-      }
+      found = await checkExactOrCorrupt(vl, async (rgb, i) => psnr(rgb, (await ref.selectRawFrames([i]))[0].data) >= 35);
     } finally {
       await Promise.all([ref.close(), vl.close()]);
     }
+    const { corrupt, wrong, otherErrors } = found;
     record(name, corrupt.length > 0 && wrong.length === 0 && otherErrors.length === 0,
       { corrupt: corrupt.length, wrong: wrong.slice(0, 5), otherErrors: otherErrors.slice(0, 3) });
   } catch (err) {

@@ -31,7 +31,7 @@ const staging = path.join(out, 'staging');
 for (const d of ['lib', 'app/node_modules', 'app/bench']) fs.mkdirSync(path.join(staging, d), { recursive: true });
 
 // 1. The addons and the packages, with a flat node_modules.
-const packages = ['core', 'libav', 'nvdec', 'nvvl'];
+const packages = ['core', 'libav', 'nvdec', 'nvvl', 'testkit'];
 const addons = [];  // built here
 const stagedAddons = [];  // their copies in the bundle
 for (const p of packages) {

@@ -5,7 +5,7 @@
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import fs from 'node:fs';
-import { makeIndexedClip, readFrameCode } from '@tvl/core/testing';
+import { makeIndexedClip, readFrameCode } from '@tvl/testkit';
 // @ts-expect-error: plain JavaScript example, no type declarations
 import { startPlayer } from '../video-player/server.mjs';
 

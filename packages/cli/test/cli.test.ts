@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFORMANCE_CASES, clipLosingPackets, damagedSourceClip, decodeImageRgb, makeIndexedClip, readFrameCode } from '@tvl/core/testing';
+import { CONFORMANCE_CASES, clipLosingPackets, damagedSourceClip, decodeImageRgb, makeIndexedClip, readFrameCode } from '@tvl/testkit';
 import '@tvl/libav';
 import { main, parseIndices } from '../src/main.js';
 import { encodePng } from '../src/png.js';

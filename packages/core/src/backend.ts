@@ -92,5 +92,12 @@ export interface BackendFactory {
   /** Short name users pass as `backend`, e.g. 'libav', 'opencv', 'nvdec'. */
   readonly name: string;
   readonly device: DeviceKind;
+  /**
+   * Decodes only when named (`backend: '<name>'`), never as the device's default or a fallback
+   * (nvvl's CPU path, a reference implementation of its GPU maths, not a CPU decoder to choose).
+   */
+  readonly explicitOnly?: boolean;
+  /** The names this backend reads from `backendOptions`; core refuses any other (default: none). */
+  readonly backendOptionNames?: readonly string[];
   open(path: string, options: BackendOpenOptions): Promise<BackendSession>;
 }

@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import * as tf from '@tensorflow/tfjs-core';
 import { AbortedError, InvalidArgumentError, TvlError, describeValue, makeError, isTvlErrorCode } from './errors.js';
+import { rejectUnknownOptions } from './options.js';
 import { VideoLoaderPool } from './pool.js';
 import { seededRandom } from './random.js';
 import type { VideoLoaderOptions } from './video-loader.js';
@@ -58,6 +59,7 @@ export class VideoDataset implements AsyncDataset<Clip> {
   constructor(clips: readonly VideoClip[], private readonly options: VideoDatasetOptions = {}) {
     if (!Array.isArray(clips)) throw new InvalidArgumentError(`VideoDataset: expected an array of clips, got ${describeValue(clips)}`);
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`VideoDataset: expected an options object, got ${describeValue(options)}`);
+    rejectUnknownOptions(options, ['loaderOptions', 'pool', 'transform'], 'the options of VideoDataset');
     clips.forEach((c, i) => {
       if (typeof c?.path !== 'string' || !Array.isArray(c.frames) || c.frames.length === 0) {
         throw new InvalidArgumentError(`clip ${i}: expected { path: string, frames: number[] (non-empty) }`);
@@ -148,6 +150,11 @@ export interface BatchDataLoaderOptions<T> {
   collate?: (items: T[]) => tf.Tensor;
 }
 
+const BATCH_DATA_LOADER_OPTION_NAMES = Object.keys({
+  batchSize: true, shuffle: true, seed: true, dropLast: true, prefetch: true, concurrency: true, rank: true, worldSize: true,
+  signal: true, collate: true,
+} satisfies Record<keyof BatchDataLoaderOptions<unknown>, true>);
+
 function tensorOf(item: unknown): tf.Tensor | undefined {
   if (item instanceof tf.Tensor) return item;
   const data = (item as { data?: unknown })?.data;
@@ -182,6 +189,7 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     if (dataset === null || typeof dataset !== 'object' || !Number.isInteger(dataset.length) || typeof dataset.get !== 'function') {
       throw new InvalidArgumentError(`BatchDataLoader: expected a dataset ({ length, get(i) }), got ${describeValue(dataset)}`);
     }
+    rejectUnknownOptions(options, BATCH_DATA_LOADER_OPTION_NAMES, 'the options of BatchDataLoader');
     const o = {
       shuffle: false, seed: 0, dropLast: false, prefetch: 2, rank: 0, worldSize: 1,
       concurrency: options.batchSize, ...options,

@@ -98,6 +98,11 @@ export class NativeLoadError extends TvlError {
   constructor(message: string, details?: TvlErrorDetails) { super('TVL_NATIVE_LOAD_FAILED', message, details); }
 }
 
+/** A fault inside TVL (a bug): please report it with the message. */
+export class InternalError extends TvlError {
+  constructor(message: string, details?: TvlErrorDetails) { super('TVL_INTERNAL', message, details); }
+}
+
 const classByCode: Record<TvlErrorCode, new (message: string, details?: TvlErrorDetails) => TvlError> = {
   TVL_FILE_NOT_FOUND: FileNotFoundError,
   TVL_NOT_A_VIDEO: NotAVideoError,
@@ -114,9 +119,7 @@ const classByCode: Record<TvlErrorCode, new (message: string, details?: TvlError
   TVL_ABORTED: AbortedError,
   TVL_IO_ERROR: IoError,
   TVL_NATIVE_LOAD_FAILED: NativeLoadError,
-  TVL_INTERNAL: class InternalError extends TvlError {
-    constructor(message: string, details?: TvlErrorDetails) { super('TVL_INTERNAL', message, details); }
-  },
+  TVL_INTERNAL: InternalError,
 };
 
 export function isTvlErrorCode(code: unknown): code is TvlErrorCode {

@@ -6,6 +6,8 @@
  * keyframe to seek to, which frame a time means, how many frames there are) comes from here,
  * never from header estimates.
  */
+import { InvalidArgumentError } from './errors.js';
+
 /** How a frame's number is known (FrameIndexData.state). */
 export const FrameState = {
   /** An ordinary frame. */
@@ -70,7 +72,7 @@ export class FrameIndex {
 
   constructor(data: FrameIndexData) {
     if (data.pts.length !== data.keyframe.length) {
-      throw new Error(`frame index: ${data.pts.length} timestamps but ${data.keyframe.length} keyframe flags`);
+      throw new InvalidArgumentError(`Expected a frame index with one keyframe flag per timestamp but received ${data.pts.length} timestamps and ${data.keyframe.length} keyframe flags`);
     }
     this.pts = data.pts;
     this.keyframe = data.keyframe;

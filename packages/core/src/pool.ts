@@ -12,6 +12,7 @@
  */
 import { formatDevice, parseDevice } from './device.js';
 import { AbortedError, InvalidArgumentError, describeValue } from './errors.js';
+import { rejectUnknownOptions } from './options.js';
 import { VideoLoader, type VideoLoaderOptions } from './video-loader.js';
 
 export interface VideoLoaderPoolOptions {
@@ -54,6 +55,7 @@ export class VideoLoaderPool {
 
   constructor(options: VideoLoaderPoolOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`VideoLoaderPool: expected an options object, got ${describeValue(options)}`);
+    rejectUnknownOptions(options, ['slots', 'loaderOptions', 'reuseLoaders'], 'the options of VideoLoaderPool');
     const slots = options.slots ?? { cpu: 1 };
     if (slots === null || typeof slots !== 'object') throw new InvalidArgumentError(`VideoLoaderPool: expected slots like { cpu: 2 }, got ${describeValue(slots)}`);
     for (const [device, n] of Object.entries(slots)) {
@@ -93,6 +95,7 @@ export class VideoLoaderPool {
     if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError(`withLoader: expected a file path, got ${describeValue(path)}`);
     if (typeof fn !== 'function') throw new InvalidArgumentError(`withLoader: expected a function to run with the loader, got ${describeValue(fn)}`);
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`withLoader: expected an options object, got ${describeValue(options)}`);
+    rejectUnknownOptions(options, ['device', 'signal', 'loaderOptions'], 'the options of withLoader');
     const wanted = options.device === undefined ? undefined : formatDevice(parseDevice(options.device));
     if (wanted !== undefined && !this.capacity.has(wanted)) {
       throw new InvalidArgumentError(`the pool has no slots for device '${wanted}' (it has: ${[...this.capacity.keys()].join(', ')})`);

@@ -3,6 +3,11 @@
  * registered for a device, `resolveBackend` tries to import the known packages for it, then
  * fails with an error that names what to install.
  *
+ * Which backend decodes when `open` names none does not depend on import order: the pinned one
+ * (setBackendFactory), else the first registered in KNOWN_BACKEND_PACKAGES' order (cpu: libav,
+ * then opencv; cuda: nvdec, then nvvl), else other registered backends in registration order.
+ * A backend marked `explicitOnly` (nvvl's CPU path) decodes only when named.
+ *
  * The registry lives on globalThis under a Symbol.for key so that two copies of @tvl/core in one
  * process (a common npm layout accident) still see the same backends.
  */
@@ -76,7 +81,15 @@ function describeRegistered(device: DeviceKind): string {
 
 function pick(device: DeviceKind, name?: string): BackendFactory | undefined {
   if (name) return state.backends.find((b) => b.name === name && b.device === device);
-  return state.pinned.get(device) ?? state.backends.find((b) => b.device === device);
+  const pinned = state.pinned.get(device);
+  if (pinned) return pinned;
+  const preferred = KNOWN_BACKEND_PACKAGES[device].map((pkg) => pkg.replace(/^@tvl\//, ''));
+  const rank = (b: BackendFactory) => {
+    const i = preferred.indexOf(b.name);
+    return i < 0 ? preferred.length : i;
+  };
+  // (A stable sort: equal ranks keep registration order.)
+  return state.backends.filter((b) => b.device === device && !b.explicitOnly).sort((a, b) => rank(a) - rank(b))[0];
 }
 
 /** Imports a package as the user's program would see it (from the working directory or main module). */
@@ -114,7 +127,7 @@ export async function resolveBackend(device: Device, name?: string): Promise<Bac
       if (found) return found;
     }
   }
-  const wanted = name ? `backend '${name}'` : 'a backend';
+  const wanted = name ? `backend '${name}'` : 'backend';
   const packages = candidates.length > 0 ? candidates : [`@tvl/${name}`];
   const alternatives = packages.length > 1 ? ` (or ${packages.slice(1).join(', ')})` : '';
   throw new NoBackendError(

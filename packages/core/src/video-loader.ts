@@ -17,6 +17,7 @@ import {
   allocateFrameBuffer, bufferToTensor, bytesPerFrame, checkDtype, checkLayout, resolveOutputSize,
   type TensorDtype,
 } from './output.js';
+import { rejectUnknownOptions } from './options.js';
 import { resolveBackend } from './registry.js';
 import { indexCacheDir, indexCacheEntry, readIndexCache, writeIndexCache } from './index-cache.js';
 import { DEFAULT_COST_MODEL, planDecode, planOutputOrder } from './seek-planner.js';
@@ -74,6 +75,11 @@ export interface VideoLoaderOptions {
    */
   fallback?: 'none' | 'cpu';
 }
+
+const VIDEO_LOADER_OPTION_NAMES = Object.keys({
+  device: true, backend: true, dtype: true, layout: true, outWidth: true, outHeight: true, threads: true, maxBatchBytes: true,
+  maxResultBytes: true, signal: true, index: true, indexCache: true, backendOptions: true, fallback: true,
+} satisfies Record<keyof VideoLoaderOptions, true>);
 
 /** Errors after which `fallback: 'cpu'` opens the video on the CPU. */
 const FALLBACK_CODES: ReadonlySet<string> = new Set(['TVL_NO_CUDA_DEVICE', 'TVL_UNSUPPORTED_CODEC', 'TVL_NO_BACKEND']);
@@ -168,6 +174,7 @@ export class VideoLoader implements AsyncDisposable {
     if (path.includes('\0')) throw new InvalidArgumentError(`Expected a file path but received one with a NUL byte: ${describeValue(path)}`, { path });
     if (options === null || options === undefined) options = {};
     if (typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object but received ${describeValue(options)}`, { path });
+    rejectUnknownOptions(options, VIDEO_LOADER_OPTION_NAMES, 'the options of VideoLoader.open', { path });
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new InvalidArgumentError(`Expected signal to be an AbortSignal but received ${describeValue(options.signal)}`, { path });
     }
@@ -211,6 +218,9 @@ export class VideoLoader implements AsyncDisposable {
     let fallbackReason: string | undefined;
     try {
       const factory = await resolveBackend(device, options.backend);
+      if (options.backendOptions !== undefined) {
+        rejectUnknownOptions(options.backendOptions, factory.backendOptionNames ?? [], `backendOptions (backend '${factory.name}')`, { path });
+      }
       session = await openCached(factory, path, cacheDir, {
         device, threads: options.threads, signal: options.signal, backendOptions: options.backendOptions, index,
       });
@@ -249,6 +259,7 @@ export class VideoLoader implements AsyncDisposable {
   get outWidth(): number { return this.spec.width; }
   get outHeight(): number { return this.spec.height; }
   get dtype(): TensorDtype { return this.spec.dtype as TensorDtype; }
+  get layout(): 'hwc' | 'chw' { return this.spec.layout; }
   /** Index of the frame readFrame() returns next. */
   get position(): number { return this.cursor; }
   get isClosed(): boolean { return this.closed; }
@@ -278,6 +289,7 @@ export class VideoLoader implements AsyncDisposable {
   /** Reads up to n frames from the current position (fewer at the end); EndOfVideoError when none are left. */
   async readFrames(n: number, options: ReadOptions = {}): Promise<tf.Tensor3D[]> {
     this.checkOpen();
+    this.checkReadOptions(options);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Expected a positive integer frame count but received ${describeValue(n)}`);
     if (this.cursor >= this.nFrames) {
       throw new EndOfVideoError(
@@ -329,6 +341,7 @@ export class VideoLoader implements AsyncDisposable {
    * frame is decoded once; work is split into native calls of at most maxBatchBytes.
    */
   async *selectFrames(indices: Iterable<number>, options: ReadOptions = {}): AsyncGenerator<tf.Tensor3D> {
+    this.checkReadOptions(options);
     for await (const { buffer } of this.decodeInRequestOrder(this.toIndexList(indices), this.spec, options.signal)) {
       yield bufferToTensor(buffer, this.spec);
     }
@@ -336,6 +349,7 @@ export class VideoLoader implements AsyncDisposable {
 
   async selectFrame(i: number, options: ReadOptions = {}): Promise<tf.Tensor3D> {
     this.checkOpen();
+    this.checkReadOptions(options);
     this.validateIndex(i);
     const buffers = await this.decode([i], this.spec, options.signal);
     return bufferToTensor(buffers.get(i)!, this.spec);
@@ -357,6 +371,7 @@ export class VideoLoader implements AsyncDisposable {
 
   /** Raw API: RGB24 bytes per frame with a report of what was decoded, in request order. */
   async selectRawFrames(indices: Iterable<number>, options: ReadOptions = {}): Promise<RawFrame[]> {
+    this.checkReadOptions(options);
     const spec: OutputSpec = { ...this.spec, dtype: 'uint8', layout: 'hwc' };
     const list = this.toIndexList(indices);
     this.checkResultSize(list.length, spec, 'selectRawFrames');
@@ -397,6 +412,16 @@ export class VideoLoader implements AsyncDisposable {
 
   private checkOpen(): void {
     if (this.closed) throw new LoaderClosedError(`The VideoLoader for '${this.path}' is closed`, { path: this.path });
+  }
+
+  private checkReadOptions(options: ReadOptions): void {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidArgumentError(`Expected read options ({ signal }) but received ${describeValue(options)}`, { path: this.path });
+    }
+    rejectUnknownOptions(options, ['signal'], 'read options', { path: this.path });
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`Expected signal to be an AbortSignal but received ${describeValue(options.signal)}`, { path: this.path });
+    }
   }
 
   /** The indices of a select call as an array; anything not iterable is TVL_INVALID_ARGUMENT. */

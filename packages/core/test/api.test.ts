@@ -1,9 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import {
-  VideoLoader, registerBackend, unregisterBackend, setBackendFactory, resolveBackend, listBackends, parseDevice,
-  fromNativeError, resolveOutputSize, TvlError, CorruptDataError, EndOfVideoError, NoBackendError, KNOWN_BACKEND_PACKAGES,
-  type DecodeRequest,
+  VideoLoader, setBackendFactory, listBackends, parseDevice, fromNativeError, TvlError, CorruptDataError, EndOfVideoError, NoBackendError,
 } from '@tvl/core';
+import {
+  registerBackend, unregisterBackend, resolveBackend, resolveOutputSize, KNOWN_BACKEND_PACKAGES, type DecodeRequest,
+} from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
 afterEach(() => {
@@ -51,6 +52,19 @@ describe('registry', () => {
     setBackendFactory('cpu', null);
     expect((await resolveBackend(parseDevice('cpu'))).name).toBe('a');
     expect(() => setBackendFactory('cpu', 'zzz')).toThrow(NoBackendError);
+  });
+
+  it('picks the default by a fixed preference, not by import order; explicit-only backends only when named', async () => {
+    registerBackend({ ...fakeBackend('nvvl'), explicitOnly: true });
+    registerBackend(fakeBackend('opencv'));
+    registerBackend(fakeBackend('custom'));
+    registerBackend(fakeBackend('libav'));
+    expect((await resolveBackend(parseDevice('cpu'))).name).toBe('libav');
+    unregisterBackend('libav');
+    expect((await resolveBackend(parseDevice('cpu'))).name).toBe('opencv');
+    unregisterBackend('opencv');
+    expect((await resolveBackend(parseDevice('cpu'))).name).toBe('custom');
+    expect((await resolveBackend(parseDevice('cpu'), 'nvvl')).name).toBe('nvvl');
   });
 });
 

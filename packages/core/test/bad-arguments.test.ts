@@ -6,9 +6,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  BatchDataLoader, TvlError, VideoDataset, VideoLoader, VideoLoaderPool, asyncDataset, crop, denormalise, fit, flip,
-  listBackends, normalise, parseDevice, registerBackend, resize, slidingClips, unregisterBackend,
+  BatchDataLoader, TvlError, VideoDataset, VideoLoader, VideoLoaderPool, asyncDataset, crop, denormalise, fit, flip, listBackends, normalise, parseDevice, resize, slidingClips,
 } from '@tvl/core';
+import { registerBackend, unregisterBackend } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
 /** Values no parameter of TVL's API accepts everywhere. */
@@ -153,5 +153,28 @@ describe('bad arguments: every public function, every bad value', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('misspelt option names are refused, naming the option meant', async () => {
+    registerBackend({ ...fakeBackend('fake'), backendOptionNames: ['colour'] });
+    const refused = (message: RegExp) => expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT', message: expect.stringMatching(message) });
+    await expect(VideoLoader.open('a.mp4', { outwidth: 64 } as object)).rejects.toEqual(refused(/Unknown option 'outwidth'.*did you mean 'outWidth'/));
+    await expect(VideoLoader.open('a.mp4', { devise: 'cpu' } as object)).rejects.toEqual(refused(/did you mean 'device'/));
+    await expect(VideoLoader.open('a.mp4', { backendOptions: { colur: 'opencv' } })).rejects.toEqual(refused(/'colur' in backendOptions \(backend 'fake'\).*did you mean 'colour'/));
+    await expect(VideoLoader.open('a.mp4', { zzzzzz: 1 } as object)).rejects.toEqual(refused(/known options: device, backend/));
+    // Undefined values are what spreading optional fields gives: not a mistake.
+    await (await VideoLoader.open('a.mp4', { outWidth: undefined, backendOptions: { colour: 'opencv' } })).close();
+    const vl = await VideoLoader.open('a.mp4');
+    try {
+      await expect(vl.readFrames(1, { sigal: undefined, signl: 1 } as object)).rejects.toEqual(refused(/'signl' in read options.*did you mean 'signal'/));
+      await expect(vl.selectFrames([0], { singal: 1 } as object)[Symbol.asyncIterator]().next()).rejects.toEqual(refused(/did you mean 'signal'/));
+      await expect(vl.selectRawFrames([0], { singal: 1 } as object)).rejects.toEqual(refused(/did you mean 'signal'/));
+    } finally {
+      await vl.close();
+    }
+    expect(() => new VideoLoaderPool({ slot: { cpu: 1 } } as object)).toThrow(refused(/did you mean 'slots'/));
+    expect(() => new BatchDataLoader(asyncDataset(2, async () => tf.scalar(1)), { batchSize: 1, prefetc: 2 } as { batchSize: number }))
+      .toThrow(refused(/did you mean 'prefetch'/));
+    expect(() => new VideoDataset([{ path: 'a.mp4', frames: [0] }], { loaderOption: {} } as object)).toThrow(refused(/did you mean 'loaderOptions'/));
   });
 });

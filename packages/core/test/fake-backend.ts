@@ -3,7 +3,8 @@
  * value i (plus 100 x the number in the file's name, if any), so pixels say which frame of which
  * file came back. A path containing 'missing' fails to open with TVL_FILE_NOT_FOUND.
  */
-import type { BackendFactory, BackendSession, DecodeRequest, DeviceKind } from '@tvl/core';
+import type { DeviceKind } from '@tvl/core';
+import type { BackendFactory, BackendSession, DecodeRequest } from '@tvl/core/backend';
 
 export interface FakeBackendOptions {
   device?: DeviceKind;

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { NativeLoadError, TvlError, addonCandidates, describePlatform, loadNativeAddon } from '@tvl/core';
+import { NativeLoadError, TvlError } from '@tvl/core';
+import { addonCandidates, describePlatform, loadNativeAddon } from '@tvl/core/backend';
 
 const require = createRequire(import.meta.url);
 const spec = { packageName: '@tvl/example', addonName: 'tvl_example', systemLibrariesHint: 'install libexample1' };

@@ -1,8 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  BatchDataLoader, VideoDataset, VideoLoaderPool, asyncDataset, listBackends, registerBackend, slidingClips, unregisterBackend,
-} from '@tvl/core';
+import { BatchDataLoader, VideoDataset, VideoLoaderPool, asyncDataset, listBackends, slidingClips } from '@tvl/core';
+import { registerBackend, unregisterBackend } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
 afterEach(() => {

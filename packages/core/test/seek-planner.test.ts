@@ -1,4 +1,5 @@
-import { FrameIndex, planDecode, planOutputOrder, CONTINUE, FROM_START } from '@tvl/core';
+import { FrameIndex } from '@tvl/core';
+import { planDecode, planOutputOrder, CONTINUE, FROM_START } from '@tvl/core/backend';
 
 /** n frames at 25 fps with a keyframe every `gop` frames. */
 function index(n: number, gop: number, firstIsKey = true): FrameIndex {

@@ -3,9 +3,8 @@
  * for device 'cpu' under the name 'libav'.
  */
 import {
-  NativeBackendSession, registerBackend, withCancel,
-  type BackendFactory, type BackendOpenOptions, type BackendSession,
-} from '@tvl/core';
+  NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
+} from '@tvl/core/backend';
 import { loadAddon } from './native.js';
 
 export const libavBackend: BackendFactory = {

@@ -5,7 +5,7 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import { VideoLoader, VideoLoaderPool } from '@tvl/core';
-import { makeIndexedClip, randomRequest, readFrameCode } from '@tvl/core/testing';
+import { makeIndexedClip, randomRequest, readFrameCode } from '@tvl/testkit';
 import '@tvl/libav';
 
 const clips = () => [

@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { runCorruptionSweep } from '@tvl/core/testing';
+import { runCorruptionSweep } from '@tvl/testkit';
 import '@tvl/libav';
 
 // Three passes over the packet-damaged copies: FFmpeg's frame threads can hand out a concealed

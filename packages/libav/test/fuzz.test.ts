@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { runFuzzSuite } from '@tvl/core/testing';
+import { runFuzzSuite } from '@tvl/testkit';
 
 // A bounded slice for every CI run; `make fuzz` runs 2,000 files per backend. The workers are
 // plain Node processes: they load the package's build, not its TypeScript.

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { VideoLoader } from '@tvl/core';
-import { makeIndexedClip, readFrameCode } from '@tvl/core/testing';
+import { makeIndexedClip, readFrameCode } from '@tvl/testkit';
 import '@tvl/libav';
 
 const clip = () => makeIndexedClip({ codec: 'mpeg4', container: 'avi', bframes: 2 }); // its index is decoded at open

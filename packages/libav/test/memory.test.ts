@@ -5,7 +5,7 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import { VideoLoader } from '@tvl/core';
-import { sourceClip } from '@tvl/core/testing';
+import { sourceClip } from '@tvl/testkit';
 import '@tvl/libav';
 
 it('open + decode + close 150 times keeps RSS bounded', async () => {

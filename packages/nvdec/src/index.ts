@@ -6,10 +6,10 @@
  * time, so without a driver or GPU `open` fails with TVL_NO_CUDA_DEVICE (or, with
  * `fallback: 'cpu'`, decodes with @tvl/libav and says so).
  */
+import { fromNativeError } from '@tvl/core';
 import {
-  NativeBackendSession, registerBackend, withCancel, fromNativeError,
-  type BackendFactory, type BackendOpenOptions, type BackendSession,
-} from '@tvl/core';
+  NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
+} from '@tvl/core/backend';
 import { loadAddon, type CudaDeviceInfo } from './native.js';
 
 export type { CudaDeviceInfo } from './native.js';

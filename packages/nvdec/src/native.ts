@@ -1,5 +1,6 @@
 /** The addon's interface, and its loader (a prebuilt addon, or one built from source in the repository). */
-import { nativeAddonLoader, type IndexMode, type NativeSession } from '@tvl/core';
+import type { IndexMode } from '@tvl/core';
+import { nativeAddonLoader, type NativeSession } from '@tvl/core/backend';
 
 export interface CudaDeviceInfo {
   ordinal: number;

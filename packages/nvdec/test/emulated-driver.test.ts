@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runEmulatedDriverSuite } from '@tvl/core/testing';
+import { runEmulatedDriverSuite } from '@tvl/testkit';
 
 runEmulatedDriverSuite({
   packageDir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'),

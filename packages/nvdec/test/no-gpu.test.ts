@@ -1,7 +1,7 @@
 /**
  * What @tvl/nvdec does on a machine without a usable GPU (this one and CI): the addon loads,
  * `open` fails at once with TVL_NO_CUDA_DEVICE saying why and what to do, and `fallback: 'cpu'`
- * decodes with @tvl/libav, exactly, and says so. The emulated driver (@tvl/core/testing) plays one that
+ * decodes with @tvl/libav, exactly, and says so. The emulated driver (@tvl/testkit) plays one that
  * finds no GPU, or one GPU, in child processes (the driver is loaded once per process).
  */
 import '@tensorflow/tfjs-backend-cpu';
@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VideoLoader, NoCudaDeviceError } from '@tvl/core';
-import { buildEmulatedNvidiaDriver, emulatedNvidiaEnv, makeIndexedClip, ffmpegFrameCodes, readFrameCode } from '@tvl/core/testing';
+import { buildEmulatedNvidiaDriver, emulatedNvidiaEnv, makeIndexedClip, ffmpegFrameCodes, readFrameCode } from '@tvl/testkit';
 import { cudaStatus } from '@tvl/nvdec';
 import '@tvl/libav';
 
@@ -55,7 +55,7 @@ noDriver('without an NVIDIA driver', () => {
 
 describe('with a driver that finds no GPU or one GPU (emulated)', () => {
   let emulated = '';
-  beforeAll(() => { emulated = buildEmulatedNvidiaDriver(path.resolve(here, '..')); });
+  beforeAll(() => { emulated = buildEmulatedNvidiaDriver(); });
 
   /** Runs the addon in a child process with the emulated driver; returns what probe/open said. */
   function inChild(devices: number, script: string): { code?: string; message?: string; value?: unknown } {

@@ -3,10 +3,11 @@
  * backend named 'nvvl' for devices 'cuda' (FFmpeg's NVDEC hwaccel, frames stay on the GPU) and
  * 'cpu' (software decoding with the same conversion code). Importing this module registers both.
  */
+import type { DeviceKind } from '@tvl/core';
 import {
-  NativeBackendSession, registerBackend, withCancel,
-  type BackendFactory, type BackendOpenOptions, type BackendSession, type DeviceKind,
-} from '@tvl/core';
+  NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
+} from '@tvl/core/backend';
+import { emulatesNvdecSurface } from './emulate.js';
 import { loadAddon } from './native.js';
 
 export { SequenceLoader, loadSequences } from './sequence-loader.js';
@@ -18,8 +19,11 @@ function nvvlBackend(device: DeviceKind): BackendFactory {
   return {
     name: 'nvvl',
     device,
+    // On the CPU, nvvl runs its GPU maths in software: for checking them, not a CPU decoder to pick
+    // by default (that is @tvl/libav, whatever was imported first).
+    explicitOnly: device === 'cpu',
     async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
-      const emulateNvdecSurface = options.backendOptions?.emulateNvdecSurface === true;
+      const emulateNvdecSurface = emulatesNvdecSurface(options.backendOptions);
       const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, {
         device: device === 'cuda' ? options.device.ordinal : -1, threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex, emulateNvdecSurface,
       }, cancel));

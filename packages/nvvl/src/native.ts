@@ -1,5 +1,6 @@
 /** The addon's interface, and its loader (a prebuilt addon, or one built from source in the repository). */
-import { nativeAddonLoader, type IndexMode, type DecodeRequest, type DecodeResult, type NativeSession } from '@tvl/core';
+import type { IndexMode } from '@tvl/core';
+import { nativeAddonLoader, type DecodeRequest, type DecodeResult, type NativeSession } from '@tvl/core/backend';
 
 /** What the native side fuses into the colour conversion (see processing.ts for the user-facing form). */
 export interface NativeProcessing {

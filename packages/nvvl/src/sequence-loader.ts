@@ -7,10 +7,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  AbortedError, FrameIndex, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError,
-  DEFAULT_COST_MODEL, cpuFallbackReason, fromNativeError, parseDevice, formatDevice, planDecode, planOutputOrder, withCancel,
-  type Device, type FrameBuffer, type OutputSpec, type TvlError, type VideoInfo,
+  AbortedError, FrameIndex, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError, fromNativeError, parseDevice,
+  formatDevice, type Device, type TvlError, type VideoInfo,
 } from '@tvl/core';
+import {
+  DEFAULT_COST_MODEL, cpuFallbackReason, planDecode, planOutputOrder, rejectUnknownOptions, withCancel,
+  type FrameBuffer, type OutputSpec,
+} from '@tvl/core/backend';
+import { emulatesNvdecSurface } from './emulate.js';
 import { loadAddon, type NvvlNativeSession } from './native.js';
 import {
   augmentations, nativeProcessing, resolveProcessing, sequenceFrames,
@@ -36,11 +40,6 @@ export interface SequenceLoaderOptions {
   threads?: number;
   /** Videos kept open between calls (default 4). */
   maxOpenVideos?: number;
-  /**
-   * Testing aid for the CPU path: hand the conversion NVDEC's surface layout (NV12/P016) instead
-   * of FFmpeg's planar frames, so the GPU's sampling code runs and can be checked without a GPU.
-   */
-  emulateNvdecSurface?: boolean;
 }
 
 export interface SequenceBatch {
@@ -87,7 +86,8 @@ export class SequenceLoader implements AsyncDisposable {
     this.threads = options.threads ?? 0;
     this.maxOpen = options.maxOpenVideos ?? 4;
     if (!Number.isInteger(this.maxOpen) || this.maxOpen < 1) throw new InvalidArgumentError(`maxOpenVideos must be a positive integer, got ${this.maxOpen}`);
-    this.emulate = options.emulateNvdecSurface ?? false;
+    rejectUnknownOptions(options, ['device', 'fallback', 'threads', 'maxOpenVideos'], 'the options of SequenceLoader');
+    this.emulate = emulatesNvdecSurface(options);
   }
 
   /**
@@ -269,9 +269,10 @@ export class SequenceLoader implements AsyncDisposable {
 export async function loadSequences(
   sequences: readonly SequenceSpec[], processing: SequenceProcessing = {}, options: SequenceLoaderOptions & LoadOptions = {},
 ): Promise<tf.Tensor5D> {
-  const loader = new SequenceLoader(options);
+  const { signal, ...loaderOptions } = options;
+  const loader = new SequenceLoader(loaderOptions);
   try {
-    return (await loader.load(sequences, processing, options)).tensor;
+    return (await loader.load(sequences, processing, { signal })).tensor;
   } finally {
     await loader.close();
   }

@@ -9,11 +9,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { VideoLoader } from '@tvl/core';
 import {
   FUSED_PROCESSING_CASE, fusedProcessingError, makeColourClip, makeIndexedClip, psnr, readFrameCode, runConformanceSuite,
-} from '@tvl/core/testing';
+} from '@tvl/testkit';
 import '@tvl/libav';
 import { SequenceLoader, loadSequences } from '@tvl/nvvl';
 
-const emulate = { backendOptions: { emulateNvdecSurface: true } };
+// The CPU path with NVDEC's surface layout (see src/emulate.ts).
+const EMULATE_NVDEC_SURFACE = Symbol.for('@tvl/nvvl.emulateNvdecSurface');
+const emulateSurface: object = { [EMULATE_NVDEC_SURFACE]: true };
+const emulate = { backendOptions: emulateSurface as Record<string, unknown> };
 
 // The kernel samples chroma bilinearly where swscale filters it: a little off the CLI's pixels.
 runConformanceSuite({ backend: 'nvvl', device: 'cpu', openOptions: emulate, cliTolerance: 2 });
@@ -59,7 +62,7 @@ describe('loadSequences on the CPU path', () => {
   beforeAll(() => { clip = makeIndexedClip({ codec: 'h264', container: 'mkv', frames: 60, gop: 12, bframes: 2 }); });
 
   it('[B, T, H, W, C] of exactly the frames asked for, with strides, in any batch order', async () => {
-    const loader = new SequenceLoader({ device: 'cpu', emulateNvdecSurface: true });
+    const loader = new SequenceLoader({ device: 'cpu', ...emulateSurface });
     try {
       const batch = await loader.load(
         [{ path: clip, start: 40, count: 4, stride: 3 }, { path: clip, start: 2, count: 4 }, { path: clip, start: 0, count: 4, stride: 15 }],
@@ -97,7 +100,7 @@ describe('loadSequences on the CPU path', () => {
   it('fused resize, crop, flip and normalise match core transforms on libav frames', async () => {
     const { start, count, processing } = FUSED_PROCESSING_CASE;
     const natural = makeColourClip('natural', 'bt709', 'limited');
-    const fused = await loadSequences([{ path: natural, start, count }], processing, { device: 'cpu', emulateNvdecSurface: true });
+    const fused = await loadSequences([{ path: natural, start, count }], processing, { device: 'cpu', ...emulateSurface });
     try {
       // In [0, 1] units before normalising (measured 2026-11-24: mean 0.0072, max 0.38). The kernel
       // resizes luma bilinearly and picks chroma by block; core resizes RGB that swscale made, so

@@ -7,10 +7,10 @@
  * Backend options (`backendOptions`): `colour: 'stream'` (default) returns the stream's real
  * colours; `colour: 'opencv'` returns OpenCV's own conversion (BT.601 whatever the stream says).
  */
+import { InvalidArgumentError, describeValue } from '@tvl/core';
 import {
-  InvalidArgumentError, NativeBackendSession, registerBackend, withCancel,
-  type BackendFactory, type BackendOpenOptions, type BackendSession,
-} from '@tvl/core';
+  NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
+} from '@tvl/core/backend';
 import { loadAddon } from './native.js';
 
 export type OpencvColourMode = 'stream' | 'opencv';
@@ -23,7 +23,7 @@ export interface OpencvBackendOptions {
 function colourOption(options: BackendOpenOptions): OpencvColourMode {
   const colour = (options.backendOptions as OpencvBackendOptions | undefined)?.colour ?? 'stream';
   if (colour !== 'stream' && colour !== 'opencv') {
-    throw new InvalidArgumentError(`backendOptions.colour must be 'stream' or 'opencv', not ${JSON.stringify(colour)}`);
+    throw new InvalidArgumentError(`Expected backendOptions.colour to be 'stream' or 'opencv' but received ${describeValue(colour)}`);
   }
   return colour;
 }
@@ -31,6 +31,7 @@ function colourOption(options: BackendOpenOptions): OpencvColourMode {
 export const opencvBackend: BackendFactory = {
   name: 'opencv',
   device: 'cpu',
+  backendOptionNames: ['colour'] satisfies Array<keyof OpencvBackendOptions>,
   async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
     const colour = colourOption(options);
     const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, { colour, index: options.index, cachedIndex: options.cachedIndex }, cancel));

@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { runBadInputSuite } from '@tvl/core/testing';
+import { runBadInputSuite } from '@tvl/testkit';
 import '@tvl/opencv';
 
 runBadInputSuite({

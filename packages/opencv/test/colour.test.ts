@@ -7,7 +7,7 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import { VideoLoader } from '@tvl/core';
-import { makeColourClip, psnr } from '@tvl/core/testing';
+import { makeColourClip, psnr } from '@tvl/testkit';
 import '@tvl/libav';
 import '@tvl/opencv';
 

@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { runConformanceSuite } from '@tvl/core/testing';
+import { runConformanceSuite } from '@tvl/testkit';
 import '@tvl/opencv';
 
 runConformanceSuite({ backend: 'opencv', device: 'cpu' });

@@ -5,7 +5,7 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import { VideoLoader } from '@tvl/core';
-import { makeIndexedClip, readFrameCode } from '@tvl/core/testing';
+import { makeIndexedClip, readFrameCode } from '@tvl/testkit';
 import '@tvl/opencv';
 
 it('every frame of a VFR clip, each requested alone and out of order, is exact', async () => {

@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { runFixtureSuite } from '@tvl/core/testing';
+import { runFixtureSuite } from '@tvl/testkit';
 import '@tvl/opencv';
 
 runFixtureSuite({ backend: 'opencv', device: 'cpu' });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { runFuzzSuite } from '@tvl/core/testing';
+import { runFuzzSuite } from '@tvl/testkit';
 
 // A bounded slice for every CI run; `make fuzz` runs 2,000 files per backend. OpenCV conceals
 // damage, so "never another frame" is not its promise (see the README). The workers are plain

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { damagedCopy, sweepSource } from '@tvl/core/testing';
+import { damagedCopy, sweepSource } from '@tvl/testkit';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { UnsupportedCodecError, VideoLoader } from '@tvl/core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runBadInputSuite, runConformanceSuite, runCorruptionSweep, runFfmpeg, runGpuParitySuite, testMediaDir } from '@tvl/core/testing';
+import { runBadInputSuite, runConformanceSuite, runCorruptionSweep, runFfmpeg, runGpuParitySuite, testMediaDir } from '@tvl/testkit';
 import '@tvl/libav';
 import { cudaStatus } from '@tvl/nvdec';
 

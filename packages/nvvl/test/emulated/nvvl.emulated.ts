@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   CONFORMANCE_CASES, FUSED_PROCESSING_CASE, fusedProcessingError, makeColourClip, makeIndexedClip, readFrameCode, runBadInputSuite, runConformanceSuite, runCorruptionSweep, runGpuParitySuite,
   type ConformanceCase,
-} from '@tvl/core/testing';
+} from '@tvl/testkit';
 import '@tvl/libav';
 import { SequenceLoader, loadSequences } from '@tvl/nvvl';
 

@@ -7,9 +7,8 @@
  *   runGpuParitySuite({ backend: 'nvdec', device: 'cuda', deepClip: { codec: 'hevc10', container: 'mkv' } });
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { crop, flip, normalise, resize } from '../transforms.js';
-import { VideoLoader } from '../video-loader.js';
-import { randomRequest } from './conformance.js';
+import { crop, flip, normalise, resize, VideoLoader } from '@tvl/core';
+import { randomRequest } from './checks.js';
 import { makeColourClip, makeIndexedClip, psnr, readFrameCode, type ClipSpec } from './media.js';
 
 export interface GpuParityOptions {

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seededRandom } from '../random.js';
+import { seededRandom } from '@tvl/core';
 import { CONFORMANCE_CASES } from './conformance.js';
 import { makeIndexedClip, videoPackets } from './media.js';
 
@@ -144,7 +144,7 @@ export const HARNESS_FAILED = 3;
 /** The worker's compiled JavaScript: next to this file in dist/, or in dist/ when this runs from src/ (ts-jest). */
 function workerPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'fuzz-worker.js'), path.resolve(here, '../../dist/testing/fuzz-worker.js')];
+  const candidates = [path.join(here, 'fuzz-worker.js'), path.resolve(here, '../dist/fuzz-worker.js')];
   const found = candidates.find((f) => fs.existsSync(f));
   if (!found) throw new Error(`the fuzz worker is not built (${candidates.join(', ')}): run the build first`);
   return found;

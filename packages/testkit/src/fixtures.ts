@@ -6,7 +6,7 @@
  * with BT.601).
  */
 import path from 'node:path';
-import { VideoLoader, type VideoLoaderOptions } from '../video-loader.js';
+import { VideoLoader, type VideoLoaderOptions } from '@tvl/core';
 import { decodeImageRgb, meanAbsDiff, tvlFixturesDir } from './media.js';
 
 const dir = tvlFixturesDir();

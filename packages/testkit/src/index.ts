@@ -1,5 +1,9 @@
-/** Helpers for backend packages' test suites: generated clips and the shared conformance suite. */
+/**
+ * TVL's test kit (private, never published): generated clips, the checks, and the suites every
+ * backend package runs against itself.
+ */
 export * from './media.js';
+export * from './checks.js';
 export * from './conformance.js';
 export * from './bad-input.js';
 export * from './fixtures.js';

@@ -13,9 +13,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { TvlError, type TvlErrorCode } from '../errors.js';
-import { seededRandom } from '../random.js';
-import { VideoLoader } from '../video-loader.js';
+import { seededRandom, TvlError, type TvlErrorCode, VideoLoader } from '@tvl/core';
 import { sourceClip } from './bad-input.js';
 import { cachedMedia, ffmpegRgbFrames, meanAbsDiff, runFfmpeg, videoPackets } from './media.js';
 

@@ -6,9 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TvlError } from '../errors.js';
-import { seededRandom } from '../random.js';
-import { VideoLoader } from '../video-loader.js';
+import { seededRandom, TvlError, VideoLoader } from '@tvl/core';
 import { HARNESS_FAILED, mutate, packetRanges, type FuzzFileResult } from './fuzz.js';
 import { meanAbsDiff, readFrameCode } from './media.js';
 

@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { VideoLoader } from '../video-loader.js';
+import { seededRandom, VideoLoader } from '@tvl/core';
+import { checkExactOrCorrupt } from './checks.js';
 import { cachedMedia, ffmpegRgbFrames, makeIndexedClip, meanAbsDiff, readFrameCode, runFfmpeg, testMediaDir, videoPackets } from './media.js';
-import { seededRandom } from '../random.js';
 
 export interface BadInputOptions {
   backend: string;
@@ -78,22 +78,11 @@ export function fragmentedMp4WithDamagedMoof(): string {
   });
 }
 
-/**
- * Requests every frame on its own: each must equal the reference or fail with TVL_CORRUPT_DATA
- * naming it. Returns the indices that failed.
- */
+/** Every frame on its own equals the reference or is TVL_CORRUPT_DATA naming it; returns those. */
 async function framesExactOrCorrupt(vl: VideoLoader, reference: Uint8Array[]): Promise<number[]> {
-  const failed: number[] = [];
-  for (let i = 0; i < vl.nFrames; i++) {
-    try {
-      const [f] = await vl.selectRawFrames([i]);
-      expect(meanAbsDiff(f.data, reference[i])).toBeLessThan(1);
-    } catch (err) {
-      expect(err).toMatchObject({ code: 'TVL_CORRUPT_DATA', frameIndex: i });
-      failed.push(i);
-    }
-  }
-  return failed;
+  const found = await checkExactOrCorrupt(vl, (rgb, i) => meanAbsDiff(rgb, reference[i]) < 1);
+  expect({ wrong: found.wrong, otherErrors: found.otherErrors }).toEqual({ wrong: [], otherErrors: [] });
+  return found.corrupt;
 }
 
 export function runBadInputSuite(options: BadInputOptions): void {

@@ -1,6 +1,6 @@
 /**
  * The emulated NVIDIA driver for GPU backends' tests on machines without a GPU:
- * @tvl/native-common's testing/emulated-nvidia-driver.cc, one library standing in for
+ * native/emulated-nvidia-driver.cc (in this package), one library standing in for
  * libcuda.so.1 and libnvcuvid.so.1 (decoding with libavcodec, running the frame kernel on the
  * CPU, enforcing a real driver's rules). See that file for what it does and does not prove.
  *
@@ -16,17 +16,19 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Compiles the emulator (once per source version: the library is kept in the temporary folder
- * under a hash of its sources) with the C++ of the @tvl/native-common that `packageDir` depends
- * on; returns the library's path. Beside it, `<lib>.sonames/` holds it under the driver's
+ * under a hash of its sources) with the C++ of @tvl/native-common (the frame kernel, so the
+ * emulated GPU runs the very kernel the addons embed); returns the library's path. Beside it, `<lib>.sonames/` holds it under the driver's
  * sonames, for libraries that open the driver by name (FFmpeg).
  */
-export function buildEmulatedNvidiaDriver(packageDir: string): string {
-  const root = (createRequire(path.join(packageDir, 'package.json'))('@tvl/native-common') as { root: string }).root;
+export function buildEmulatedNvidiaDriver(): string {
+  const root = (createRequire(import.meta.url)('@tvl/native-common') as { root: string }).root;
   const include = path.join(root, 'include');
-  const sources = [path.join(root, 'testing/emulated-nvidia-driver.cc'), path.join(include, 'tvl/gpu/frame_kernel.h')];
+  const driverSource = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../native/emulated-nvidia-driver.cc');
+  const sources = [driverSource, path.join(include, 'tvl/gpu/frame_kernel.h')];
   const hash = createHash('sha1');
   for (const file of sources) hash.update(fs.readFileSync(file));
   const lib = path.join(os.tmpdir(), `tvl-emulated-nvidia-${hash.digest('hex').slice(0, 12)}.so`);
@@ -98,7 +100,7 @@ export function runEmulatedDriverSuite(options: EmulatedDriverSuiteOptions): voi
   const name = path.basename(options.packageDir);
   describe(`${name} on the emulated NVIDIA driver`, () => {
     it('passes its suite and frees everything it allocated', () => {
-      const lib = buildEmulatedNvidiaDriver(options.packageDir);
+      const lib = buildEmulatedNvidiaDriver();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tvl-${name}-emulated-`));
       const results = path.join(dir, 'results.json');
       const reportPrefix = path.join(dir, 'live');
