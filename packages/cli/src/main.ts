@@ -4,12 +4,16 @@
  *   tvl frames <video> <indices> --out DIR [--backend NAME] [--width W] [--height H] [--json]
  *   tvl verify <video> [--backend NAME] [--json]
  *   tvl bench <video> [--backends libav,opencv] [--json]
- * Exit codes: 0 success, 1 a TVL error (message and code on stderr) or, for verify, a file whose
- * index and decoder disagree or that is damaged, 2 a usage error.
+ *   tvl --version
+ * Exit codes: 0 success, 1 a TVL error (message and code on stderr; with --json also as
+ * `{ "error": { "code", "message" } }` on stdout) or, for verify, a file whose index and decoder
+ * disagree or that is damaged, or for frames, frames that could not be written; 2 a usage error.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { FrameState, TvlError, VideoLoader } from '@tvl/core';
+import { FrameState, IndexOutOfRangeError, IoError, TvlError, VideoLoader, formatDevice } from '@tvl/core';
+import { closestName } from '@tvl/core/backend';
 import { encodePng } from './png.js';
 import { Progress, busy } from './progress.js';
 
@@ -30,23 +34,51 @@ export const USAGE = `Usage:
       frame, and lists damaged frames (exit code 1 when they disagree or the file is damaged)
   tvl bench <video> [--backends libav,opencv] [--frames N] [--json]
       sequential and random-access fps of each installed CPU backend
+  tvl --version
 Options: --device cpu|cuda|cuda:N (default cpu). Exit codes: 0 ok, 1 TVL error (verify: a
-disagreement or damage), 2 usage.`;
+disagreement or damage; frames: some frames could not be written), 2 usage.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
+
+/** Flags that take no value. */
+const SWITCHES = ['json', 'help', 'version'];
+/** Flags each command accepts (besides the switches). */
+const COMMAND_FLAGS: Record<string, string[]> = {
+  info: ['backend', 'device'],
+  frames: ['backend', 'device', 'out', 'width', 'height'],
+  verify: ['backend', 'device'],
+  bench: ['backends', 'device', 'frames'],
+};
 
 function parseArgs(argv: string[]): Parsed {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '-h') { flags.set('help', true); continue; }
+    if (a === '-V' || a === '-v') { flags.set('version', true); continue; }
     if (!a.startsWith('--')) { positional.push(a); continue; }
-    const name = a.slice(2);
-    if (['json', 'help'].includes(name)) flags.set(name, true);
+    const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    if (SWITCHES.includes(name)) flags.set(name, true);
+    else if (inline !== undefined) flags.set(name, inline);
     else if (i + 1 < argv.length) flags.set(name, argv[++i]);
     else throw new UsageError(`--${name} needs a value`);
   }
   return { positional, flags };
+}
+
+/** Refuses flags the command does not take (a typo would otherwise be ignored), naming the one meant. */
+function checkFlags(p: Parsed, command: string): void {
+  const known = [...(COMMAND_FLAGS[command] ?? []), ...SWITCHES];
+  for (const name of p.flags.keys()) {
+    if (known.includes(name)) continue;
+    const close = closestName(name, known);
+    throw new UsageError(`tvl ${command} has no option --${name}${close ? ` (did you mean --${close}?)` : ''}`);
+  }
+}
+
+function version(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 }
 
 function intFlag(p: Parsed, name: string): number | undefined {
@@ -71,7 +103,9 @@ export function parseIndices(spec: string, nFrames: number): number[] {
   }
   if (out.length === 0) throw new UsageError('no frame indices given');
   const bad = out.find((i) => i >= nFrames);
-  if (bad !== undefined) throw new UsageError(`frame ${bad} is out of range: the video has ${nFrames} frames (0-${nFrames - 1})`);
+  if (bad !== undefined) {
+    throw new IndexOutOfRangeError(`frame ${bad} is out of range: the video has ${nFrames} frames (0-${nFrames - 1})`, { frameIndex: bad });
+  }
   return out;
 }
 
@@ -98,7 +132,7 @@ async function info(p: Parsed, io: Io): Promise<void> {
     idx.keyframe.forEach((k, i) => { if (k) keys.push(i); });
     const gops = keys.map((k, j) => (j + 1 < keys.length ? keys[j + 1] : vl.nFrames) - k);
     const summary = {
-      path: file, backend: vl.backend, device: 'cpu',
+      path: file, backend: vl.backend, device: formatDevice(vl.device),
       ...vl.info,
       nFrames: vl.nFrames, frameRate: vl.frameRate, duration: vl.duration, startTime: idx.startTime,
       variableFrameRate: idx.isVariableFrameRate, truncated: Boolean(idx.truncated),
@@ -124,29 +158,97 @@ async function info(p: Parsed, io: Io): Promise<void> {
   }
 }
 
-async function frames(p: Parsed, io: Io): Promise<void> {
+/**
+ * Makes `dir` (and its missing parents) one level at a time, after checking that the nearest
+ * existing ancestor is a directory we may write in. (Node's recursive mkdir never returns for a
+ * path under /proc; and a clear TVL_IO_ERROR beats a stack trace for EEXIST or EACCES.)
+ */
+export function prepareOutputDir(dir: string): void {
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  let at = target;
+  for (;;) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw ioError(`cannot use '${at}'`, err);
+    }
+    if (stat) {
+      if (!stat.isDirectory()) throw new IoError(`cannot write frames to '${dir}': '${at}' exists and is not a directory`, { path: dir });
+      try {
+        fs.accessSync(at, fs.constants.W_OK | fs.constants.X_OK);
+      } catch (err) {
+        throw ioError(`cannot write frames to '${dir}': '${at}' is not writable`, err);
+      }
+      break;
+    }
+    missing.unshift(at);
+    const parent = path.dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d);
+    } catch (err) {
+      throw ioError(`cannot create the output directory '${d}'`, err);
+    }
+  }
+}
+
+function ioError(message: string, cause: unknown): IoError {
+  const e = cause as NodeJS.ErrnoException;
+  return new IoError(`${message}${e?.code ? ` (${e.code}: ${e.message.replace(/^\w+: /, '')})` : ''}`, { cause });
+}
+
+async function frames(p: Parsed, io: Io): Promise<boolean> {
   const [, file, spec] = p.positional;
   const outDir = p.flags.get('out');
   if (!file || !spec || typeof outDir !== 'string') throw new UsageError('tvl frames needs <video> <indices> --out DIR');
+  // Before any decoding: a target we cannot write to fails at once.
+  prepareOutputDir(outDir);
   const vl = await open(p, io, file, { outWidth: intFlag(p, 'width'), outHeight: intFlag(p, 'height') });
   try {
     const indices = parseIndices(spec, vl.nFrames);
-    fs.mkdirSync(outDir, { recursive: true });
     const digits = String(vl.nFrames - 1).length;
     const bar = new Progress('frames', indices.length, io.stderr);
     const written: { index: number; pts: number; file: string }[] = [];
-    // Batches of 32 keep memory bounded; each batch is one native call.
+    const failed: { index: number; code: string; message: string }[] = [];
+    // Batches of 32 keep memory bounded; each batch is one native call. A frame that cannot be
+    // decoded is reported and left out, and the batch is tried again without it.
     for (let i = 0; i < indices.length; i += 32) {
-      for (const f of await vl.selectRawFrames(indices.slice(i, i + 32))) {
-        const name = path.join(outDir, `frame_${String(f.report.index).padStart(digits, '0')}.png`);
-        fs.writeFileSync(name, encodePng(f.data, f.width, f.height));
-        written.push({ index: f.report.index, pts: f.report.pts, file: name });
-        bar.update(written.length);
+      let batch = indices.slice(i, i + 32);
+      while (batch.length > 0) {
+        try {
+          for (const f of await vl.selectRawFrames(batch)) {
+            const name = path.join(outDir, `frame_${String(f.report.index).padStart(digits, '0')}.png`);
+            try {
+              fs.writeFileSync(name, encodePng(f.data, f.width, f.height));
+            } catch (err) {
+              throw ioError(`cannot write '${name}'`, err);
+            }
+            written.push({ index: f.report.index, pts: f.report.pts, file: name });
+            bar.update(written.length + failed.length);
+          }
+          batch = [];
+        } catch (err) {
+          if (!(err instanceof TvlError) || err.frameIndex === undefined || !batch.includes(err.frameIndex) || err.code === 'TVL_IO_ERROR') throw err;
+          const bad = err.frameIndex;
+          failed.push({ index: bad, code: err.code, message: err.message });
+          batch = batch.filter((k) => k !== bad);
+        }
       }
     }
     bar.done();
-    if (p.flags.has('json')) io.stdout.write(`${JSON.stringify(written, null, 2)}\n`);
-    else io.stdout.write(`wrote ${written.length} PNG file${written.length === 1 ? '' : 's'} to ${outDir}\n`);
+    if (p.flags.has('json')) {
+      io.stdout.write(`${JSON.stringify(failed.length ? { written, failed } : written, null, 2)}\n`);
+    } else {
+      io.stdout.write(`wrote ${written.length} PNG file${written.length === 1 ? '' : 's'} to ${outDir}\n`);
+      for (const f of failed) io.stderr.write(`tvl: frame ${f.index} not written: [${f.code}] ${f.message}\n`);
+    }
+    return failed.length === 0;
   } finally {
     await vl.close();
   }
@@ -272,8 +374,13 @@ async function bench(p: Parsed, io: Io): Promise<void> {
       const sequential = n / ((performance.now() - t0) / 1000);
       let seed = 7;
       const picks = Array.from({ length: 16 }, () => (seed = (seed * 48271) % 2147483647) % vl.nFrames);
+      const stopBusy = busy(`${backend} random access (${picks.length} frames)...`, io.stderr);
       t0 = performance.now();
-      await vl.selectRawFrames(picks);
+      try {
+        await vl.selectRawFrames(picks);
+      } finally {
+        stopBusy();
+      }
       const random = picks.length / ((performance.now() - t0) / 1000);
       results.push({ backend, sequentialFps: sequential, randomFps: random, framesSequential: n, framesRandom: picks.length });
     } finally {
@@ -287,27 +394,36 @@ async function bench(p: Parsed, io: Io): Promise<void> {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let parsed: Parsed;
+  const json = argv.includes('--json');
+  /** The error on stderr, and for --json as JSON on stdout too (scripts read stdout). */
+  const fail = (code: string, message: string, usage: boolean): number => {
+    io.stderr.write(`tvl: ${code === 'TVL_USAGE' ? '' : `error [${code}]: `}${message}\n${usage && !json ? `${USAGE}\n` : ''}`);
+    if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+    return usage ? 2 : 1;
+  };
   try {
-    parsed = parseArgs(argv);
+    const parsed = parseArgs(argv);
+    if (parsed.flags.has('version')) { io.stdout.write(`${version()}\n`); return 0; }
     const command = parsed.positional[0];
     if (!command || parsed.flags.has('help')) { io.stdout.write(`${USAGE}\n`); return command || parsed.flags.has('help') ? 0 : 2; }
+    if (!(command in COMMAND_FLAGS)) {
+      const close = closestName(command, Object.keys(COMMAND_FLAGS));
+      throw new UsageError(`unknown command '${command}'${close ? ` (did you mean '${close}'?)` : ''}`);
+    }
+    checkFlags(parsed, command);
     if (command === 'info') await info(parsed, io);
-    else if (command === 'frames') await frames(parsed, io);
+    else if (command === 'frames') return (await frames(parsed, io)) ? 0 : 1;
     else if (command === 'bench') await bench(parsed, io);
     else if (command === 'verify') return (await verify(parsed, io)) ? 0 : 1;
-    else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`tvl: ${err.message}\n${USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof TvlError) {
-      io.stderr.write(`tvl: error [${err.code}]: ${err.message}\n`);
-      return 1;
-    }
-    io.stderr.write(`tvl: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    if (err instanceof UsageError) return fail('TVL_USAGE', err.message, true);
+    if (err instanceof TvlError) return fail(err.code, err.message, false);
+    // Node's own errors (a file system call): their code and message, not a stack trace.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && typeof e.message === 'string') return fail('TVL_IO_ERROR', `${e.code}: ${e.message}`, false);
+    io.stderr.write(`tvl: unexpected error (please report it): ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ error: { code: 'TVL_INTERNAL', message: String((err as Error)?.message ?? err) } }, null, 2)}\n`);
     return 1;
   }
 }

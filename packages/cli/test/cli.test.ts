@@ -66,12 +66,63 @@ it('tvl bench reports fps per installed backend', async () => {
 it('exit codes: 2 for usage errors, 1 with the error code for TVL errors', async () => {
   expect((await run()).code).toBe(2);
   expect((await run('--help')).code).toBe(0);
-  const usage = await run('frames', clip(), '999', '--out', os.tmpdir());
-  expect(usage.code).toBe(2);
-  expect(usage.stderr).toMatch(/out of range/);
+  const outOfRange = await run('frames', clip(), '999', '--out', os.tmpdir());
+  expect(outOfRange.code).toBe(1);
+  expect(outOfRange.stderr).toMatch(/\[TVL_INDEX_OUT_OF_RANGE\].*out of range/);
   const missing = await run('info', '/nonexistent/video.mp4');
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/\[TVL_FILE_NOT_FOUND\]/);
+});
+
+it('--version prints the version; unknown flags and commands are usage errors naming the one meant', async () => {
+  const version = await run('--version');
+  expect(version.code).toBe(0);
+  expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  expect((await run('-V')).stdout).toBe(version.stdout);
+  const flag = await run('info', clip(), '--bakend', 'libav');
+  expect(flag.code).toBe(2);
+  expect(flag.stderr).toMatch(/no option --bakend \(did you mean --backend\?\)/);
+  const command = await run('infos', clip());
+  expect(command.code).toBe(2);
+  expect(command.stderr).toMatch(/unknown command 'infos' \(did you mean 'info'\?\)/);
+  expect((await run('info', clip(), '--width', '3')).code).toBe(2);  // frames' flag, not info's
+  expect((await run('info', clip(), '--backend=libav')).code).toBe(0);
+});
+
+it('--json prints errors as JSON on stdout too', async () => {
+  const missing = await run('info', '/nonexistent/video.mp4', '--json');
+  expect(missing.code).toBe(1);
+  expect(JSON.parse(missing.stdout)).toEqual({ error: { code: 'TVL_FILE_NOT_FOUND', message: expect.any(String) } });
+  const usage = await run('info', '--json');
+  expect(usage.code).toBe(2);
+  expect(JSON.parse(usage.stdout).error.code).toBe('TVL_USAGE');
+});
+
+it('frames: an output target that cannot be written fails at once with TVL_IO_ERROR, no stack trace', async () => {
+  const started = Date.now();
+  const proc = await run('frames', clip(), '1', '--out', '/proc/tvl-frames');
+  expect(proc.code).toBe(1);
+  expect(proc.stderr).toMatch(/\[TVL_IO_ERROR\]: cannot create the output directory '\/proc\/tvl-frames'/);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tvl-frames-')), 'a-file');
+  fs.writeFileSync(file, '');
+  const notDir = await run('frames', clip(), '1', '--out', path.join(file, 'sub'));
+  expect(notDir.code).toBe(1);
+  expect(notDir.stderr).toMatch(/\[TVL_IO_ERROR\].*is not a directory/);
+  expect(notDir.stderr).not.toMatch(/\s+at /);
+});
+
+it('frames: a damaged frame is reported and the others are written (exit code 1)', async () => {
+  const { file } = damagedSourceClip();
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tvl-frames-'));
+  // Every frame: the damaged GOP's frames fail, the rest are written.
+  const r = await run('frames', file, '0-99', '--out', out, '--json');
+  expect(r.code).toBe(1);
+  const { written, failed } = JSON.parse(r.stdout) as { written: { index: number }[]; failed: { index: number; code: string }[] };
+  expect(failed.length).toBeGreaterThan(0);
+  expect(failed.every((f) => f.code === 'TVL_CORRUPT_DATA')).toBe(true);
+  expect(written.length + failed.length).toBe(100);
+  expect(fs.readdirSync(out)).toHaveLength(written.length);
 });
 
 it('the installed bin runs (built dist)', () => {

@@ -49,13 +49,29 @@ export interface DecodeRequest {
   signal?: AbortSignal;
 }
 
+/**
+ * What the backend did, as facts: core keeps the decoder's position from them (it is the one owner
+ * of that state: the plan it makes is the only decision to seek) and builds every FrameReport
+ * from `delivered`, checking it against what was asked for.
+ */
 export interface DecodeResult {
   /** Frames the decoder produced, kept or not (for statistics). */
   framesDecoded: number;
   /** Seeks performed. */
   seeks: number;
-  /** Index of the last frame delivered: the decoder's position for the next plan. */
+  /** Index of the last frame the decoder presented. */
   position: number;
+  /**
+   * Whether the next plan may continue from `position` without a seek (false once the stream was
+   * drained, or after an error left the decoder's state unknown).
+   */
+  continuable: boolean;
+  /**
+   * Per output buffer, in plan order: the index of the frame written into it, as the backend
+   * identified it (the frame index entry the decoded picture's pts, or its packet's position,
+   * matched).
+   */
+  delivered: ArrayLike<number>;
 }
 
 export interface BackendSession {

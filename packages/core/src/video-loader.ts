@@ -6,11 +6,13 @@
 import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs-core';
 import { stack } from '@tensorflow/tfjs-core';
-import type { BackendFactory, BackendOpenOptions, BackendSession, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
+import type {
+  BackendFactory, BackendOpenOptions, BackendSession, DecodeResult, FrameBuffer, OutputSpec, VideoInfo,
+} from './backend.js';
 import { parseDevice, formatDevice, type Device } from './device.js';
 import {
-  AbortedError, EndOfVideoError, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError, describeValue,
-  fromNativeError, type TvlError,
+  AbortedError, EndOfVideoError, IndexOutOfRangeError, InexactFrameError, InvalidArgumentError, LoaderClosedError,
+  describeValue, fromNativeError, type TvlError,
 } from './errors.js';
 import { FrameIndex, type IndexMode } from './frame-index.js';
 import {
@@ -97,11 +99,15 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
-/** What was delivered, frame by frame. */
+/** What was delivered, frame by frame, from what the backend reported it decoded. */
 export interface FrameReport {
   /** The index the caller asked for. */
   requestedIndex: number;
-  /** The index delivered: always equal to requestedIndex (exactness is checked, never assumed). */
+  /**
+   * The index of the frame the backend identified in the output (by its pts, or its packet's
+   * position). Equal to requestedIndex: core checks it, and a backend that delivers another frame
+   * is a TVL_INEXACT_FRAME error, never a report that differs.
+   */
   index: number;
   /** Presentation timestamp in seconds, as in the stream. */
   pts: number;
@@ -145,7 +151,11 @@ export class VideoLoader implements AsyncDisposable {
   private readonly maxResultBytes: number;
   /** The next frame readFrame returns. */
   private cursor = 0;
-  /** Last frame the decoder delivered (-1: at start), or null when unknown (after an error). */
+  /**
+   * The decoder's state, as the backend reported it after the last plan: the last frame it
+   * presented (-1: at the start), or null when it cannot continue (drained, or after an error).
+   * Core alone decides from it whether the next plan seeks.
+   */
   private decoderPosition: number | null = -1;
   private closed = false;
   private tail: Promise<unknown> = Promise.resolve();
@@ -351,8 +361,8 @@ export class VideoLoader implements AsyncDisposable {
     this.checkOpen();
     this.checkReadOptions(options);
     this.validateIndex(i);
-    const buffers = await this.decode([i], this.spec, options.signal);
-    return bufferToTensor(buffers.get(i)!, this.spec);
+    const frames = await this.decode([i], this.spec, options.signal);
+    return bufferToTensor(frames.get(i)!.buffer, this.spec);
   }
 
   /** The requested frames stacked into one [N, H, W, 3] (or [N, 3, H, W]) tensor. */
@@ -376,8 +386,8 @@ export class VideoLoader implements AsyncDisposable {
     const list = this.toIndexList(indices);
     this.checkResultSize(list.length, spec, 'selectRawFrames');
     const out: RawFrame[] = [];
-    for await (const { index, buffer } of this.decodeInRequestOrder(list, spec, options.signal)) {
-      out.push({ data: buffer as Uint8Array, width: spec.width, height: spec.height, report: this.report(index) });
+    for await (const { index, delivered, buffer } of this.decodeInRequestOrder(list, spec, options.signal)) {
+      out.push({ data: buffer as Uint8Array, width: spec.width, height: spec.height, report: this.report(index, delivered) });
     }
     return out;
   }
@@ -398,16 +408,37 @@ export class VideoLoader implements AsyncDisposable {
     return `VideoLoader(${this.path}, ${this.nFrames} frames, ${this.width}x${this.height} @ ${this.frameRate.toFixed(3)} fps, ${this.backend} on ${formatDevice(this.device)})`;
   }
 
-  private report(index: number): FrameReport {
+  private report(requestedIndex: number, index: number): FrameReport {
     const pts = this.frameIndex.pts[index];
     return {
-      requestedIndex: index,
+      requestedIndex,
       index,
       pts,
       time: pts - this.frameIndex.startTime,
       keyframe: this.frameIndex.keyframe[index] === 1,
       backend: this.session.backend,
     };
+  }
+
+  /** Every buffer holds the frame asked for, by the backend's own account; otherwise TVL_INEXACT_FRAME naming it. */
+  private checkDelivered(order: number[], delivered: ArrayLike<number> | undefined): void {
+    if (delivered?.length !== order.length) {
+      this.decoderPosition = null;
+      throw new InexactFrameError(
+        `backend '${this.backend}' reported ${delivered?.length ?? 'no'} delivered frames for ${order.length} requested: ` +
+          'what it wrote cannot be identified',
+        { path: this.path, frameIndex: order[0] },
+      );
+    }
+    order.forEach((want, k) => {
+      if (delivered[k] !== want) {
+        this.decoderPosition = null;
+        throw new InexactFrameError(
+          `frame ${want} was requested but backend '${this.backend}' delivered frame ${delivered[k]} in its place`,
+          { path: this.path, frameIndex: want },
+        );
+      }
+    });
   }
 
   private checkOpen(): void {
@@ -463,13 +494,15 @@ export class VideoLoader implements AsyncDisposable {
    * maxBatchBytes of new frames. A frame requested again later is kept until its last use and
    * handed out as a copy before then, so every distinct frame is decoded once.
    */
-  private async *decodeInRequestOrder(requested: number[], spec: OutputSpec, signal?: AbortSignal): AsyncGenerator<{ index: number; buffer: FrameBuffer }> {
+  private async *decodeInRequestOrder(
+    requested: number[], spec: OutputSpec, signal?: AbortSignal,
+  ): AsyncGenerator<{ index: number; delivered: number; buffer: FrameBuffer }> {
     this.checkOpen();
     for (const i of requested) this.validateIndex(i);
     const lastUse = new Map<number, number>();
     requested.forEach((idx, k) => lastUse.set(idx, k));
     const frameBytes = bytesPerFrame(spec);
-    const held = new Map<number, FrameBuffer>();
+    const held = new Map<number, DecodedFrame>();
     let pos = 0;
     while (pos < requested.length) {
       const wanted: number[] = [];
@@ -485,47 +518,55 @@ export class VideoLoader implements AsyncDisposable {
         bytes += frameBytes;
       }
       if (wanted.length > 0) {
-        for (const [idx, buf] of await this.decode(wanted, spec, signal)) held.set(idx, buf);
+        for (const [idx, frame] of await this.decode(wanted, spec, signal)) held.set(idx, frame);
       }
       for (; pos < end; pos++) {
         const idx = requested[pos];
-        const buffer = held.get(idx)!;
+        const { buffer, delivered } = held.get(idx)!;
         if (lastUse.get(idx) === pos) {
           held.delete(idx);
-          yield { index: idx, buffer };
+          yield { index: idx, delivered, buffer };
         } else {
-          yield { index: idx, buffer: buffer.slice() };
+          yield { index: idx, delivered, buffer: buffer.slice() };
         }
       }
     }
   }
 
   /** One plan, one native call; runs after any operation already queued on this loader. */
-  private decode(targets: number[], spec: OutputSpec, signal?: AbortSignal): Promise<Map<number, FrameBuffer>> {
+  private decode(targets: number[], spec: OutputSpec, signal?: AbortSignal): Promise<Map<number, DecodedFrame>> {
     // Checked when called, not when run: work queued before close() still completes.
     try {
       this.checkOpen();
     } catch (err) {
       return Promise.reject(err);
     }
-    const run = async (): Promise<Map<number, FrameBuffer>> => {
+    const run = async (): Promise<Map<number, DecodedFrame>> => {
       throwIfAborted(signal, this.path);
       const plan = planDecode(this.frameIndex, targets, this.decoderPosition, this.session.costModel ?? DEFAULT_COST_MODEL);
       const order = planOutputOrder(plan);
       const buffers = order.map(() => allocateFrameBuffer(spec));
+      let result: DecodeResult;
       try {
-        const result = await this.session.decode({ plan, output: spec, buffers, signal });
-        this.decoderPosition = result.position;
+        result = await this.session.decode({ plan, output: spec, buffers, signal });
       } catch (err) {
         this.decoderPosition = null;
         throw fromNativeError(err, this.path);
       }
-      return new Map(order.map((idx, k) => [idx, buffers[k]]));
+      this.decoderPosition = result.continuable ? result.position : null;
+      this.checkDelivered(order, result.delivered);
+      return new Map(order.map((idx, k) => [idx, { buffer: buffers[k], delivered: result.delivered[k] }]));
     };
     const p = this.tail.then(run, run);
     this.tail = p.catch(() => undefined);
     return p;
   }
+}
+
+/** A decoded frame's buffer and the index the backend identified in it. */
+interface DecodedFrame {
+  buffer: FrameBuffer;
+  delivered: number;
 }
 
 /** factory.open through the persistent index cache when there is one (see index-cache.ts). */

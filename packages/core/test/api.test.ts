@@ -204,3 +204,44 @@ describe("fallback: 'cpu'", () => {
     await vl.close();
   });
 });
+
+describe('decoder state and frame reports come from what the backend did', () => {
+  it('a backend that delivers another frame than asked is TVL_INEXACT_FRAME naming the frame asked for', async () => {
+    registerBackend(fakeBackend('fake', [], { deliver: (kept) => kept.map((i) => (i === 4 ? 5 : i)) }));
+    const vl = await VideoLoader.open('clip');
+    try {
+      expect((await vl.selectRawFrames([2, 3])).map((f) => f.report.index)).toEqual([2, 3]);
+      await expect(vl.selectRawFrames([3, 4])).rejects.toMatchObject({ code: 'TVL_INEXACT_FRAME', frameIndex: 4 });
+      await expect(vl.selectFrame(4)).rejects.toMatchObject({ code: 'TVL_INEXACT_FRAME', frameIndex: 4 });
+    } finally {
+      await vl.close();
+    }
+  });
+
+  it('a backend that cannot continue makes the next plan seek', async () => {
+    const calls: DecodeRequest[] = [];
+    const backend = fakeBackend('fake', calls);
+    registerBackend({
+      ...backend,
+      async open(path, options) {
+        const session = await backend.open(path, options);
+        let drained = true;
+        return { ...session, backend: 'fake', info: session.info, index: session.index, async decode(req) {
+          const result = await session.decode(req);
+          // The first plan reports a drained decoder; later ones can continue.
+          const continuable = !drained;
+          drained = false;
+          return { ...result, continuable };
+        } };
+      },
+    });
+    const vl = await VideoLoader.open('clip');
+    try {
+      for (let k = 0; k < 3; k++) (await vl.readFrame()).dispose();
+      // Frame 0: continue from the start; frame 1: the decoder said it cannot continue, so seek to keyframe 0; frame 2: continue.
+      expect(calls.map((c) => c.plan.runs[0].start)).toEqual([-1, 0, -1]);
+    } finally {
+      await vl.close();
+    }
+  });
+});

@@ -11,6 +11,8 @@ export interface FakeBackendOptions {
   /** Milliseconds each decode call takes (a timer, like a worker thread would). */
   decodeMs?: number;
   nFrames?: number;
+  /** What the backend says it delivered for the kept frames of a plan (default: exactly those). */
+  deliver?: (kept: number[]) => number[];
   /** Sessions open right now, the most ever open at once, and (if present) how many were opened in all. */
   stats?: { open: number; peak: number; opened?: number };
 }
@@ -39,7 +41,10 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
           if (options.decodeMs) await new Promise((r) => setTimeout(r, options.decodeMs));
           const order = req.plan.runs.flatMap((r) => r.keep);
           order.forEach((idx, k) => req.buffers[k].fill(req.output.dtype === 'float32' ? (base + idx) / 255 : base + idx));
-          return { framesDecoded: order.length, seeks: req.plan.runs.length, position: order[order.length - 1] };
+          return {
+            framesDecoded: order.length, seeks: req.plan.runs.length, position: order[order.length - 1], continuable: true,
+            delivered: options.deliver?.(order) ?? order,
+          };
         },
         async close() {
           if (!closed && options.stats) options.stats.open--;

@@ -7,6 +7,7 @@ import type { DeviceKind } from '@tvl/core';
 import {
   NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
 } from '@tvl/core/backend';
+import { nvvlCostModel } from './cost-model.js';
 import { emulatesNvdecSurface } from './emulate.js';
 import { loadAddon } from './native.js';
 
@@ -27,7 +28,7 @@ function nvvlBackend(device: DeviceKind): BackendFactory {
       const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, {
         device: device === 'cuda' ? options.device.ordinal : -1, threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex, emulateNvdecSurface,
       }, cancel));
-      return new NativeBackendSession('nvvl', native, { seekCost: device === 'cuda' ? 4 : 6 });
+      return new NativeBackendSession('nvvl', native, nvvlCostModel(device));
     },
   };
 }

@@ -7,13 +7,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  AbortedError, FrameIndex, IndexOutOfRangeError, InvalidArgumentError, LoaderClosedError, fromNativeError, parseDevice,
+  AbortedError, FrameIndex, IndexOutOfRangeError, InexactFrameError, InvalidArgumentError, LoaderClosedError, fromNativeError, parseDevice,
   formatDevice, type Device, type TvlError, type VideoInfo,
 } from '@tvl/core';
 import {
-  DEFAULT_COST_MODEL, cpuFallbackReason, planDecode, planOutputOrder, rejectUnknownOptions, withCancel,
+  cpuFallbackReason, planDecode, planOutputOrder, rejectUnknownOptions, withCancel,
   type FrameBuffer, type OutputSpec,
 } from '@tvl/core/backend';
+import { nvvlCostModel } from './cost-model.js';
 import { emulatesNvdecSurface } from './emulate.js';
 import { loadAddon, type NvvlNativeSession } from './native.js';
 import {
@@ -207,14 +208,19 @@ export class SequenceLoader implements AsyncDisposable {
     video: OpenVideo, path: string, frames: number[], spec: OutputSpec, r: ResolvedProcessing, a: Augmentation,
     data: Float32Array | Int32Array, firstSlot: number, signal?: AbortSignal,
   ): Promise<void> {
-    const plan = planDecode(video.index, frames, video.position, DEFAULT_COST_MODEL);
+    const plan = planDecode(video.index, frames, video.position, nvvlCostModel(parseDevice(video.device).kind));
     const perFrame = spec.width * spec.height * 3;
     // Frame f of the sequence goes to slot firstSlot + t of the batch buffer.
     const slotOf = new Map(frames.map((f, t) => [f, firstSlot + t]));
     const buffers = planOutputOrder(plan).map((f) => data.subarray(slotOf.get(f)! * perFrame, (slotOf.get(f)! + 1) * perFrame)) as FrameBuffer[];
     try {
       const result = await withCancel(signal, (cancel) => video.session.decode(plan, spec, buffers, cancel, nativeProcessing(r, a)));
-      video.position = result.position;
+      video.position = result.continuable ? result.position : null;
+      planOutputOrder(plan).forEach((want, k) => {
+        if (result.delivered[k] !== want) {
+          throw new InexactFrameError(`frame ${want} was requested but nvvl delivered frame ${result.delivered[k]} in its place`, { path, frameIndex: want });
+        }
+      });
     } catch (err) {
       video.position = null;
       throw fromNativeError(err, path);

@@ -68,6 +68,9 @@ class OpencvReader {
     openCapture();
   }
 
+  // Executes the plan as core made it: a run that continues grabs on from the current frame, a
+  // run that names a keyframe aims VideoCapture there (see seekTo). Like PlanExecutor, it
+  // reports each delivered frame's index and refuses a plan that continues where it cannot.
   DecodeStats execute(const std::vector<DecodeRun>& runs, const std::vector<void*>& dst, const OutputSpec& out,
                       const CancelToken& cancel) {
     checkPlan(index_, runs);
@@ -77,10 +80,12 @@ class OpencvReader {
       for (const DecodeRun& run : runs) {
         if (run.keep.empty()) continue;
         const int64_t first = run.keep.front();
-        const bool canContinue = run.start == kContinue && current_ >= 0 && current_ <= first;
-        if (!canContinue) {
-          if (run.start == kFromStart || byPlace_) seekToStart(first, stats, cancel);
-          else seekTo(first, stats, cancel);
+        if (run.start == kFromStart || (run.start != kContinue && byPlace_)) {
+          seekToStart(first, stats, cancel);
+        } else if (run.start != kContinue) {
+          seekTo(run.start, first, stats, cancel);
+        } else if (!atStart_ && !(current_ >= 0 && current_ < first)) {
+          throwCannotContinue(first, current_, current_ >= 0);
         }
         for (int64_t k : run.keep) {
           while (current_ < k) {
@@ -94,13 +99,16 @@ class OpencvReader {
                         k);
           }
           deliver(dst[slot++], out);
+          stats.delivered.push_back(current_);
         }
       }
     } catch (...) {
       current_ = -1;  // position unknown: the next plan seeks
+      atStart_ = false;
       throw;
     }
     stats.position = current_;
+    stats.continuable = current_ >= 0;
     return stats;
   }
 
@@ -160,10 +168,10 @@ class OpencvReader {
     return true;
   }
 
-  // Lands at or before `target` (usually exactly on it). VideoCapture's own seek is tried first,
-  // further back after each overshoot, then decoding from the start of the file.
-  void seekTo(int64_t target, DecodeStats& stats, const CancelToken& cancel) {
-    int64_t n = target;
+  // Lands at or before `target`, aiming VideoCapture's own seek at `aim` (the keyframe the plan
+  // chose), then further back after each overshoot, and finally decoding from the start of the file.
+  void seekTo(int64_t aim, int64_t target, DecodeStats& stats, const CancelToken& cancel) {
+    int64_t n = aim;
     int64_t margin = 1;
     for (int attempt = 0; attempt < 6 && n > 0; attempt++) {
       cancel.check();
@@ -178,7 +186,7 @@ class OpencvReader {
         grabbed = false;  // an unidentifiable landing: try further back
       }
       if (grabbed && current_ <= target) return;
-      n -= (grabbed ? current_ - target : 0) + margin;
+      n -= (grabbed ? current_ - n : 0) + margin;
       margin *= 4;
     }
     seekToStart(target, stats, cancel);

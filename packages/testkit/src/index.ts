@@ -3,6 +3,7 @@
  * backend package runs against itself.
  */
 export * from './media.js';
+export * from './plan-contract.js';
 export * from './checks.js';
 export * from './conformance.js';
 export * from './bad-input.js';

@@ -1,6 +1,7 @@
 // The JavaScript session object every addon hands back from open (openOffThread, at the end),
 // written once:
-//   session.decode(plan, output, buffers, cancelCell[, options]) -> Promise<{ framesDecoded, seeks, position }>
+//   session.decode(plan, output, buffers, cancelCell[, options])
+//     -> Promise<{ framesDecoded, seeks, position, continuable, delivered: Float64Array }>
 //   session.close() -> Promise<void>
 //   session.exportIndex() -> Buffer | null       (the frame index, for the persistent index cache)
 // Both run on a libuv worker thread. An addon supplies its Session type:
@@ -124,6 +125,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
       o.Set("framesDecoded", double(stats_.framesDecoded));
       o.Set("seeks", double(stats_.seeks));
       o.Set("position", double(stats_.position));
+      o.Set("continuable", stats_.continuable);
+      Napi::Float64Array delivered = Napi::Float64Array::New(env, stats_.delivered.size());
+      for (size_t k = 0; k < stats_.delivered.size(); k++) delivered[k] = double(stats_.delivered[k]);
+      o.Set("delivered", delivered);
       return o;
     }
 

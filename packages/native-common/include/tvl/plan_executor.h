@@ -1,5 +1,10 @@
 // Executes one decode plan (made by @tvl/core's seek planner) against a demuxer and a decoding
-// engine. This is where exactness is enforced: every decoded frame is identified in the frame
+// engine. The plan is the one decision about seeking: a run that says "continue" continues (and a
+// plan that asks to continue where the decoder cannot is refused as a fault in core, never quietly
+// turned into a seek), a run that names a keyframe seeks there. What was done comes back as facts
+// (DecodeStats): each delivered frame's index as identified here, whether the decoder can
+// continue, seeks and frames decoded; core keeps the decoder's position from them and builds its
+// frame reports from them. This is also where exactness is enforced: every decoded frame is identified in the frame
 // index by its pts (or, where the container gives packets no pts, by its packet's position), never
 // by counting, and a requested frame that does not come out of the decoder intact is an error
 // naming its index. Shared by every FFmpeg-demuxed backend; the engine is the
@@ -39,8 +44,20 @@ struct FrameInfo {
 struct DecodeStats {
   int64_t framesDecoded = 0;
   int64_t seeks = 0;
-  int64_t position = -1;
+  int64_t position = -1;     // the last frame the decoder presented (-1: none since the last seek)
+  bool continuable = true;   // the next plan may continue from `position` without seeking
+  std::vector<int64_t> delivered;  // per output buffer, in plan order: the frame identified in it
 };
+
+// A plan that continues where the decoder cannot: a fault in the planner (core), not in the file.
+[[noreturn]] inline void throwCannotContinue(int64_t target, int64_t position, bool continuable) {
+  throw Error("TVL_INTERNAL",
+              "the decode plan continues to frame " + std::to_string(target) + " but the decoder " +
+                  (continuable ? "is already at frame " + std::to_string(position)
+                               : std::string("cannot continue (its stream was drained or an error left it unknown)")) +
+                  ": core must plan a seek there",
+              target);
+}
 
 // Why the index refuses a frame in `state` (never called for FrameState::Ok).
 inline const char* unusableReason(FrameState state) {
@@ -90,10 +107,10 @@ class PlanExecutor {
     try {
       for (const DecodeRun& run : runs) {
         if (run.keep.empty()) continue;
-        if (run.start != kContinue || !continuable_ || position_ >= run.keep.front()) {
-          int64_t from = run.start;
-          if (from == kContinue) from = keyframeAtOrBefore(run.keep.front());
-          seek(from, stats);
+        if (run.start != kContinue) {
+          seek(run.start, stats);
+        } else if (!continuable_ || position_ >= run.keep.front()) {
+          throwCannotContinue(run.keep.front(), position_, continuable_);
         }
         runOne(run, dst, slot, out, cancel, stats);
       }
@@ -102,16 +119,11 @@ class PlanExecutor {
       throw;
     }
     stats.position = position_;
+    stats.continuable = continuable_;
     return stats;
   }
 
  private:
-  int64_t keyframeAtOrBefore(int64_t i) const {
-    for (int64_t k = i; k >= 0; k--)
-      if (index_.frames[size_t(k)].keyframe) return k;
-    return kFromStart;
-  }
-
   static int64_t orderKey(int64_t dts, int64_t pts) { return dts != AV_NOPTS_VALUE ? dts : pts; }
 
   void seek(int64_t from, DecodeStats& stats) {
@@ -183,6 +195,7 @@ class PlanExecutor {
                       want);
         }
         engine_.deliver(dst[slot++], out);
+        stats.delivered.push_back(idx);
         next++;
         continue;
       }

@@ -1,0 +1,70 @@
+/**
+ * The contract between core's planner and a native session, checked on the session itself (no
+ * VideoLoader in between): the plan is the one decision to seek, and what the session did comes
+ * back as facts core can check.
+ *
+ *   runPlanContractSuite({ name: 'libav', openNative: (file) => loadAddon().openVideo(file, {}, new Int32Array(1)) });
+ */
+import type { DecodeResult, NativeSession } from '@tvl/core/backend';
+import { CONTINUE } from '@tvl/core/backend';
+import { makeIndexedClip, readFrameCode } from './media.js';
+
+export interface PlanContractOptions {
+  name: string;
+  openNative: (file: string) => Promise<NativeSession>;
+}
+
+const WIDTH = 160;
+const HEIGHT = 120;
+
+export function runPlanContractSuite(options: PlanContractOptions): void {
+  describe(`decode plans and their facts: ${options.name}`, () => {
+    let session: NativeSession;
+    let keyframeAtOrBefore: (i: number) => number;
+    beforeAll(async () => {
+      session = await options.openNative(makeIndexedClip({ codec: 'h264', container: 'mp4', frames: 60, gop: 12, bframes: 2 }));
+      const flags = session.index.keyframe;
+      keyframeAtOrBefore = (i) => {
+        while (i > 0 && !flags[i]) i--;
+        return i;
+      };
+    });
+    afterAll(() => session?.close());
+
+    /** Runs a plan; returns the facts and the code drawn in each buffer. */
+    async function run(runs: Array<{ start: number; keep: number[] }>): Promise<DecodeResult & { codes: number[] }> {
+      const buffers = runs.flatMap((r) => r.keep).map(() => new Uint8Array(WIDTH * HEIGHT * 3));
+      const result = await session.decode({ runs }, { width: WIDTH, height: HEIGHT, dtype: 'uint8', layout: 'hwc' }, buffers, new Int32Array(1));
+      return { ...result, codes: buffers.map((b) => readFrameCode(b, WIDTH, HEIGHT)) };
+    }
+
+    it('reports the frame it identified in each buffer, and continues from where it stopped without seeking', async () => {
+      const first = await run([{ start: CONTINUE, keep: [0, 3, 5] }]);
+      expect([...first.delivered]).toEqual([0, 3, 5]);
+      expect(first.codes).toEqual([0, 3, 5]);
+      expect([first.position, first.continuable, first.seeks]).toEqual([5, true, 0]);
+      const next = await run([{ start: CONTINUE, keep: [6, 9] }]);
+      expect([...next.delivered]).toEqual([6, 9]);
+      expect(next.codes).toEqual([6, 9]);
+      expect(next.seeks).toBe(0);
+    });
+
+    it('refuses a plan that continues where the decoder cannot (TVL_INTERNAL), never seeking on its own', async () => {
+      const at = await run([{ start: keyframeAtOrBefore(30), keep: [30] }]);
+      expect([at.seeks, at.position]).toEqual([1, 30]);
+      await expect(run([{ start: CONTINUE, keep: [20] }])).rejects.toMatchObject({ code: 'TVL_INTERNAL', frameIndex: 20 });
+      // The session is still usable: a plan that seeks gets the frame.
+      const back = await run([{ start: keyframeAtOrBefore(20), keep: [20, 21] }]);
+      expect(back.codes).toEqual([20, 21]);
+      expect([...back.delivered]).toEqual([20, 21]);
+    });
+
+    it('follows the keyframe the plan names', async () => {
+      const plan = [{ start: keyframeAtOrBefore(50), keep: [50] }, { start: keyframeAtOrBefore(10), keep: [10, 14] }];
+      const result = await run(plan);
+      expect(result.codes).toEqual([50, 10, 14]);
+      expect([...result.delivered]).toEqual([50, 10, 14]);
+      expect(result.seeks).toBe(2);
+    });
+  });
+}
