@@ -53,8 +53,9 @@ install:
 ffmpeg:
 	$(AS_ROOT) bash toolchain/ffmpeg.sh >/dev/null
 
+# TVL_WERROR=1: the addons build with -Werror here (and so in CI); see warning-flags.cjs.
 build: ffmpeg
-	TVL_FFMPEG_KEY=$$(basename "$$(readlink -f packages/native-common/ffmpeg)") pnpm turbo run build
+	TVL_WERROR=1 TVL_FFMPEG_KEY=$$(basename "$$(readlink -f packages/native-common/ffmpeg)") pnpm turbo run build
 
 sample:
 	node examples/load-sample.mjs

@@ -20,7 +20,7 @@
         "<(INTERMEDIATE_DIR)",
         "."
       ],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fvisibility=hidden", "<!@(node <(tvl_common)/ffmpeg-flags.cjs --cflags libavformat libavcodec libswscale libavutil ffnvcodec)"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "<!@(node <(tvl_common)/warning-flags.cjs)", "-fvisibility=hidden", "<!@(node <(tvl_common)/ffmpeg-flags.cjs --cflags libavformat libavcodec libswscale libavutil ffnvcodec)"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++14", "-std=gnu++17"],
       "libraries": ["<!@(node <(tvl_common)/ffmpeg-flags.cjs --libs libavformat libavcodec libswscale libavutil)", "-ldl"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"]

@@ -13,6 +13,7 @@
       ],
       "cflags_cc": [
         "-std=c++17", "-O3", "-fexceptions", "-fvisibility=hidden",
+        "<!@(node <(tvl_common)/warning-flags.cjs)",
         "<!@(node ../scripts/opencv-cflags.cjs)",
         "<!@(node <(tvl_common)/ffmpeg-flags.cjs --cflags libavformat libavcodec libavutil)"
       ],
