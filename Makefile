@@ -18,14 +18,16 @@ AS_ROOT := $(if $(SUDO),sudo --preserve-env=TVL_CACHE_DIR$(comma)TVL_PORTABILITY
 # FFmpeg; the addons link TVL's own, from `make ffmpeg`.)
 APT_PACKAGES := ffmpeg pkg-config g++ make python3 libavcodec-dev libavutil-dev \
                 libopencv-core-dev libopencv-imgproc-dev libopencv-videoio-dev \
-                libffmpeg-nvenc-dev chromium debootstrap dpkg-dev binutils
+                libffmpeg-nvenc-dev chromium debootstrap dpkg-dev binutils clang-format
 PNPM_VERSION := 12.21.0
 
-.PHONY: help setup system-deps pnpm install ffmpeg build sample test bench fuzz prebuilds dist portability portability-libav clean
+.PHONY: help setup system-deps pnpm install ffmpeg build sample test lint format format-check bench fuzz prebuilds dist portability portability-libav clean
 
 help:
 	@echo "make setup   install everything, build, and load frames from a generated sample video"
 	@echo "make test    run every package's tests (one jest run)"
+	@echo "make lint    type-check every package's sources and tests (ts-jest only transpiles)"
+	@echo "make format  format TypeScript/JavaScript (prettier) and C++ (clang-format); format-check only checks"
 	@echo "make bench   benchmark the CPU backends (@tvl/libav, @tvl/opencv) against the ffmpeg CLI"
 	@echo "make fuzz    2,000 seeded damaged files per CPU backend, each read in a child process (FUZZ_FILES=N)"
 	@echo "make ffmpeg  build TVL's own decode-only FFmpeg (cached in ~/.cache/tvl by its inputs)"
@@ -62,6 +64,18 @@ sample:
 
 test:
 	pnpm test
+
+lint:
+	pnpm turbo run lint
+
+CPP_SOURCES = $(shell git ls-files '*.cc' '*.h' '*.cu')
+format:
+	pnpm exec prettier --write --log-level warn .
+	clang-format -i $(CPP_SOURCES)
+
+format-check:
+	pnpm exec prettier --check --log-level warn .
+	@clang-format --dry-run --Werror $(CPP_SOURCES) && echo "clang-format: all $(words $(CPP_SOURCES)) C++ files formatted"
 
 bench: build
 	node bench/bench.mjs

@@ -26,15 +26,43 @@ function progress(label) {
     return () => process.stderr.write(`${label} done in ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
   }
   const timer = setInterval(() => process.stderr.write(`\r${label} ${((Date.now() - start) / 1000).toFixed(0)} s`), 500);
-  return () => { clearInterval(timer); process.stderr.write(`\r${label} done in ${((Date.now() - start) / 1000).toFixed(1)} s\n`); };
+  return () => {
+    clearInterval(timer);
+    process.stderr.write(`\r${label} done in ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
+  };
 }
 
 if (!file) {
   file = path.join(os.tmpdir(), 'tvl-bench-1080p-gop250.mp4');
   if (!fs.existsSync(file)) {
     const done = progress('generating a 1000-frame 1080p H.264 clip (GOP 250) with the ffmpeg CLI...');
-    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=25', '-frames:v', '1000',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-g', '250', '-keyint_min', '250', '-sc_threshold', '0', '-bf', '2', '-pix_fmt', 'yuv420p', `${file}.tmp.mp4`]);
+    const r = spawnSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=1920x1080:r=25',
+      '-frames:v',
+      '1000',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-g',
+      '250',
+      '-keyint_min',
+      '250',
+      '-sc_threshold',
+      '0',
+      '-bf',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      `${file}.tmp.mp4`,
+    ]);
     done();
     if (r.status !== 0) throw new Error(String(r.stderr));
     fs.renameSync(`${file}.tmp.mp4`, file);
@@ -45,7 +73,21 @@ const seconds = (t0) => (performance.now() - t0) / 1000;
 
 function ffmpegSequential() {
   const t0 = performance.now();
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-threads', String(threads), '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null']);
+  const r = spawnSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-threads',
+    String(threads),
+    '-i',
+    file,
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-y',
+    '/dev/null',
+  ]);
   if (r.status !== 0) throw new Error(String(r.stderr));
   return seconds(t0);
 }
@@ -60,7 +102,9 @@ for (const name of backends) {
 const probe = await VideoLoader.open(file, { backend: backends[0], threads });
 const n = probe.nFrames;
 console.log(`file: ${file}`);
-console.log(`${probe.width}x${probe.height}, ${n} frames, ${probe.frameIndex.keyframeCount} keyframes, ${probe.info.codec}; threads ${threads}; ${versions.join(', ')}`);
+console.log(
+  `${probe.width}x${probe.height}, ${n} frames, ${probe.frameIndex.keyframeCount} keyframes, ${probe.info.codec}; threads ${threads}; ${versions.join(', ')}`,
+);
 await probe.close();
 
 const fps = (frames, s) => (frames / s).toFixed(1).padStart(7);
@@ -68,7 +112,7 @@ const all = Array.from({ length: n }, (_, i) => i);
 const chunks = [];
 for (let i = 0; i < n; i += 32) chunks.push(all.slice(i, i + 32));
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const picks = Array.from({ length: 32 }, () => Math.floor(rand() * n));
 
 // Sequential: best of two runs each, the CLI run before each backend run so both see the same machine state.
@@ -76,7 +120,8 @@ let cli = Infinity;
 const results = [];
 for (const backend of backends) {
   const vl = await VideoLoader.open(file, { backend, threads });
-  let raw = Infinity, tensors = Infinity;
+  let raw = Infinity,
+    tensors = Infinity;
   const done = progress(`${backend}: sequential and random access...`);
   for (let rep = 0; rep < 2; rep++) {
     cli = Math.min(cli, ffmpegSequential());
@@ -111,8 +156,12 @@ const fromStart = picks.reduce((s, i) => s + (i + 1), 0) * (cli / n);
 console.log('\nrandom access, 32 frames');
 console.log(`  decode from the start each          ${fps(32, fromStart)} fps   (at the CLI's sequential speed)`);
 for (const r of results) {
-  console.log(`  ${`${r.backend}, one selectFrames call`.padEnd(34)} ${fps(32, r.batch)} fps   ${(fromStart / r.batch).toFixed(1)}x decoding from the start`);
-  console.log(`  ${`${r.backend}, one call per frame`.padEnd(34)} ${fps(32, r.oneByOne)} fps   ${(fromStart / r.oneByOne).toFixed(1)}x decoding from the start`);
+  console.log(
+    `  ${`${r.backend}, one selectFrames call`.padEnd(34)} ${fps(32, r.batch)} fps   ${(fromStart / r.batch).toFixed(1)}x decoding from the start`,
+  );
+  console.log(
+    `  ${`${r.backend}, one call per frame`.padEnd(34)} ${fps(32, r.oneByOne)} fps   ${(fromStart / r.oneByOne).toFixed(1)}x decoding from the start`,
+  );
 }
 
 // Parallel loaders: the file split into equal parts, each read by its own loader (1 decoder
@@ -124,9 +173,11 @@ for (const loaders of [1, 2, 4]) {
   const parts = Array.from({ length: loaders }, (_, k) => all.slice(Math.floor((k * n) / loaders), Math.floor(((k + 1) * n) / loaders)));
   const opened = await Promise.all(parts.map(() => VideoLoader.open(file, { backend: backends[0], threads: 1 })));
   const t0 = performance.now();
-  await Promise.all(opened.map(async (vl, k) => {
-    for (let i = 0; i < parts[k].length; i += 32) await vl.selectRawFrames(parts[k].slice(i, i + 32));
-  }));
+  await Promise.all(
+    opened.map(async (vl, k) => {
+      for (let i = 0; i < parts[k].length; i += 32) await vl.selectRawFrames(parts[k].slice(i, i + 32));
+    }),
+  );
   const s = seconds(t0);
   await Promise.all(opened.map((vl) => vl.close()));
   if (loaders === 1) oneLoader = s;

@@ -26,11 +26,24 @@ for (const backend of backends) {
   if (process.stderr.isTTY) process.stderr.write('\n');
   const delivered = s.exact + s.damagedAsSuccess;
   const pct = (a, b) => (b ? `${((100 * a) / b).toFixed(2)} %` : 'n/a');
-  console.log(`\n${backend}: ${s.files} damaged files in ${((Date.now() - started) / 1000).toFixed(0)} s (${Object.entries(s.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+  console.log(
+    `\n${backend}: ${s.files} damaged files in ${((Date.now() - started) / 1000).toFixed(0)} s (${Object.entries(s.byKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')})`,
+  );
   console.log(`  crashes ${s.crashes}, hangs ${s.hangs}, broken rules ${s.problems.length}`);
-  console.log(`  opened ${s.opened}; frames asked ${s.framesAsked}: exact ${s.exact}, typed errors ${s.framesAsked - delivered}, damaged but delivered ${s.damagedAsSuccess} (${pct(s.damagedAsSuccess, delivered)} of delivered)`);
-  console.log(`  intact containers (payload damage): damaged but delivered ${s.intactDamagedAsSuccess} of ${s.intactDelivered} delivered (${pct(s.intactDamagedAsSuccess, s.intactDelivered)})`);
-  console.log(`  typed errors: ${Object.entries(s.typedErrors).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  console.log(
+    `  opened ${s.opened}; frames asked ${s.framesAsked}: exact ${s.exact}, typed errors ${s.framesAsked - delivered}, damaged but delivered ${s.damagedAsSuccess} (${pct(s.damagedAsSuccess, delivered)} of delivered)`,
+  );
+  console.log(
+    `  intact containers (payload damage): damaged but delivered ${s.intactDamagedAsSuccess} of ${s.intactDelivered} delivered (${pct(s.intactDamagedAsSuccess, s.intactDelivered)})`,
+  );
+  console.log(
+    `  typed errors: ${Object.entries(s.typedErrors)
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `${c} ${n}`)
+      .join(', ')}`,
+  );
   for (const p of s.problems.slice(0, 30)) console.log(`  ! ${p}`);
   broken += s.problems.length + s.crashes + s.hangs;
 }

@@ -48,19 +48,42 @@ if (command === 'prepare') {
     const { file, expected } = conformanceClip(c);
     manifest.conformance.push({ name: c.name, codec: c.spec.codec, file: copyInto(dir, file), expected, rotate: c.spec.rotate ?? 0 });
   }
-  for (const source of ['natural', 'smptebars']) for (const matrix of ['bt601', 'bt709']) for (const range of ['limited', 'full']) {
-    manifest.colour.push({ name: `${source} ${matrix} ${range}`, file: copyInto(dir, makeColourClip(source, matrix, range)) });
-  }
+  for (const source of ['natural', 'smptebars'])
+    for (const matrix of ['bt601', 'bt709'])
+      for (const range of ['limited', 'full']) {
+        manifest.colour.push({ name: `${source} ${matrix} ${range}`, file: copyInto(dir, makeColourClip(source, matrix, range)) });
+      }
   const damaged = damagedSourceClip();
   manifest.damaged = { source: copyInto(dir, damaged.source), file: copyInto(dir, damaged.file) };
-  for (const container of ['mp4', 'mkv']) for (const mode of ['packets', 'bursts']) for (const seed of [1, 2, 3]) {
-    const source = sweepSource(container);
-    manifest.sweep.push({ source: copyInto(dir, source), file: copyInto(dir, damagedCopy(source, mode, seed)), mode, seed });
-  }
+  for (const container of ['mp4', 'mkv'])
+    for (const mode of ['packets', 'bursts'])
+      for (const seed of [1, 2, 3]) {
+        const source = sweepSource(container);
+        manifest.sweep.push({ source: copyInto(dir, source), file: copyInto(dir, damagedCopy(source, mode, seed)), mode, seed });
+      }
   const big = path.join(dir, 'h264-1080p-gop50.mp4');
   if (!fs.existsSync(big)) {
-    runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=25', '-frames:v', '500', '-c:v', 'libx264', '-preset', 'veryfast',
-      '-crf', '30', '-g', '50', '-bf', '2', '-pix_fmt', 'yuv420p', big]);
+    runFfmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=1920x1080:r=25',
+      '-frames:v',
+      '500',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '30',
+      '-g',
+      '50',
+      '-bf',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      big,
+    ]);
   }
   manifest.throughput = { file: path.basename(big), frames: 500 };
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
@@ -74,14 +97,29 @@ function copyInto(target, file) {
   return name;
 }
 
-const { psnr, firstDecodable, checkRandomAccess, checkSequential, checkSeeks, checkExactOrCorrupt, FUSED_PROCESSING_CASE, fusedProcessingError, checkDamagedCopy } =
-  await import('@tvl/testkit');
+const {
+  psnr,
+  firstDecodable,
+  checkRandomAccess,
+  checkSequential,
+  checkSeeks,
+  checkExactOrCorrupt,
+  FUSED_PROCESSING_CASE,
+  fusedProcessingError,
+  checkDamagedCopy,
+} = await import('@tvl/testkit');
 const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const clip = (name) => path.join(dir, name);
 const gpu = selfTest
   ? { nvdec: { backend: 'libav', device: 'cpu' }, nvvl: { backend: 'nvvl', device: 'cpu' }, seq: 'cpu' }
   : { nvdec: { backend: 'nvdec', device: 'cuda' }, nvvl: { backend: 'nvvl', device: 'cuda' }, seq: 'cuda' };
-const results = { date: new Date().toISOString(), selfTest, uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4), checks: [], throughput: {} };
+const results = {
+  date: new Date().toISOString(),
+  selfTest,
+  uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+  checks: [],
+  throughput: {},
+};
 let failed = 0;
 function record(name, ok, detail) {
   results.checks.push({ name, ok, ...detail });
@@ -101,8 +139,15 @@ for (const role of ['nvdec', 'nvvl']) {
         const wrong = await checkRandomAccess(vl, c.expected, first);
         const sequential = await checkSequential(vl, c.expected, first);
         const seekWrong = await checkSeeks(vl, c.expected, first);
-        record(name, vl.nFrames === c.expected.length && wrong.length === 0 && sequential.wrong.length === 0 && sequential.ended && seekWrong.length === 0,
-          { frames: vl.nFrames, wrong: wrong.slice(0, 5), sequentialWrong: sequential.wrong.slice(0, 5), seekWrong, backend: vl.backend });
+        record(
+          name,
+          vl.nFrames === c.expected.length &&
+            wrong.length === 0 &&
+            sequential.wrong.length === 0 &&
+            sequential.ended &&
+            seekWrong.length === 0,
+          { frames: vl.nFrames, wrong: wrong.slice(0, 5), sequentialWrong: sequential.wrong.slice(0, 5), seekWrong, backend: vl.backend },
+        );
       } finally {
         await vl.close();
       }
@@ -142,8 +187,11 @@ try {
   await seq.close();
   const { meanAbs, maxAbs } = await fusedProcessingError(batch.tensor, natural);
   batch.tensor.dispose();
-  record('nvvl fused processing vs core transforms on libav frames', meanAbs < 0.01 && maxAbs < 0.5,
-    { meanAbs: Number(meanAbs.toFixed(4)), maxAbs: Number(maxAbs.toFixed(4)), units: '0..1 before normalising' });
+  record('nvvl fused processing vs core transforms on libav frames', meanAbs < 0.01 && maxAbs < 0.5, {
+    meanAbs: Number(meanAbs.toFixed(4)),
+    maxAbs: Number(maxAbs.toFixed(4)),
+    units: '0..1 before normalising',
+  });
 } catch (err) {
   record('nvvl fused processing vs core transforms on libav frames', false, { error: `${err.code ?? ''} ${err.message}` });
 }
@@ -161,8 +209,11 @@ for (const role of ['nvdec', 'nvvl']) {
       await Promise.all([ref.close(), vl.close()]);
     }
     const { corrupt, wrong, otherErrors } = found;
-    record(name, corrupt.length > 0 && wrong.length === 0 && otherErrors.length === 0,
-      { corrupt: corrupt.length, wrong: wrong.slice(0, 5), otherErrors: otherErrors.slice(0, 3) });
+    record(name, corrupt.length > 0 && wrong.length === 0 && otherErrors.length === 0, {
+      corrupt: corrupt.length,
+      wrong: wrong.slice(0, 5),
+      otherErrors: otherErrors.slice(0, 3),
+    });
   } catch (err) {
     record(name, false, { error: `${err.code ?? ''} ${err.message}` });
   }
@@ -176,7 +227,10 @@ async function referenceFrames(source) {
     const ref = await VideoLoader.open(clip(source), { backend: 'libav' });
     const frames = await ref.selectRawFrames(Array.from({ length: ref.nFrames }, (_, i) => i));
     await ref.close();
-    sweepReferences.set(source, frames.map((f) => f.data));
+    sweepReferences.set(
+      source,
+      frames.map((f) => f.data),
+    );
   }
   return sweepReferences.get(source);
 }
@@ -186,7 +240,7 @@ for (const role of ['nvdec', 'nvvl']) {
     const problems = [];
     for (const c of manifest.sweep ?? []) {
       const reference = c.mode === 'packets' ? await referenceFrames(c.source) : undefined;
-      problems.push(...await checkDamagedCopy(clip(c.file), (f) => VideoLoader.open(f, gpu[role]), c.seed, reference, 3));
+      problems.push(...(await checkDamagedCopy(clip(c.file), (f) => VideoLoader.open(f, gpu[role]), c.seed, reference, 3)));
     }
     record(name, (manifest.sweep?.length ?? 0) > 0 && problems.length === 0, { problems: problems.slice(0, 5) });
   } catch (err) {
@@ -199,29 +253,37 @@ const big = clip(manifest.throughput.file);
 async function sequentialFps(loaders) {
   const vls = await Promise.all(Array.from({ length: loaders }, () => VideoLoader.open(big, gpu.nvdec)));
   const start = performance.now();
-  const counts = await Promise.all(vls.map(async (vl) => {
-    // 32 frames per native call, in order: the planner continues without seeking.
-    for (let at = 0; at < vl.nFrames; at += 32) {
-      await vl.selectRawFrames(Array.from({ length: Math.min(32, vl.nFrames - at) }, (_, k) => at + k));
-    }
-    return vl.nFrames;
-  }));
+  const counts = await Promise.all(
+    vls.map(async (vl) => {
+      // 32 frames per native call, in order: the planner continues without seeking.
+      for (let at = 0; at < vl.nFrames; at += 32) {
+        await vl.selectRawFrames(Array.from({ length: Math.min(32, vl.nFrames - at) }, (_, k) => at + k));
+      }
+      return vl.nFrames;
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   await Promise.all(vls.map((vl) => vl.close()));
   return counts.reduce((a, b) => a + b, 0) / seconds;
 }
 async function clipsPerSecond(loaders, clipsEach) {
-  const processing = { resize: { width: 256, height: 256 }, crop: { width: 224, height: 224, random: true }, flip: 0.5,
-    normalise: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } };
+  const processing = {
+    resize: { width: 256, height: 256 },
+    crop: { width: 224, height: 224, random: true },
+    flip: 0.5,
+    normalise: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  };
   const seqs = Array.from({ length: loaders }, () => new SequenceLoader({ device: gpu.seq }));
   await Promise.all(seqs.map((s) => s.load([{ path: big, start: 0, count: 1 }], processing).then((b) => b.tensor.dispose())));
   const start = performance.now();
-  await Promise.all(seqs.map(async (s, l) => {
-    for (let k = 0; k < clipsEach; k++) {
-      const b = await s.load([{ path: big, start: ((l * 7 + k) * 37) % (manifest.throughput.frames - 16), count: 16 }], processing);
-      b.tensor.dispose();
-    }
-  }));
+  await Promise.all(
+    seqs.map(async (s, l) => {
+      for (let k = 0; k < clipsEach; k++) {
+        const b = await s.load([{ path: big, start: ((l * 7 + k) * 37) % (manifest.throughput.frames - 16), count: 16 }], processing);
+        b.tensor.dispose();
+      }
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   await Promise.all(seqs.map((s) => s.close()));
   const clips = loaders * clipsEach;
@@ -239,8 +301,13 @@ for (const loaders of selfTest ? [1, 2] : [1, 2, 4, 8]) {
 for (const loaders of selfTest ? [1] : [1, 4]) {
   try {
     const r = await clipsPerSecond(loaders, selfTest ? 2 : 20);
-    results.throughput[`nvvl ${loaders} loader(s), 16x1080p->224 normalised`] = { clipsPerSecond: Number(r.clipsPerSecond.toFixed(2)), framesPerSecond: Number(r.framesPerSecond.toFixed(1)) };
-    console.log(`nvvl, ${loaders} loader(s): ${r.clipsPerSecond.toFixed(2)} clips/s, ${r.framesPerSecond.toFixed(1)} frames/s (16 x 1080p -> 224x224 float32 normalised)`);
+    results.throughput[`nvvl ${loaders} loader(s), 16x1080p->224 normalised`] = {
+      clipsPerSecond: Number(r.clipsPerSecond.toFixed(2)),
+      framesPerSecond: Number(r.framesPerSecond.toFixed(1)),
+    };
+    console.log(
+      `nvvl, ${loaders} loader(s): ${r.clipsPerSecond.toFixed(2)} clips/s, ${r.framesPerSecond.toFixed(1)} frames/s (16 x 1080p -> 224x224 float32 normalised)`,
+    );
   } catch (err) {
     record(`throughput nvvl ${loaders}`, false, { error: `${err.code ?? ''} ${err.message}` });
   }

@@ -28,13 +28,38 @@ if (!file) {
   file = path.join(os.tmpdir(), 'tvl-example-480p.mp4');
   if (!fs.existsSync(file)) {
     console.log(`generating a sample video: ${file}`);
-    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=854x480:r=25',
-      '-frames:v', '400', '-c:v', 'libx264', '-g', '25', '-pix_fmt', 'yuv420p', file], { stdio: 'inherit' });
+    const r = spawnSync(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=854x480:r=25',
+        '-frames:v',
+        '400',
+        '-c:v',
+        'libx264',
+        '-g',
+        '25',
+        '-pix_fmt',
+        'yuv420p',
+        file,
+      ],
+      { stdio: 'inherit' },
+    );
     if (r.status !== 0) process.exit(1);
   }
 }
 
-const nFrames = await VideoLoader.open(file).then(async (vl) => { const n = vl.nFrames; await vl.close(); return n; });
+const nFrames = await VideoLoader.open(file).then(async (vl) => {
+  const n = vl.nFrames;
+  await vl.close();
+  return n;
+});
 // 8-frame clips, every other frame, 112x112 from the decoder; 2 loaders decode at once.
 const clips = slidingClips(file, nFrames, 8, { stride: 2, step: 8 });
 const pool = new VideoLoaderPool({ slots: { cpu: 2 } }); // loaders stay open between clips of the same file
@@ -49,7 +74,9 @@ function trainStep(batch: tf.Tensor): void {
   // Stand-in for a model step: a little tensor work, then busy-wait the rest of stepMs.
   const start = performance.now();
   tf.tidy(() => tf.mean(batch).dataSync());
-  while (performance.now() - start < stepMs) { /* compute */ }
+  while (performance.now() - start < stepMs) {
+    /* compute */
+  }
 }
 
 console.log(`${clips.length} clips -> ${loader.length} batches of 4 x [8, 112, 112, 3]; prefetch ${prefetch}; step ${stepMs} ms`);
@@ -68,5 +95,7 @@ for (;;) {
 }
 const total = performance.now() - t0;
 await pool.close();
-console.log(`${steps} steps in ${(total / 1000).toFixed(2)} s; waited for data ${(waited / 1000).toFixed(2)} s (${((100 * waited) / total).toFixed(1)}% of the time)`);
+console.log(
+  `${steps} steps in ${(total / 1000).toFixed(2)} s; waited for data ${(waited / 1000).toFixed(2)} s (${((100 * waited) / total).toFixed(1)}% of the time)`,
+);
 console.log(`tensors still allocated: ${tf.memory().numTensors}`);

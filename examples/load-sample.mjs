@@ -16,8 +16,37 @@ if (!file) {
   file = path.join(os.tmpdir(), 'tvl-sample-720p.mp4');
   if (!fs.existsSync(file)) {
     console.log(`generating a sample video: ${file}`);
-    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=1280x720:r=25', '-frames:v', '250',
-      '-c:v', 'libx264', '-g', '50', '-bf', '2', '-pix_fmt', 'yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', file], { stdio: 'inherit' });
+    const r = spawnSync(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=1280x720:r=25',
+        '-frames:v',
+        '250',
+        '-c:v',
+        'libx264',
+        '-g',
+        '50',
+        '-bf',
+        '2',
+        '-pix_fmt',
+        'yuv420p',
+        '-colorspace',
+        'bt709',
+        '-color_primaries',
+        'bt709',
+        '-color_trc',
+        'bt709',
+        file,
+      ],
+      { stdio: 'inherit' },
+    );
     if (r.status !== 0) process.exit(1);
   }
 }
@@ -25,8 +54,12 @@ if (!file) {
 await tf.setBackend('cpu');
 const vl = await VideoLoader.open(file, { device: 'cpu' });
 console.log(String(vl));
-console.log(`  codec ${vl.info.codec} (${vl.info.profile}), ${vl.info.pixelFormat}, colour ${vl.info.colourMatrix}/${vl.info.colourRange}${vl.info.colourMatrixGuessed ? ' (guessed)' : ''}`);
-console.log(`  ${vl.nFrames} frames, ${vl.frameIndex.keyframeCount} keyframes, duration ${vl.duration.toFixed(3)} s, ${vl.frameRate.toFixed(3)} fps`);
+console.log(
+  `  codec ${vl.info.codec} (${vl.info.profile}), ${vl.info.pixelFormat}, colour ${vl.info.colourMatrix}/${vl.info.colourRange}${vl.info.colourMatrixGuessed ? ' (guessed)' : ''}`,
+);
+console.log(
+  `  ${vl.nFrames} frames, ${vl.frameIndex.keyframeCount} keyframes, duration ${vl.duration.toFixed(3)} s, ${vl.frameRate.toFixed(3)} fps`,
+);
 
 const request = [24, 26, 25, 200, 3, 24];
 const started = performance.now();

@@ -14,7 +14,10 @@ const [mediaDir, backend, expectation] = process.argv.slice(2);
 await import(`@tvl/${backend}`);
 const { clips } = JSON.parse(fs.readFileSync(path.join(mediaDir, 'manifest.json'), 'utf8'));
 let failed = 0;
-const report = (ok, what) => { if (!ok) failed++; console.log(`${ok ? 'ok' : 'FAIL'} ${backend}: ${what}`); };
+const report = (ok, what) => {
+  if (!ok) failed++;
+  console.log(`${ok ? 'ok' : 'FAIL'} ${backend}: ${what}`);
+};
 
 function meanAbsDiff(a, b) {
   let sum = 0;
@@ -45,12 +48,18 @@ for (const clip of clips) {
       const problems = [];
       if (vl.nFrames !== clip.frames) problems.push(`nFrames ${vl.nFrames}, the CLI presents ${clip.frames}`);
       for (const i of clip.corrupt) {
-        const err = await vl.selectRawFrames([i]).then(() => null, (e) => e);
+        const err = await vl.selectRawFrames([i]).then(
+          () => null,
+          (e) => e,
+        );
         if (err?.code !== 'TVL_CORRUPT_DATA') problems.push(`frame ${i} (broken in the CLI) gave ${err?.code ?? 'a picture'}`);
       }
       const good = Array.from({ length: clip.frames }, (_, i) => i).filter((i) => !clip.corrupt.includes(i));
       // Random order with a repeat, so every request seeks.
-      const order = good.map((i) => [Math.sin(i * 12.9898) * 43758.5453 % 1, i]).sort((a, b) => a[0] - b[0]).map((p) => p[1]);
+      const order = good
+        .map((i) => [(Math.sin(i * 12.9898) * 43758.5453) % 1, i])
+        .sort((a, b) => a[0] - b[0])
+        .map((p) => p[1]);
       order.push(order[0]);
       const frames = await vl.selectRawFrames(order);
       frames.forEach((f, k) => {

@@ -18,12 +18,18 @@ const out = path.join(root, '.gpu-check');
 const LIMIT = 60 * 1024 * 1024;
 // FFmpeg links these for encoders, filters, images, hardware APIs and network protocols TVL never
 // uses. Not here: anything a demuxer's probe calls while opening a file (libopenmpt, libgme).
-const STUBBED = /lib(x264|x265|SvtAv1Enc|rav1e|codec2|rsvg-2|jxl|jxl_threads|aom|vpx|theoraenc|vorbisenc|mp3lame|shine|twolame|openjp2|webp|webpmux|snappy|zvbi|aribb24|bluray|chromaprint|ssh|srt-gnutls|rabbitmq|zmq|gnutls|xml2|sodium|ggml|whisper|tesseract|lept|OpenCL|va|va-drm|va-x11|vdpau|X11|Xext|Xv|Xfixes|drm|mfx|vpl|glslang|shaderc_shared|vulkan|placebo|soxr|openal|pulse|sndio|asound|jack|cdio|cdio_cdda|cdio_paranoia|dc1394|raw1394|avc1394|rom1394|iec61883|caca|SDL2|sdl2|Imath|OpenEXR|OpenEXRCore|Iex|IlmThread|lilv-0|serd-0|sord-0|sratom-0|mysofa|bs2b|flite\w*|zimg|vidstab|rubberband|sphinx\w*|pocketsphinx|plplot\w*|ass|fribidi|harfbuzz|freetype|fontconfig|cairo|pango\w*|gdk_pixbuf-2\.0|glib-2\.0|gobject-2\.0|gio-2\.0)\.so/;
+const STUBBED =
+  /lib(x264|x265|SvtAv1Enc|rav1e|codec2|rsvg-2|jxl|jxl_threads|aom|vpx|theoraenc|vorbisenc|mp3lame|shine|twolame|openjp2|webp|webpmux|snappy|zvbi|aribb24|bluray|chromaprint|ssh|srt-gnutls|rabbitmq|zmq|gnutls|xml2|sodium|ggml|whisper|tesseract|lept|OpenCL|va|va-drm|va-x11|vdpau|X11|Xext|Xv|Xfixes|drm|mfx|vpl|glslang|shaderc_shared|vulkan|placebo|soxr|openal|pulse|sndio|asound|jack|cdio|cdio_cdda|cdio_paranoia|dc1394|raw1394|avc1394|rom1394|iec61883|caca|SDL2|sdl2|Imath|OpenEXR|OpenEXRCore|Iex|IlmThread|lilv-0|serd-0|sord-0|sratom-0|mysofa|bs2b|flite\w*|zimg|vidstab|rubberband|sphinx\w*|pocketsphinx|plplot\w*|ass|fribidi|harfbuzz|freetype|fontconfig|cairo|pango\w*|gdk_pixbuf-2\.0|glib-2\.0|gobject-2\.0|gio-2\.0)\.so/;
 
-function sh(cmd, args, opts = {}) { return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts }); }
+function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
+}
 
 function libsOf(file) {
-  return sh('ldd', [file]).split('\n').map((l) => /=>\s+(\S+)/.exec(l)?.[1]).filter((p) => p && p.startsWith('/'));
+  return sh('ldd', [file])
+    .split('\n')
+    .map((l) => /=>\s+(\S+)/.exec(l)?.[1])
+    .filter((p) => p && p.startsWith('/'));
 }
 
 fs.rmSync(out, { recursive: true, force: true });
@@ -32,8 +38,8 @@ for (const d of ['lib', 'app/node_modules', 'app/bench']) fs.mkdirSync(path.join
 
 // 1. The addons and the packages, with a flat node_modules.
 const packages = ['core', 'libav', 'nvdec', 'nvvl', 'testkit'];
-const addons = [];  // built here
-const stagedAddons = [];  // their copies in the bundle
+const addons = []; // built here
+const stagedAddons = []; // their copies in the bundle
 for (const p of packages) {
   const src = path.join(root, 'packages', p);
   const dst = path.join(staging, 'app/node_modules/@tvl', p);
@@ -57,7 +63,11 @@ function copyDeps(fromDir) {
   for (const name of [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]) {
     if (name.startsWith('@tvl/') || name.startsWith('@types/') || name === 'node-addon-api' || seen.has(name)) continue;
     let dir;
-    try { dir = path.dirname(req.resolve(`${name}/package.json`)); } catch { continue; }
+    try {
+      dir = path.dirname(req.resolve(`${name}/package.json`));
+    } catch {
+      continue;
+    }
     seen.add(name);
     fs.cpSync(fs.realpathSync(dir), path.join(staging, 'app/node_modules', name), { recursive: true, dereference: true });
     copyDeps(fs.realpathSync(dir));
@@ -81,8 +91,10 @@ fs.copyFileSync(fs.realpathSync('/lib64/ld-linux-x86-64.so.2'), path.join(stagin
 // Check the bundle resolves every library from itself: through the carried loader, as run.sh runs.
 const lib = path.join(staging, 'lib');
 const missing = [node, ...stagedAddons].flatMap((f) =>
-  sh(path.join(lib, 'ld-linux-x86-64.so.2'), ['--library-path', lib, '--list', f]).split('\n')
-    .filter((l) => /=>/.test(l) && !l.includes(`=> ${lib}/`)));
+  sh(path.join(lib, 'ld-linux-x86-64.so.2'), ['--library-path', lib, '--list', f])
+    .split('\n')
+    .filter((l) => /=>/.test(l) && !l.includes(`=> ${lib}/`)),
+);
 if (missing.length) throw new Error(`libraries not in the bundle:\n${missing.join('\n')}`);
 
 // 3. Clips (prepared where ffmpeg is), Node, and the run script.

@@ -58,7 +58,10 @@ it('steps frame by frame: stepping to frame N shows frame N', async () => {
 });
 
 it('seeks with the slider, and shows the pts', async () => {
-  await page.$eval('#seek', (el) => { (el as HTMLInputElement).value = '47'; el.dispatchEvent(new Event('input')); });
+  await page.$eval('#seek', (el) => {
+    (el as HTMLInputElement).value = '47';
+    el.dispatchEvent(new Event('input'));
+  });
   await page.waitForSelector('body[data-shown="47"]');
   expect(await shown()).toEqual({ label: 47, pixels: 47 });
   expect(Number(await page.textContent('#pts'))).toBeCloseTo(47 / 25, 3);

@@ -13,8 +13,31 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const out = process.argv[2] ?? path.join(root, 'docs/video-player.png');
 const file = path.join(os.tmpdir(), 'tvl-player-sample.mp4');
 if (!fs.existsSync(file)) {
-  spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=25', '-frames:v', '250',
-    '-c:v', 'libx264', '-g', '50', '-bf', '2', '-pix_fmt', 'yuv420p', file], { stdio: 'inherit' });
+  spawnSync(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=640x360:r=25',
+      '-frames:v',
+      '250',
+      '-c:v',
+      'libx264',
+      '-g',
+      '50',
+      '-bf',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      file,
+    ],
+    { stdio: 'inherit' },
+  );
 }
 const player = await startPlayer({ file });
 const browser = await chromium.launch({ executablePath: process.env.TVL_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -22,7 +45,10 @@ try {
   const page = await browser.newPage({ viewport: { width: 700, height: 520 } });
   await page.goto(player.url);
   await page.waitForSelector('body[data-shown="0"]');
-  await page.$eval('#seek', (el) => { el.value = '137'; el.dispatchEvent(new Event('input')); });
+  await page.$eval('#seek', (el) => {
+    el.value = '137';
+    el.dispatchEvent(new Event('input'));
+  });
   await page.waitForSelector('body[data-shown="137"]');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   await page.screenshot({ path: out });

@@ -20,7 +20,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** Backends to offer: every CPU backend package that is installed. */
 async function loadBackends() {
   for (const name of ['libav', 'opencv']) await import(`@tvl/${name}`).catch(() => undefined);
-  return listBackends().filter((b) => b.device === 'cpu').map((b) => b.name);
+  return listBackends()
+    .filter((b) => b.device === 'cpu')
+    .map((b) => b.name);
 }
 
 /**
@@ -31,7 +33,8 @@ export async function startPlayer({ file, port = 0 }) {
   const backends = await loadBackends();
   const loaders = new Map();
   const loader = async (backend) => {
-    if (!backends.includes(backend)) throw new TvlError('TVL_NO_BACKEND', `backend '${backend}' is not installed (have: ${backends.join(', ')})`);
+    if (!backends.includes(backend))
+      throw new TvlError('TVL_NO_BACKEND', `backend '${backend}' is not installed (have: ${backends.join(', ')})`);
     if (!loaders.has(backend)) loaders.set(backend, VideoLoader.open(file, { backend }));
     return loaders.get(backend);
   };
@@ -44,8 +47,17 @@ export async function startPlayer({ file, port = 0 }) {
         res.end(fs.readFileSync(path.join(here, 'index.html')));
       } else if (url.pathname === '/api/info') {
         const vl = await loader(url.searchParams.get('backend') ?? backends[0]);
-        const body = { file: path.basename(file), backends, backend: vl.backend, nFrames: vl.nFrames, frameRate: vl.frameRate,
-          width: vl.width, height: vl.height, codec: vl.info.codec, pts: Array.from(vl.frameIndex.pts) };
+        const body = {
+          file: path.basename(file),
+          backends,
+          backend: vl.backend,
+          nFrames: vl.nFrames,
+          frameRate: vl.frameRate,
+          width: vl.width,
+          height: vl.height,
+          codec: vl.info.codec,
+          pts: Array.from(vl.frameIndex.pts),
+        };
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       } else if (url.pathname === '/api/frame') {
@@ -53,15 +65,19 @@ export async function startPlayer({ file, port = 0 }) {
         const index = Number(url.searchParams.get('i'));
         const [frame] = await vl.selectRawFrames([index]);
         res.writeHead(200, {
-          'content-type': 'image/png', 'cache-control': 'no-store',
-          'x-frame-index': String(frame.report.index), 'x-frame-pts': String(frame.report.pts), 'x-backend': frame.report.backend,
+          'content-type': 'image/png',
+          'cache-control': 'no-store',
+          'x-frame-index': String(frame.report.index),
+          'x-frame-pts': String(frame.report.pts),
+          'x-backend': frame.report.backend,
         });
         res.end(encodePng(frame.data, frame.width, frame.height));
       } else {
         res.writeHead(404).end('not found');
       }
     } catch (err) {
-      const status = err instanceof TvlError && ['TVL_INDEX_OUT_OF_RANGE', 'TVL_INVALID_ARGUMENT', 'TVL_NO_BACKEND'].includes(err.code) ? 400 : 500;
+      const status =
+        err instanceof TvlError && ['TVL_INDEX_OUT_OF_RANGE', 'TVL_INVALID_ARGUMENT', 'TVL_NO_BACKEND'].includes(err.code) ? 400 : 500;
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ code: err.code ?? 'TVL_INTERNAL', message: err.message }));
     }
@@ -80,8 +96,31 @@ function sampleVideo() {
   const file = path.join(os.tmpdir(), 'tvl-player-sample.mp4');
   if (!fs.existsSync(file)) {
     console.log(`generating a sample video: ${file}`);
-    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=25', '-frames:v', '250',
-      '-c:v', 'libx264', '-g', '50', '-bf', '2', '-pix_fmt', 'yuv420p', file], { stdio: 'inherit' });
+    const r = spawnSync(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=640x360:r=25',
+        '-frames:v',
+        '250',
+        '-c:v',
+        'libx264',
+        '-g',
+        '50',
+        '-bf',
+        '2',
+        '-pix_fmt',
+        'yuv420p',
+        file,
+      ],
+      { stdio: 'inherit' },
+    );
     if (r.status !== 0) process.exit(1);
   }
   return file;

@@ -21,7 +21,8 @@ const pkgconfigDir = path.join(__dirname, 'ffmpeg', 'lib', 'pkgconfig');
 if (!system && !fs.existsSync(pkgconfigDir)) {
   process.stderr.write(
     `TVL's FFmpeg is not built (no ${pkgconfigDir}).\n` +
-    'Run `make ffmpeg` in the repository root (or set TVL_SYSTEM_FFMPEG=1 to build against the system FFmpeg).\n');
+      'Run `make ffmpeg` in the repository root (or set TVL_SYSTEM_FFMPEG=1 to build against the system FFmpeg).\n',
+  );
   process.exit(1);
 }
 const env = system ? process.env : { ...process.env, PKG_CONFIG_LIBDIR: pkgconfigDir, PKG_CONFIG_PATH: '' };

@@ -38,7 +38,10 @@ export const USAGE = `Usage:
 Options: --device cpu|cuda|cuda:N (default cpu). Exit codes: 0 ok, 1 TVL error (verify: a
 disagreement or damage; frames: some frames could not be written), 2 usage.`;
 
-interface Parsed { positional: string[]; flags: Map<string, string | true> }
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
 
 /** Flags that take no value. */
 const SWITCHES = ['json', 'help', 'version'];
@@ -55,9 +58,18 @@ function parseArgs(argv: string[]): Parsed {
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '-h') { flags.set('help', true); continue; }
-    if (a === '-V' || a === '-v') { flags.set('version', true); continue; }
-    if (!a.startsWith('--')) { positional.push(a); continue; }
+    if (a === '-h') {
+      flags.set('help', true);
+      continue;
+    }
+    if (a === '-V' || a === '-v') {
+      flags.set('version', true);
+      continue;
+    }
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     if (SWITCHES.includes(name)) flags.set(name, true);
     else if (inline !== undefined) flags.set(name, inline);
@@ -92,7 +104,10 @@ function intFlag(p: Parsed, name: string): number | undefined {
 /** "0,10,20-25,100-200:10" -> indices, in order, checked against nFrames. */
 export function parseIndices(spec: string, nFrames: number): number[] {
   const out: number[] = [];
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part);
     if (!m) throw new UsageError(`bad index '${part}': use N, A-B or A-B:STEP`);
     const a = Number(m[1]);
@@ -109,13 +124,20 @@ export function parseIndices(spec: string, nFrames: number): number[] {
   return out;
 }
 
-async function open(p: Parsed, io: Io, file: string, extra: { backend?: string; outWidth?: number; outHeight?: number; index?: 'packets' | 'decoded' } = {}) {
+async function open(
+  p: Parsed,
+  io: Io,
+  file: string,
+  extra: { backend?: string; outWidth?: number; outHeight?: number; index?: 'packets' | 'decoded' } = {},
+) {
   const stop = busy(`${extra.index === 'decoded' ? 'decoding every frame of' : 'indexing'} ${path.basename(file)}...`, io.stderr);
   try {
     return await VideoLoader.open(file, {
       device: (p.flags.get('device') as string | undefined) ?? 'cpu',
       backend: (p.flags.get('backend') as string | undefined) ?? extra.backend,
-      outWidth: extra.outWidth, outHeight: extra.outHeight, index: extra.index,
+      outWidth: extra.outWidth,
+      outHeight: extra.outHeight,
+      index: extra.index,
     });
   } finally {
     stop();
@@ -129,27 +151,44 @@ async function info(p: Parsed, io: Io): Promise<void> {
   try {
     const idx = vl.frameIndex;
     const keys: number[] = [];
-    idx.keyframe.forEach((k, i) => { if (k) keys.push(i); });
+    idx.keyframe.forEach((k, i) => {
+      if (k) keys.push(i);
+    });
     const gops = keys.map((k, j) => (j + 1 < keys.length ? keys[j + 1] : vl.nFrames) - k);
     const summary = {
-      path: file, backend: vl.backend, device: formatDevice(vl.device),
+      path: file,
+      backend: vl.backend,
+      device: formatDevice(vl.device),
       ...vl.info,
-      nFrames: vl.nFrames, frameRate: vl.frameRate, duration: vl.duration, startTime: idx.startTime,
-      variableFrameRate: idx.isVariableFrameRate, truncated: Boolean(idx.truncated),
+      nFrames: vl.nFrames,
+      frameRate: vl.frameRate,
+      duration: vl.duration,
+      startTime: idx.startTime,
+      variableFrameRate: idx.isVariableFrameRate,
+      truncated: Boolean(idx.truncated),
       keyframes: keys.length,
       gop: gops.length ? { min: Math.min(...gops), mean: gops.reduce((a, b) => a + b, 0) / gops.length, max: Math.max(...gops) } : null,
     };
-    if (p.flags.has('json')) { io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`); return; }
+    if (p.flags.has('json')) {
+      io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      return;
+    }
     const rows: [string, string][] = [
       ['file', file],
-      ['video', `${summary.codec}${summary.profile ? ` (${summary.profile})` : ''}, ${summary.width}x${summary.height}, ${summary.pixelFormat}, ${summary.bitDepth}-bit`],
+      [
+        'video',
+        `${summary.codec}${summary.profile ? ` (${summary.profile})` : ''}, ${summary.width}x${summary.height}, ${summary.pixelFormat}, ${summary.bitDepth}-bit`,
+      ],
       ['container', summary.container],
       ['colour', `${summary.colourMatrix}${summary.colourMatrixGuessed ? ' (guessed)' : ''}, ${summary.colourRange} range`],
       ['rotation', `${summary.rotation}°`],
       ['frames', `${summary.nFrames}${summary.truncated ? ' (file truncated)' : ''}`],
       ['frame rate', `${summary.frameRate.toFixed(3)} fps${summary.variableFrameRate ? ', variable' : ', constant'}`],
       ['duration', `${summary.duration.toFixed(3)} s (starts at ${summary.startTime.toFixed(3)} s)`],
-      ['keyframes', `${summary.keyframes}${summary.gop ? `; GOP min ${summary.gop.min}, mean ${summary.gop.mean.toFixed(1)}, max ${summary.gop.max}` : ''}`],
+      [
+        'keyframes',
+        `${summary.keyframes}${summary.gop ? `; GOP min ${summary.gop.min}, mean ${summary.gop.mean.toFixed(1)}, max ${summary.gop.max}` : ''}`,
+      ],
       ['backend', summary.backend],
     ];
     for (const [k, v] of rows) io.stdout.write(`${k.padEnd(11)} ${v}\n`);
@@ -234,7 +273,8 @@ async function frames(p: Parsed, io: Io): Promise<boolean> {
           }
           batch = [];
         } catch (err) {
-          if (!(err instanceof TvlError) || err.frameIndex === undefined || !batch.includes(err.frameIndex) || err.code === 'TVL_IO_ERROR') throw err;
+          if (!(err instanceof TvlError) || err.frameIndex === undefined || !batch.includes(err.frameIndex) || err.code === 'TVL_IO_ERROR')
+            throw err;
           const bad = err.frameIndex;
           failed.push({ index: bad, code: err.code, message: err.message });
           batch = batch.filter((k) => k !== bad);
@@ -286,14 +326,19 @@ async function verify(p: Parsed, io: Io): Promise<boolean> {
     for (let i = 0; i < Math.min(a.length, b.length); i++) if (Math.abs(a.pts[i] - b.pts[i]) > tolerance) differing.push(i);
     const stateName = (s: number) => Object.entries(FrameState).find(([, v]) => v === s)?.[0] ?? String(s);
     const unusable = new Map<number, string>();
-    a.state.forEach((s, i) => { if (s !== FrameState.ok) unusable.set(i, stateName(s)); });
+    a.state.forEach((s, i) => {
+      if (s !== FrameState.ok) unusable.set(i, stateName(s));
+    });
     // Every frame once, in native calls of 32; a damaged frame is noted and reading goes on after it.
     const bar = new Progress('reading every frame', a.length, io.stderr);
     const damaged: number[] = [];
     let next = 0;
     while (next < a.length) {
       const chunk = Array.from({ length: Math.min(32, a.length - next) }, (_, k) => next + k).filter((i) => !unusable.has(i));
-      if (chunk.length === 0) { next += 32; continue; }
+      if (chunk.length === 0) {
+        next += 32;
+        continue;
+      }
       try {
         await packets.selectRawFrames(chunk);
         next = chunk[chunk.length - 1] + 1;
@@ -307,12 +352,15 @@ async function verify(p: Parsed, io: Io): Promise<boolean> {
     bar.done();
     const agree = a.length === b.length && differing.length === 0;
     const report = {
-      path: file, backend: decoded.backend,
+      path: file,
+      backend: decoded.backend,
       packetIndex: { frames: a.length, droppedLeading: a.droppedLeading, source: a.source, identity: a.identity },
       decoder: { frames: b.length },
       agree,
       firstDifferences: differing.slice(0, 10).map((i) => ({ frame: i, packetPts: a.pts[i], decoderPts: b.pts[i] })),
-      demuxErrors: a.demuxErrors, truncated: a.truncated, truncatedReason: a.truncatedReason,
+      demuxErrors: a.demuxErrors,
+      truncated: a.truncated,
+      truncatedReason: a.truncatedReason,
       unusable: [...unusable].map(([frame, state]) => ({ frame, state })),
       damaged,
     };
@@ -323,21 +371,33 @@ async function verify(p: Parsed, io: Io): Promise<boolean> {
     }
     io.stdout.write(`${file}\n`);
     if (agree) {
-      io.stdout.write(`  index     the packet index and the decoder agree on all ${b.length} frames` +
-        `${a.droppedLeading ? ` (${a.droppedLeading} leading packets are not frames: the decoder never presents them)` : ''}\n`);
+      io.stdout.write(
+        `  index     the packet index and the decoder agree on all ${b.length} frames` +
+          `${a.droppedLeading ? ` (${a.droppedLeading} leading packets are not frames: the decoder never presents them)` : ''}\n`,
+      );
     } else {
       io.stdout.write(`  index     DIFFERENT: the packet index has ${a.length} frames, the decoder presents ${b.length}\n`);
-      for (const d of report.firstDifferences) io.stdout.write(`            frame ${d.frame}: the packets' pts is ${d.packetPts.toFixed(3)} s, the decoder's ${d.decoderPts.toFixed(3)} s\n`);
-      io.stdout.write('            TVL numbers frames by the packet index (the default), which keeps every number across\n' +
-        "            damage and refuses damaged frames; { index: 'decoded' } numbers them as this decoder presents them\n");
+      for (const d of report.firstDifferences)
+        io.stdout.write(
+          `            frame ${d.frame}: the packets' pts is ${d.packetPts.toFixed(3)} s, the decoder's ${d.decoderPts.toFixed(3)} s\n`,
+        );
+      io.stdout.write(
+        '            TVL numbers frames by the packet index (the default), which keeps every number across\n' +
+          "            damage and refuses damaged frames; { index: 'decoded' } numbers them as this decoder presents them\n",
+      );
     }
-    if (a.demuxErrors || a.truncated) io.stdout.write(`  container damaged: ${a.demuxErrors} demuxing error(s)${a.truncated ? `, the file is truncated${a.truncatedReason ? ` (${a.truncatedReason})` : ''}` : ''}\n`);
+    if (a.demuxErrors || a.truncated)
+      io.stdout.write(
+        `  container damaged: ${a.demuxErrors} demuxing error(s)${a.truncated ? `, the file is truncated${a.truncatedReason ? ` (${a.truncatedReason})` : ''}` : ''}\n`,
+      );
     for (const state of ['lost', 'unproven', 'corrupt']) {
       const frames = [...unusable].filter(([, s]) => s === state).map(([f]) => f);
       if (frames.length) io.stdout.write(`  ${state.padEnd(9)} ${frames.length} frame(s): ${ranges(frames)}\n`);
     }
     if (damaged.length) io.stdout.write(`  damaged   ${damaged.length} frame(s) the decoder reported damaged: ${ranges(damaged)}\n`);
-    io.stdout.write(clean ? '  ok: every frame decodes exactly\n' : '  NOT OK: see above; such frames are TVL_CORRUPT_DATA errors naming them\n');
+    io.stdout.write(
+      clean ? '  ok: every frame decodes exactly\n' : '  NOT OK: see above; such frames are TVL_CORRUPT_DATA errors naming them\n',
+    );
     return clean;
   } finally {
     await packets.close();
@@ -387,9 +447,15 @@ async function bench(p: Parsed, io: Io): Promise<void> {
       await vl.close();
     }
   }
-  if (p.flags.has('json')) { io.stdout.write(`${JSON.stringify({ file, results }, null, 2)}\n`); return; }
+  if (p.flags.has('json')) {
+    io.stdout.write(`${JSON.stringify({ file, results }, null, 2)}\n`);
+    return;
+  }
   io.stdout.write(`${'backend'.padEnd(10)} ${'sequential'.padStart(14)} ${'random (16)'.padStart(14)}\n`);
-  for (const r of results) io.stdout.write(`${r.backend.padEnd(10)} ${`${r.sequentialFps.toFixed(1)} fps`.padStart(14)} ${`${r.randomFps.toFixed(1)} fps`.padStart(14)}\n`);
+  for (const r of results)
+    io.stdout.write(
+      `${r.backend.padEnd(10)} ${`${r.sequentialFps.toFixed(1)} fps`.padStart(14)} ${`${r.randomFps.toFixed(1)} fps`.padStart(14)}\n`,
+    );
 }
 
 /** Runs the CLI; returns the exit code. */
@@ -403,9 +469,15 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   };
   try {
     const parsed = parseArgs(argv);
-    if (parsed.flags.has('version')) { io.stdout.write(`${version()}\n`); return 0; }
+    if (parsed.flags.has('version')) {
+      io.stdout.write(`${version()}\n`);
+      return 0;
+    }
     const command = parsed.positional[0];
-    if (!command || parsed.flags.has('help')) { io.stdout.write(`${USAGE}\n`); return command || parsed.flags.has('help') ? 0 : 2; }
+    if (!command || parsed.flags.has('help')) {
+      io.stdout.write(`${USAGE}\n`);
+      return command || parsed.flags.has('help') ? 0 : 2;
+    }
     if (!(command in COMMAND_FLAGS)) {
       const close = closestName(command, Object.keys(COMMAND_FLAGS));
       throw new UsageError(`unknown command '${command}'${close ? ` (did you mean '${close}'?)` : ''}`);
@@ -422,8 +494,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     // Node's own errors (a file system call): their code and message, not a stack trace.
     const e = err as NodeJS.ErrnoException;
     if (typeof e?.code === 'string' && typeof e.message === 'string') return fail('TVL_IO_ERROR', `${e.code}: ${e.message}`, false);
-    io.stderr.write(`tvl: unexpected error (please report it): ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    if (json) io.stdout.write(`${JSON.stringify({ error: { code: 'TVL_INTERNAL', message: String((err as Error)?.message ?? err) } }, null, 2)}\n`);
+    io.stderr.write(`tvl: unexpected error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    if (json)
+      io.stdout.write(`${JSON.stringify({ error: { code: 'TVL_INTERNAL', message: String((err as Error)?.message ?? err) } }, null, 2)}\n`);
     return 1;
   }
 }

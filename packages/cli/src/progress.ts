@@ -2,7 +2,11 @@
 export class Progress {
   private readonly start = Date.now();
   private lastDraw = 0;
-  constructor(private readonly label: string, private readonly total: number, private readonly out: { isTTY?: boolean; write(s: string): unknown } = process.stderr) {}
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly out: { isTTY?: boolean; write(s: string): unknown } = process.stderr,
+  ) {}
 
   update(done: number): void {
     if (!this.out.isTTY) return;

@@ -85,7 +85,7 @@ it('--version prints the version; unknown flags and commands are usage errors na
   const command = await run('infos', clip());
   expect(command.code).toBe(2);
   expect(command.stderr).toMatch(/unknown command 'infos' \(did you mean 'info'\?\)/);
-  expect((await run('info', clip(), '--width', '3')).code).toBe(2);  // frames' flag, not info's
+  expect((await run('info', clip(), '--width', '3')).code).toBe(2); // frames' flag, not info's
   expect((await run('info', clip(), '--backend=libav')).code).toBe(0);
 });
 
@@ -135,8 +135,16 @@ it('the installed bin runs (built dist)', () => {
 });
 
 describe('tvl verify', () => {
-  const ffprobeCount = (file: string) => Number(spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0',
-    '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' }).stdout.trim().split(/[\n,]/)[0]); // (a rotated stream adds a side-data column)
+  const ffprobeCount = (file: string) =>
+    Number(
+      spawnSync(
+        'ffprobe',
+        ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file],
+        { encoding: 'utf8' },
+      )
+        .stdout.trim()
+        .split(/[\n,]/)[0],
+    ); // (a rotated stream adds a side-data column)
 
   it.each(CONFORMANCE_CASES)('agrees with ffprobe -count_frames: $name', async (c) => {
     const file = c.derive ? c.derive(makeIndexedClip(c.spec)) : makeIndexedClip(c.spec);
@@ -145,7 +153,7 @@ describe('tvl verify', () => {
     expect(report.agree).toBe(true);
     expect(report.decoder.frames).toBe(ffprobeCount(file));
     // Clean clips verify clean; a stream cut before its keyframe may present damaged pictures.
-    const leadingDamage = report.damaged.length > 0 && report.damaged.every((i: number) => i < 15) || report.unusable.length > 0;
+    const leadingDamage = (report.damaged.length > 0 && report.damaged.every((i: number) => i < 15)) || report.unusable.length > 0;
     expect(r.code).toBe(leadingDamage ? 1 : 0);
   });
 

@@ -20,10 +20,14 @@ export interface AsyncDataset<T> {
 }
 
 /** An AsyncDataset from a length and a loading function. */
-export function asyncDataset<T>(length: number, load: (index: number, options: { signal?: AbortSignal }) => Promise<T>,
-  describe?: (index: number) => string): AsyncDataset<T> {
+export function asyncDataset<T>(
+  length: number,
+  load: (index: number, options: { signal?: AbortSignal }) => Promise<T>,
+  describe?: (index: number) => string,
+): AsyncDataset<T> {
   if (typeof load !== 'function') throw new InvalidArgumentError(`asyncDataset: expected a load function, got ${describeValue(load)}`);
-  if (!Number.isInteger(length) || length < 0) throw new InvalidArgumentError(`dataset length must be a non-negative integer, got ${describeValue(length)}`);
+  if (!Number.isInteger(length) || length < 0)
+    throw new InvalidArgumentError(`dataset length must be a non-negative integer, got ${describeValue(length)}`);
   return { length, get: (i, options = {}) => load(i, options), describe };
 }
 
@@ -56,9 +60,13 @@ export class VideoDataset implements AsyncDataset<Clip> {
   private readonly pool: VideoLoaderPool;
   private readonly ownsPool: boolean;
 
-  constructor(clips: readonly VideoClip[], private readonly options: VideoDatasetOptions = {}) {
+  constructor(
+    clips: readonly VideoClip[],
+    private readonly options: VideoDatasetOptions = {},
+  ) {
     if (!Array.isArray(clips)) throw new InvalidArgumentError(`VideoDataset: expected an array of clips, got ${describeValue(clips)}`);
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`VideoDataset: expected an options object, got ${describeValue(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(`VideoDataset: expected an options object, got ${describeValue(options)}`);
     rejectUnknownOptions(options, ['loaderOptions', 'pool', 'transform'], 'the options of VideoDataset');
     clips.forEach((c, i) => {
       if (typeof c?.path !== 'string' || !Array.isArray(c.frames) || c.frames.length === 0) {
@@ -75,7 +83,9 @@ export class VideoDataset implements AsyncDataset<Clip> {
     if (this.ownsPool) await this.pool.close();
   }
 
-  get length(): number { return this.clips.length; }
+  get length(): number {
+    return this.clips.length;
+  }
 
   describe(index: number): string {
     const c = this.clips[index];
@@ -86,8 +96,10 @@ export class VideoDataset implements AsyncDataset<Clip> {
   async get(index: number, options: { signal?: AbortSignal } = {}): Promise<Clip> {
     const spec = this.clips[index];
     if (spec === undefined) throw new InvalidArgumentError(`clip ${index} is out of range (the dataset has ${this.length})`);
-    const data = await this.pool.withLoader(spec.path, (vl) => vl.selectFrameBatch(spec.frames, { signal: options.signal }),
-      { signal: options.signal, loaderOptions: this.options.loaderOptions });
+    const data = await this.pool.withLoader(spec.path, (vl) => vl.selectFrameBatch(spec.frames, { signal: options.signal }), {
+      signal: options.signal,
+      loaderOptions: this.options.loaderOptions,
+    });
     if (!this.options.transform) return { data, spec };
     try {
       return { data: this.options.transform(data, spec), spec };
@@ -101,19 +113,31 @@ export class VideoDataset implements AsyncDataset<Clip> {
 /** More clips than any video yields: a sign of a wrong nFrames, before it exhausts memory. */
 const MAX_SLIDING_CLIPS = 10_000_000;
 
-export function slidingClips(path: string, nFrames: number, length: number, options: { stride?: number; step?: number; label?: unknown } = {}): VideoClip[] {
+export function slidingClips(
+  path: string,
+  nFrames: number,
+  length: number,
+  options: { stride?: number; step?: number; label?: unknown } = {},
+): VideoClip[] {
   if (typeof path !== 'string') throw new InvalidArgumentError(`slidingClips: expected a path string but received ${describeValue(path)}`);
-  if (!Number.isInteger(nFrames) || nFrames < 0) throw new InvalidArgumentError(`slidingClips: expected nFrames to be an integer >= 0 but received ${describeValue(nFrames)}`);
-  if (!Number.isInteger(length) || length < 1) throw new InvalidArgumentError(`slidingClips: expected length to be an integer >= 1 but received ${describeValue(length)}`);
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`slidingClips: expected options to be an object but received ${describeValue(options)}`);
+  if (!Number.isInteger(nFrames) || nFrames < 0)
+    throw new InvalidArgumentError(`slidingClips: expected nFrames to be an integer >= 0 but received ${describeValue(nFrames)}`);
+  if (!Number.isInteger(length) || length < 1)
+    throw new InvalidArgumentError(`slidingClips: expected length to be an integer >= 1 but received ${describeValue(length)}`);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(`slidingClips: expected options to be an object but received ${describeValue(options)}`);
   const stride = options.stride ?? 1;
-  if (!Number.isInteger(stride) || stride < 1) throw new InvalidArgumentError(`slidingClips: expected stride to be an integer >= 1 but received ${describeValue(stride)}`);
+  if (!Number.isInteger(stride) || stride < 1)
+    throw new InvalidArgumentError(`slidingClips: expected stride to be an integer >= 1 but received ${describeValue(stride)}`);
   const span = (length - 1) * stride + 1;
   const step = options.step ?? span;
-  if (!Number.isInteger(step) || step < 1) throw new InvalidArgumentError(`slidingClips: expected step to be an integer >= 1 but received ${describeValue(step)}`);
+  if (!Number.isInteger(step) || step < 1)
+    throw new InvalidArgumentError(`slidingClips: expected step to be an integer >= 1 but received ${describeValue(step)}`);
   const count = nFrames >= span ? Math.floor((nFrames - span) / step) + 1 : 0;
   if (count > MAX_SLIDING_CLIPS) {
-    throw new InvalidArgumentError(`slidingClips: ${count} clips of ${length} frames is more than ${MAX_SLIDING_CLIPS} (is nFrames ${nFrames} right?); use a larger step`);
+    throw new InvalidArgumentError(
+      `slidingClips: ${count} clips of ${length} frames is more than ${MAX_SLIDING_CLIPS} (is nFrames ${nFrames} right?); use a larger step`,
+    );
   }
   const out: VideoClip[] = [];
   for (let start = 0; start + span <= nFrames; start += step) {
@@ -151,8 +175,16 @@ export interface BatchDataLoaderOptions<T> {
 }
 
 const BATCH_DATA_LOADER_OPTION_NAMES = Object.keys({
-  batchSize: true, shuffle: true, seed: true, dropLast: true, prefetch: true, concurrency: true, rank: true, worldSize: true,
-  signal: true, collate: true,
+  batchSize: true,
+  shuffle: true,
+  seed: true,
+  dropLast: true,
+  prefetch: true,
+  concurrency: true,
+  rank: true,
+  worldSize: true,
+  signal: true,
+  collate: true,
 } satisfies Record<keyof BatchDataLoaderOptions<unknown>, true>);
 
 function tensorOf(item: unknown): tf.Tensor | undefined {
@@ -167,10 +199,18 @@ function disposeItem(item: unknown): void {
 
 /** The error for a dataset item: the original code and a message naming the item. */
 export class DatasetItemError extends TvlError {
-  constructor(readonly itemIndex: number, readonly item: string, cause: unknown) {
+  constructor(
+    readonly itemIndex: number,
+    readonly item: string,
+    cause: unknown,
+  ) {
     const code = isTvlErrorCode((cause as { code?: unknown })?.code) ? (cause as TvlError).code : 'TVL_INTERNAL';
     const message = cause instanceof Error ? cause.message : String(cause);
-    super(code, `dataset item ${itemIndex} (${item}): ${message}`, { cause, path: (cause as TvlError)?.path, frameIndex: (cause as TvlError)?.frameIndex });
+    super(code, `dataset item ${itemIndex} (${item}): ${message}`, {
+      cause,
+      path: (cause as TvlError)?.path,
+      frameIndex: (cause as TvlError)?.frameIndex,
+    });
   }
 }
 
@@ -182,17 +222,28 @@ export class DatasetItemError extends TvlError {
  */
 export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
   private epoch = 0;
-  private readonly o: Required<Omit<BatchDataLoaderOptions<T>, 'signal' | 'collate'>> & Pick<BatchDataLoaderOptions<T>, 'signal' | 'collate'>;
+  private readonly o: Required<Omit<BatchDataLoaderOptions<T>, 'signal' | 'collate'>> &
+    Pick<BatchDataLoaderOptions<T>, 'signal' | 'collate'>;
 
-  constructor(private readonly dataset: AsyncDataset<T>, options: BatchDataLoaderOptions<T>) {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`BatchDataLoader: expected options with a batchSize, got ${describeValue(options)}`);
+  constructor(
+    private readonly dataset: AsyncDataset<T>,
+    options: BatchDataLoaderOptions<T>,
+  ) {
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(`BatchDataLoader: expected options with a batchSize, got ${describeValue(options)}`);
     if (dataset === null || typeof dataset !== 'object' || !Number.isInteger(dataset.length) || typeof dataset.get !== 'function') {
       throw new InvalidArgumentError(`BatchDataLoader: expected a dataset ({ length, get(i) }), got ${describeValue(dataset)}`);
     }
     rejectUnknownOptions(options, BATCH_DATA_LOADER_OPTION_NAMES, 'the options of BatchDataLoader');
     const o = {
-      shuffle: false, seed: 0, dropLast: false, prefetch: 2, rank: 0, worldSize: 1,
-      concurrency: options.batchSize, ...options,
+      shuffle: false,
+      seed: 0,
+      dropLast: false,
+      prefetch: 2,
+      rank: 0,
+      worldSize: 1,
+      concurrency: options.batchSize,
+      ...options,
     };
     const positiveInt = (v: number, name: string, min = 1) => {
       if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got ${describeValue(v)}`);
@@ -202,7 +253,9 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     positiveInt(o.concurrency, 'concurrency');
     positiveInt(o.worldSize, 'worldSize');
     if (!Number.isInteger(o.rank) || o.rank < 0 || o.rank >= o.worldSize) {
-      throw new InvalidArgumentError(`rank must be an integer in [0, worldSize) = [0, ${describeValue(o.worldSize)}), got ${describeValue(o.rank)}`);
+      throw new InvalidArgumentError(
+        `rank must be an integer in [0, worldSize) = [0, ${describeValue(o.worldSize)}), got ${describeValue(o.rank)}`,
+      );
     }
     this.o = o;
   }
@@ -264,7 +317,11 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
       outer?.removeEventListener('abort', onOuterAbort);
       stop.abort();
       // Batches loaded (or loading) but never handed out are disposed.
-      for (const p of inFlight) p.then((b) => b.data.dispose(), () => undefined);
+      for (const p of inFlight)
+        p.then(
+          (b) => b.data.dispose(),
+          () => undefined,
+        );
     }
   }
 
@@ -278,7 +335,9 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
         try {
           items[k] = await this.dataset.get(indices[k], { signal });
         } catch (err) {
-          failure ??= signal.aborted ? err : new DatasetItemError(indices[k], this.dataset.describe?.(indices[k]) ?? `index ${indices[k]}`, err);
+          failure ??= signal.aborted
+            ? err
+            : new DatasetItemError(indices[k], this.dataset.describe?.(indices[k]) ?? `index ${indices[k]}`, err);
         }
       }
     };
@@ -289,11 +348,15 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     }
     const loaded = items as T[];
     try {
-      const data = this.o.collate ? this.o.collate(loaded) : tf.stack(loaded.map((item) => {
-        const t = tensorOf(item);
-        if (!t) throw new InvalidArgumentError('items have no tensor `data`: pass a collate function');
-        return t;
-      }));
+      const data = this.o.collate
+        ? this.o.collate(loaded)
+        : tf.stack(
+            loaded.map((item) => {
+              const t = tensorOf(item);
+              if (!t) throw new InvalidArgumentError('items have no tensor `data`: pass a collate function');
+              return t;
+            }),
+          );
       return { data, indices, items: loaded };
     } finally {
       loaded.forEach(disposeItem);

@@ -12,8 +12,13 @@ export interface Device {
 export function parseDevice(device: string | Device = 'cpu'): Device {
   if (typeof device !== 'string') {
     const d = device as Partial<Device> | null;
-    const valid = d !== null && typeof d === 'object' && (d.kind === 'cpu' || d.kind === 'cuda') &&
-      Number.isInteger(d.ordinal) && (d.ordinal as number) >= 0 && (d.kind === 'cuda' || d.ordinal === 0);
+    const valid =
+      d !== null &&
+      typeof d === 'object' &&
+      (d.kind === 'cpu' || d.kind === 'cuda') &&
+      Number.isInteger(d.ordinal) &&
+      (d.ordinal as number) >= 0 &&
+      (d.kind === 'cuda' || d.ordinal === 0);
     if (!valid) {
       throw new InvalidArgumentError(`Expected device 'cpu', 'cuda' or 'cuda:N' but received ${describeValue(device)}`);
     }
@@ -21,9 +26,7 @@ export function parseDevice(device: string | Device = 'cpu'): Device {
   }
   const m = /^(cpu|cuda)(?::(\d+))?$/.exec(device.trim().toLowerCase());
   if (!m || (m[1] === 'cpu' && m[2] !== undefined)) {
-    throw new InvalidArgumentError(
-      `Expected device 'cpu', 'cuda' or 'cuda:N' but received ${describeValue(device)}`,
-    );
+    throw new InvalidArgumentError(`Expected device 'cpu', 'cuda' or 'cuda:N' but received ${describeValue(device)}`);
   }
   return { kind: m[1] as DeviceKind, ordinal: m[2] === undefined ? 0 : Number(m[2]) };
 }

@@ -45,62 +45,94 @@ export class TvlError extends Error {
 }
 
 export class FileNotFoundError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_FILE_NOT_FOUND', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_FILE_NOT_FOUND', message, details);
+  }
 }
 export class NotAVideoError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_NOT_A_VIDEO', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_NOT_A_VIDEO', message, details);
+  }
 }
 export class NoVideoStreamError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_NO_VIDEO_STREAM', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_NO_VIDEO_STREAM', message, details);
+  }
 }
 export class UnsupportedCodecError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_UNSUPPORTED_CODEC', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_UNSUPPORTED_CODEC', message, details);
+  }
 }
 /** Corrupt or truncated data: `frameIndex` names the frame that could not be decoded exactly. */
 export class CorruptDataError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_CORRUPT_DATA', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_CORRUPT_DATA', message, details);
+  }
 }
 /**
  * The backend could not make sure it delivers exactly this frame (e.g. OpenCV reported a
  * timestamp that is no frame of the index). The file may be fine: another backend may read it.
  */
 export class InexactFrameError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_INEXACT_FRAME', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_INEXACT_FRAME', message, details);
+  }
 }
 export class IndexOutOfRangeError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_INDEX_OUT_OF_RANGE', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_INDEX_OUT_OF_RANGE', message, details);
+  }
 }
 /** Reading past the last frame (the Python TVL's EOFError). */
 export class EndOfVideoError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_END_OF_VIDEO', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_END_OF_VIDEO', message, details);
+  }
 }
 export class NoBackendError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_NO_BACKEND', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_NO_BACKEND', message, details);
+  }
 }
 export class NoCudaDeviceError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_NO_CUDA_DEVICE', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_NO_CUDA_DEVICE', message, details);
+  }
 }
 export class LoaderClosedError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_CLOSED', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_CLOSED', message, details);
+  }
 }
 export class InvalidArgumentError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_INVALID_ARGUMENT', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_INVALID_ARGUMENT', message, details);
+  }
 }
 export class AbortedError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_ABORTED', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_ABORTED', message, details);
+  }
 }
 export class IoError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_IO_ERROR', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_IO_ERROR', message, details);
+  }
 }
 
 /** A backend's native addon could not be loaded on this system (no prebuild fits, or a library it needs is missing). */
 export class NativeLoadError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_NATIVE_LOAD_FAILED', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_NATIVE_LOAD_FAILED', message, details);
+  }
 }
 
 /** A fault inside TVL (a bug): please report it with the message. */
 export class InternalError extends TvlError {
-  constructor(message: string, details?: TvlErrorDetails) { super('TVL_INTERNAL', message, details); }
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_INTERNAL', message, details);
+  }
 }
 
 const classByCode: Record<TvlErrorCode, new (message: string, details?: TvlErrorDetails) => TvlError> = {

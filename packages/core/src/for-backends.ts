@@ -6,8 +6,15 @@
  */
 export { registerBackend, unregisterBackend, resolveBackend, KNOWN_BACKEND_PACKAGES } from './registry.js';
 export type {
-  BackendFactory, BackendSession, BackendOpenOptions, DecodeRequest, DecodeResult, OutputSpec,
-  OutputDtype, OutputLayout, FrameBuffer,
+  BackendFactory,
+  BackendSession,
+  BackendOpenOptions,
+  DecodeRequest,
+  DecodeResult,
+  OutputSpec,
+  OutputDtype,
+  OutputLayout,
+  FrameBuffer,
 } from './backend.js';
 export { planDecode, planOutputOrder, CONTINUE, FROM_START, DEFAULT_COST_MODEL } from './seek-planner.js';
 export type { DecodePlan, DecodeRun, SeekCostModel } from './seek-planner.js';

@@ -72,7 +72,9 @@ export class FrameIndex {
 
   constructor(data: FrameIndexData) {
     if (data.pts.length !== data.keyframe.length) {
-      throw new InvalidArgumentError(`Expected a frame index with one keyframe flag per timestamp but received ${data.pts.length} timestamps and ${data.keyframe.length} keyframe flags`);
+      throw new InvalidArgumentError(
+        `Expected a frame index with one keyframe flag per timestamp but received ${data.pts.length} timestamps and ${data.keyframe.length} keyframe flags`,
+      );
     }
     this.pts = data.pts;
     this.keyframe = data.keyframe;

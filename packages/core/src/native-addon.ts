@@ -63,7 +63,8 @@ export function loadNativeAddon<T>(packageRoot: string, spec: NativeAddonSpec, r
   }
   lines.push(
     'Prebuilt addons cover x64 Linux with glibc 2.31 or newer. To build from source, in a clone of the TVL ' +
-    'repository on the target system: `make setup && make dist`, then install the tarballs from dist/.');
+      'repository on the target system: `make setup && make dist`, then install the tarballs from dist/.',
+  );
   throw new NativeLoadError(lines.join('\n'));
 }
 

@@ -48,12 +48,15 @@ export class NativeBackendSession implements BackendSession {
     readonly costModel?: SeekCostModel,
   ) {}
 
-  get info(): VideoInfo { return this.native.info; }
-  get index(): FrameIndexData { return this.native.index; }
+  get info(): VideoInfo {
+    return this.native.info;
+  }
+  get index(): FrameIndexData {
+    return this.native.index;
+  }
 
   decode(request: DecodeRequest): Promise<DecodeResult> {
-    return withCancel(request.signal, (cancel) =>
-      this.native.decode(request.plan, request.output, request.buffers, cancel));
+    return withCancel(request.signal, (cancel) => this.native.decode(request.plan, request.output, request.buffers, cancel));
   }
 
   exportIndex(): Uint8Array | null {

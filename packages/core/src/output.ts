@@ -12,7 +12,11 @@ function checkDimension(name: string, v: number | undefined): void {
 }
 
 /** Output size from the options; when only one side is given the other keeps the aspect ratio. */
-export function resolveOutputSize(info: Pick<VideoInfo, 'width' | 'height'>, outWidth?: number, outHeight?: number): { width: number; height: number } {
+export function resolveOutputSize(
+  info: Pick<VideoInfo, 'width' | 'height'>,
+  outWidth?: number,
+  outHeight?: number,
+): { width: number; height: number } {
   checkDimension('outWidth', outWidth);
   checkDimension('outHeight', outHeight);
   if (outWidth !== undefined && outHeight !== undefined) return { width: outWidth, height: outHeight };
@@ -34,9 +38,12 @@ export function allocateFrameBuffer(spec: OutputSpec): FrameBuffer {
   // allocUnsafeSlow: an unpooled, uninitialised ArrayBuffer of exactly this size, offset 0.
   const bytes = Buffer.allocUnsafeSlow(bytesPerFrame(spec)).buffer;
   switch (spec.dtype) {
-    case 'float32': return new Float32Array(bytes, 0, n);
-    case 'int32': return new Int32Array(bytes, 0, n);
-    case 'uint8': return new Uint8Array(bytes, 0, n);
+    case 'float32':
+      return new Float32Array(bytes, 0, n);
+    case 'int32':
+      return new Int32Array(bytes, 0, n);
+    case 'uint8':
+      return new Uint8Array(bytes, 0, n);
   }
 }
 

@@ -54,12 +54,15 @@ export class VideoLoaderPool {
   private readonly reuse: boolean;
 
   constructor(options: VideoLoaderPoolOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`VideoLoaderPool: expected an options object, got ${describeValue(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(`VideoLoaderPool: expected an options object, got ${describeValue(options)}`);
     rejectUnknownOptions(options, ['slots', 'loaderOptions', 'reuseLoaders'], 'the options of VideoLoaderPool');
     const slots = options.slots ?? { cpu: 1 };
-    if (slots === null || typeof slots !== 'object') throw new InvalidArgumentError(`VideoLoaderPool: expected slots like { cpu: 2 }, got ${describeValue(slots)}`);
+    if (slots === null || typeof slots !== 'object')
+      throw new InvalidArgumentError(`VideoLoaderPool: expected slots like { cpu: 2 }, got ${describeValue(slots)}`);
     for (const [device, n] of Object.entries(slots)) {
-      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`slots['${device}'] must be a positive integer, got ${describeValue(n)}`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new InvalidArgumentError(`slots['${device}'] must be a positive integer, got ${describeValue(n)}`);
       const key = formatDevice(parseDevice(device));
       this.capacity.set(key, n);
       this.inUse.set(key, 0);
@@ -71,13 +74,21 @@ export class VideoLoaderPool {
   }
 
   /** Slots per device, as configured. */
-  get slots(): Record<string, number> { return Object.fromEntries(this.capacity); }
+  get slots(): Record<string, number> {
+    return Object.fromEntries(this.capacity);
+  }
   /** Loaders open right now, per device. */
-  get active(): Record<string, number> { return Object.fromEntries(this.inUse); }
+  get active(): Record<string, number> {
+    return Object.fromEntries(this.inUse);
+  }
   /** The most loaders ever open at once (all devices). */
-  get peakActive(): number { return this.peak; }
+  get peakActive(): number {
+    return this.peak;
+  }
   /** Callers waiting for a slot. */
-  get waiting(): number { return this.queue.length; }
+  get waiting(): number {
+    return this.queue.length;
+  }
 
   /** Loaders kept open for reuse right now (all devices). */
   get idleLoaders(): number {
@@ -92,9 +103,12 @@ export class VideoLoaderPool {
    * whose `fn` threw is closed; otherwise it is kept for the next caller (see `reuseLoaders`).
    */
   async withLoader<T>(path: string, fn: (loader: VideoLoader) => Promise<T> | T, options: WithLoaderOptions = {}): Promise<T> {
-    if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError(`withLoader: expected a file path, got ${describeValue(path)}`);
-    if (typeof fn !== 'function') throw new InvalidArgumentError(`withLoader: expected a function to run with the loader, got ${describeValue(fn)}`);
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`withLoader: expected an options object, got ${describeValue(options)}`);
+    if (typeof path !== 'string' || path.length === 0)
+      throw new InvalidArgumentError(`withLoader: expected a file path, got ${describeValue(path)}`);
+    if (typeof fn !== 'function')
+      throw new InvalidArgumentError(`withLoader: expected a function to run with the loader, got ${describeValue(fn)}`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(`withLoader: expected an options object, got ${describeValue(options)}`);
     rejectUnknownOptions(options, ['device', 'signal', 'loaderOptions'], 'the options of withLoader');
     const wanted = options.device === undefined ? undefined : formatDevice(parseDevice(options.device));
     if (wanted !== undefined && !this.capacity.has(wanted)) {
@@ -104,7 +118,7 @@ export class VideoLoaderPool {
     try {
       const loaderOptions = { ...this.loaderOptions, ...options.loaderOptions };
       const key = JSON.stringify([path, loaderOptions]);
-      const loader = this.takeIdle(device, key) ?? await this.open(device, path, loaderOptions, options.signal);
+      const loader = this.takeIdle(device, key) ?? (await this.open(device, path, loaderOptions, options.signal));
       let keep = this.reuse;
       try {
         return await fn(loader);
@@ -135,7 +149,12 @@ export class VideoLoaderPool {
     return loader;
   }
 
-  private async open(device: string, path: string, loaderOptions: Omit<VideoLoaderOptions, 'device'>, signal?: AbortSignal): Promise<VideoLoader> {
+  private async open(
+    device: string,
+    path: string,
+    loaderOptions: Omit<VideoLoaderOptions, 'device'>,
+    signal?: AbortSignal,
+  ): Promise<VideoLoader> {
     // Room for one more open loader on the device: close the oldest idle ones first.
     const list = this.idle.get(device)!;
     const cap = this.capacity.get(device)!;
@@ -191,7 +210,7 @@ export class VideoLoaderPool {
 
   /** Grants free slots to waiters in arrival order. A waiter for a busy device holds its place. */
   private dispatch(): void {
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       const device = this.freeDevice(this.queue[i].device);
       if (device === undefined) {
         i++;

@@ -118,9 +118,7 @@ async function tryImport(pkg: string): Promise<boolean> {
 export async function resolveBackend(device: Device, name?: string): Promise<BackendFactory> {
   let found = pick(device.kind, name);
   if (found) return found;
-  const candidates = KNOWN_BACKEND_PACKAGES[device.kind].filter(
-    (pkg) => !name || pkg === `@tvl/${name}`,
-  );
+  const candidates = KNOWN_BACKEND_PACKAGES[device.kind].filter((pkg) => !name || pkg === `@tvl/${name}`);
   for (const pkg of candidates) {
     if (await tryImport(pkg)) {
       found = pick(device.kind, name);

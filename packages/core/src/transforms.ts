@@ -42,14 +42,16 @@ function checkSide(n: unknown, name: string): void {
 }
 
 function checkSize(size: unknown, name: string): asserts size is { height: number; width: number } {
-  if (size === null || typeof size !== 'object') throw new InvalidArgumentError(`${name}: expected { height, width }, got ${describeValue(size)}`);
+  if (size === null || typeof size !== 'object')
+    throw new InvalidArgumentError(`${name}: expected { height, width }, got ${describeValue(size)}`);
   const s = size as { height?: unknown; width?: unknown };
   checkSide(s.height, `${name} height`);
   checkSide(s.width, `${name} width`);
 }
 
 function checkOptions(options: unknown, name: string): void {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`${name}: expected an options object, got ${describeValue(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(`${name}: expected an options object, got ${describeValue(options)}`);
 }
 
 /** (x - mean) / std per channel. ImageNet on [0, 1] input: mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]. */
@@ -67,7 +69,9 @@ export function normalise<T extends FrameOrClip>(x: T, mean: number | readonly n
 export function denormalise<T extends FrameOrClip>(x: T, mean: number | readonly number[], std: number | readonly number[]): T {
   checkRank(x, 'denormalise');
   const c = x.shape[x.rank - 1];
-  return tf.tidy(() => tf.add(tf.mul(tf.cast(x, 'float32'), channelVector(std, c, 'denormalise std')), channelVector(mean, c, 'denormalise mean')) as T);
+  return tf.tidy(
+    () => tf.add(tf.mul(tf.cast(x, 'float32'), channelVector(std, c, 'denormalise std')), channelVector(mean, c, 'denormalise mean')) as T,
+  );
 }
 
 /** Resizes to height x width. Bilinear uses half-pixel centres (like OpenCV and PIL); int32 input stays int32 for 'nearest'. */
@@ -78,9 +82,10 @@ export function resize<T extends FrameOrClip>(x: T, size: { height: number; widt
   const target: [number, number] = [size.height, size.width];
   return tf.tidy(() => {
     const input = method === 'bilinear' ? tf.cast(x, 'float32') : x;
-    const out = method === 'nearest'
-      ? tf.image.resizeNearestNeighbor(input as tf.Tensor3D | tf.Tensor4D, target, false, true)
-      : tf.image.resizeBilinear(input as tf.Tensor3D | tf.Tensor4D, target, false, true);
+    const out =
+      method === 'nearest'
+        ? tf.image.resizeNearestNeighbor(input as tf.Tensor3D | tf.Tensor4D, target, false, true)
+        : tf.image.resizeBilinear(input as tf.Tensor3D | tf.Tensor4D, target, false, true);
     return out as T;
   });
 }
@@ -121,8 +126,14 @@ export function crop<T extends FrameOrClip>(x: T, region: CropRegion, options: P
   return tf.tidy(() => {
     if (padding === 'edge') {
       // Row/column indices clamped into the image: outside pixels repeat the edge.
-      const rows = tf.tensor1d(Array.from({ length: height }, (_, i) => Math.min(H - 1, Math.max(0, top + i))), 'int32');
-      const cols = tf.tensor1d(Array.from({ length: width }, (_, j) => Math.min(W - 1, Math.max(0, left + j))), 'int32');
+      const rows = tf.tensor1d(
+        Array.from({ length: height }, (_, i) => Math.min(H - 1, Math.max(0, top + i))),
+        'int32',
+      );
+      const cols = tf.tensor1d(
+        Array.from({ length: width }, (_, j) => Math.min(W - 1, Math.max(0, left + j))),
+        'int32',
+      );
       return tf.gather(tf.gather(x, rows, hAxis), cols, wAxis) as T;
     }
     const padTop = Math.max(0, -top);
@@ -146,7 +157,8 @@ export function crop<T extends FrameOrClip>(x: T, region: CropRegion, options: P
 /** Flips horizontally (left-right, default) or vertically (upside down). */
 export function flip<T extends FrameOrClip>(x: T, direction: 'horizontal' | 'vertical' = 'horizontal'): T {
   checkRank(x, 'flip');
-  if (direction !== 'horizontal' && direction !== 'vertical') throw new InvalidArgumentError(`flip: unknown direction ${describeValue(direction)}`);
+  if (direction !== 'horizontal' && direction !== 'vertical')
+    throw new InvalidArgumentError(`flip: unknown direction ${describeValue(direction)}`);
   const [hAxis, wAxis] = spatialAxes(x);
   return tf.reverse(x, direction === 'horizontal' ? wAxis : hAxis) as T;
 }

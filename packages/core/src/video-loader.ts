@@ -6,17 +6,27 @@
 import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs-core';
 import { stack } from '@tensorflow/tfjs-core';
-import type {
-  BackendFactory, BackendOpenOptions, BackendSession, DecodeResult, FrameBuffer, OutputSpec, VideoInfo,
-} from './backend.js';
+import type { BackendFactory, BackendOpenOptions, BackendSession, DecodeResult, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
 import { parseDevice, formatDevice, type Device } from './device.js';
 import {
-  AbortedError, EndOfVideoError, IndexOutOfRangeError, InexactFrameError, InvalidArgumentError, LoaderClosedError,
-  describeValue, fromNativeError, type TvlError,
+  AbortedError,
+  EndOfVideoError,
+  IndexOutOfRangeError,
+  InexactFrameError,
+  InvalidArgumentError,
+  LoaderClosedError,
+  describeValue,
+  fromNativeError,
+  type TvlError,
 } from './errors.js';
 import { FrameIndex, type IndexMode } from './frame-index.js';
 import {
-  allocateFrameBuffer, bufferToTensor, bytesPerFrame, checkDtype, checkLayout, resolveOutputSize,
+  allocateFrameBuffer,
+  bufferToTensor,
+  bytesPerFrame,
+  checkDtype,
+  checkLayout,
+  resolveOutputSize,
   type TensorDtype,
 } from './output.js';
 import { rejectUnknownOptions } from './options.js';
@@ -79,8 +89,20 @@ export interface VideoLoaderOptions {
 }
 
 const VIDEO_LOADER_OPTION_NAMES = Object.keys({
-  device: true, backend: true, dtype: true, layout: true, outWidth: true, outHeight: true, threads: true, maxBatchBytes: true,
-  maxResultBytes: true, signal: true, index: true, indexCache: true, backendOptions: true, fallback: true,
+  device: true,
+  backend: true,
+  dtype: true,
+  layout: true,
+  outWidth: true,
+  outHeight: true,
+  threads: true,
+  maxBatchBytes: true,
+  maxResultBytes: true,
+  signal: true,
+  index: true,
+  indexCache: true,
+  backendOptions: true,
+  fallback: true,
 } satisfies Record<keyof VideoLoaderOptions, true>);
 
 /** Errors after which `fallback: 'cpu'` opens the video on the CPU. */
@@ -161,8 +183,12 @@ export class VideoLoader implements AsyncDisposable {
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    path: string, device: Device, session: BackendSession, spec: OutputSpec,
-    limits: { maxBatchBytes: number; maxResultBytes: number }, fallbackReason?: string,
+    path: string,
+    device: Device,
+    session: BackendSession,
+    spec: OutputSpec,
+    limits: { maxBatchBytes: number; maxResultBytes: number },
+    fallbackReason?: string,
   ) {
     this.path = path;
     this.device = device;
@@ -181,9 +207,11 @@ export class VideoLoader implements AsyncDisposable {
       throw new InvalidArgumentError(`Expected a file path but received ${describeValue(path)}`);
     }
     // The C side would read the path only up to the NUL: '/tmp/a\0b.mp4' would open '/tmp/a'.
-    if (path.includes('\0')) throw new InvalidArgumentError(`Expected a file path but received one with a NUL byte: ${describeValue(path)}`, { path });
+    if (path.includes('\0'))
+      throw new InvalidArgumentError(`Expected a file path but received one with a NUL byte: ${describeValue(path)}`, { path });
     if (options === null || options === undefined) options = {};
-    if (typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object but received ${describeValue(options)}`, { path });
+    if (typeof options !== 'object')
+      throw new InvalidArgumentError(`Expected an options object but received ${describeValue(options)}`, { path });
     rejectUnknownOptions(options, VIDEO_LOADER_OPTION_NAMES, 'the options of VideoLoader.open', { path });
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new InvalidArgumentError(`Expected signal to be an AbortSignal but received ${describeValue(options.signal)}`, { path });
@@ -192,21 +220,27 @@ export class VideoLoader implements AsyncDisposable {
       throw new InvalidArgumentError(`Expected backend to be a backend name but received ${describeValue(options.backend)}`, { path });
     }
     if (options.backendOptions !== undefined && (options.backendOptions === null || typeof options.backendOptions !== 'object')) {
-      throw new InvalidArgumentError(`Expected backendOptions to be an object but received ${describeValue(options.backendOptions)}`, { path });
+      throw new InvalidArgumentError(`Expected backendOptions to be an object but received ${describeValue(options.backendOptions)}`, {
+        path,
+      });
     }
     for (const side of ['outWidth', 'outHeight'] as const) {
       const v = options[side];
       if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= MAX_OUTPUT_SIDE)) {
-        throw new InvalidArgumentError(`Expected ${side} to be an integer from 1 to ${MAX_OUTPUT_SIDE} but received ${describeValue(v)}`, { path });
+        throw new InvalidArgumentError(`Expected ${side} to be an integer from 1 to ${MAX_OUTPUT_SIDE} but received ${describeValue(v)}`, {
+          path,
+        });
       }
     }
     const device = parseDevice(options.device ?? 'cpu');
     const dtype = checkDtype(options.dtype ?? 'float32');
     const layout = checkLayout(options.layout ?? 'hwc');
     const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
-    if (typeof maxBatchBytes !== 'number' || !(maxBatchBytes > 0)) throw new InvalidArgumentError(`Expected maxBatchBytes > 0 but received ${describeValue(maxBatchBytes)}`);
+    if (typeof maxBatchBytes !== 'number' || !(maxBatchBytes > 0))
+      throw new InvalidArgumentError(`Expected maxBatchBytes > 0 but received ${describeValue(maxBatchBytes)}`);
     const maxResultBytes = options.maxResultBytes ?? defaultMaxResultBytes();
-    if (typeof maxResultBytes !== 'number' || !(maxResultBytes > 0)) throw new InvalidArgumentError(`Expected maxResultBytes > 0 but received ${describeValue(maxResultBytes)}`);
+    if (typeof maxResultBytes !== 'number' || !(maxResultBytes > 0))
+      throw new InvalidArgumentError(`Expected maxResultBytes > 0 but received ${describeValue(maxResultBytes)}`);
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
       throw new InvalidArgumentError(`Expected threads to be a non-negative integer but received ${describeValue(options.threads)}`);
     }
@@ -215,7 +249,9 @@ export class VideoLoader implements AsyncDisposable {
       throw new InvalidArgumentError(`Expected index 'packets' or 'decoded' but received ${describeValue(index)}`);
     }
     if (options.indexCache !== undefined && (typeof options.indexCache !== 'string' || options.indexCache.length === 0)) {
-      throw new InvalidArgumentError(`Expected indexCache to be a directory path but received ${describeValue(options.indexCache)}`, { path });
+      throw new InvalidArgumentError(`Expected indexCache to be a directory path but received ${describeValue(options.indexCache)}`, {
+        path,
+      });
     }
     const cacheDir = indexCacheDir(options.indexCache);
     const fallback = options.fallback ?? 'none';
@@ -229,10 +265,16 @@ export class VideoLoader implements AsyncDisposable {
     try {
       const factory = await resolveBackend(device, options.backend);
       if (options.backendOptions !== undefined) {
-        rejectUnknownOptions(options.backendOptions, factory.backendOptionNames ?? [], `backendOptions (backend '${factory.name}')`, { path });
+        rejectUnknownOptions(options.backendOptions, factory.backendOptionNames ?? [], `backendOptions (backend '${factory.name}')`, {
+          path,
+        });
       }
       session = await openCached(factory, path, cacheDir, {
-        device, threads: options.threads, signal: options.signal, backendOptions: options.backendOptions, index,
+        device,
+        threads: options.threads,
+        signal: options.signal,
+        backendOptions: options.backendOptions,
+        index,
       });
     } catch (err) {
       const error = fromNativeError(err, path);
@@ -257,22 +299,46 @@ export class VideoLoader implements AsyncDisposable {
   }
 
   /** Name of the backend decoding this video. */
-  get backend(): string { return this.session.backend; }
+  get backend(): string {
+    return this.session.backend;
+  }
   /** Exact number of frames, from the frame index. */
-  get nFrames(): number { return this.frameIndex.length; }
+  get nFrames(): number {
+    return this.frameIndex.length;
+  }
   /** Seconds from the first frame's start to the last frame's end. */
-  get duration(): number { return this.frameIndex.duration; }
+  get duration(): number {
+    return this.frameIndex.duration;
+  }
   /** Average frame rate (frames / duration); for variable frame rate, the mean. */
-  get frameRate(): number { return this.frameIndex.averageFrameRate; }
-  get width(): number { return this.info.width; }
-  get height(): number { return this.info.height; }
-  get outWidth(): number { return this.spec.width; }
-  get outHeight(): number { return this.spec.height; }
-  get dtype(): TensorDtype { return this.spec.dtype as TensorDtype; }
-  get layout(): 'hwc' | 'chw' { return this.spec.layout; }
+  get frameRate(): number {
+    return this.frameIndex.averageFrameRate;
+  }
+  get width(): number {
+    return this.info.width;
+  }
+  get height(): number {
+    return this.info.height;
+  }
+  get outWidth(): number {
+    return this.spec.width;
+  }
+  get outHeight(): number {
+    return this.spec.height;
+  }
+  get dtype(): TensorDtype {
+    return this.spec.dtype as TensorDtype;
+  }
+  get layout(): 'hwc' | 'chw' {
+    return this.spec.layout;
+  }
   /** Index of the frame readFrame() returns next. */
-  get position(): number { return this.cursor; }
-  get isClosed(): boolean { return this.closed; }
+  get position(): number {
+    return this.cursor;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
 
   /** Moves to the frame shown at `seconds` after the first frame; at or past the end, readFrame throws EndOfVideoError. */
   seek(seconds: number): void {
@@ -300,12 +366,13 @@ export class VideoLoader implements AsyncDisposable {
   async readFrames(n: number, options: ReadOptions = {}): Promise<tf.Tensor3D[]> {
     this.checkOpen();
     this.checkReadOptions(options);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Expected a positive integer frame count but received ${describeValue(n)}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`Expected a positive integer frame count but received ${describeValue(n)}`);
     if (this.cursor >= this.nFrames) {
-      throw new EndOfVideoError(
-        `End of video: frame ${this.cursor} was requested but '${this.path}' has ${this.nFrames} frames`,
-        { path: this.path, frameIndex: this.cursor },
-      );
+      throw new EndOfVideoError(`End of video: frame ${this.cursor} was requested but '${this.path}' has ${this.nFrames} frames`, {
+        path: this.path,
+        frameIndex: this.cursor,
+      });
     }
     const start = this.cursor;
     const count = Math.min(n, this.nFrames - start);
@@ -368,7 +435,8 @@ export class VideoLoader implements AsyncDisposable {
   /** The requested frames stacked into one [N, H, W, 3] (or [N, 3, H, W]) tensor. */
   async selectFrameBatch(indices: Iterable<number>, options: ReadOptions = {}): Promise<tf.Tensor4D> {
     const list = this.toIndexList(indices);
-    if (list.length === 0) throw new InvalidArgumentError('selectFrameBatch needs at least one frame index (a batch of none has no shape)', { path: this.path });
+    if (list.length === 0)
+      throw new InvalidArgumentError('selectFrameBatch needs at least one frame index (a batch of none has no shape)', { path: this.path });
     this.checkResultSize(list.length * 2, this.spec, 'selectFrameBatch'); // the frames, then the stacked copy
     const frames: tf.Tensor3D[] = [];
     try {
@@ -451,15 +519,21 @@ export class VideoLoader implements AsyncDisposable {
     }
     rejectUnknownOptions(options, ['signal'], 'read options', { path: this.path });
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw new InvalidArgumentError(`Expected signal to be an AbortSignal but received ${describeValue(options.signal)}`, { path: this.path });
+      throw new InvalidArgumentError(`Expected signal to be an AbortSignal but received ${describeValue(options.signal)}`, {
+        path: this.path,
+      });
     }
   }
 
   /** The indices of a select call as an array; anything not iterable is TVL_INVALID_ARGUMENT. */
   private toIndexList(indices: Iterable<number>): number[] {
     this.checkOpen();
-    if (typeof indices === 'string' || indices === null || indices === undefined ||
-        typeof (indices as Partial<Iterable<number>>)[Symbol.iterator] !== 'function') {
+    if (
+      typeof indices === 'string' ||
+      indices === null ||
+      indices === undefined ||
+      typeof (indices as Partial<Iterable<number>>)[Symbol.iterator] !== 'function'
+    ) {
       throw new InvalidArgumentError(`Expected an iterable of frame indices but received ${describeValue(indices)}`, { path: this.path });
     }
     return [...indices];
@@ -495,7 +569,9 @@ export class VideoLoader implements AsyncDisposable {
    * handed out as a copy before then, so every distinct frame is decoded once.
    */
   private async *decodeInRequestOrder(
-    requested: number[], spec: OutputSpec, signal?: AbortSignal,
+    requested: number[],
+    spec: OutputSpec,
+    signal?: AbortSignal,
   ): AsyncGenerator<{ index: number; delivered: number; buffer: FrameBuffer }> {
     this.checkOpen();
     for (const i of requested) this.validateIndex(i);
@@ -570,7 +646,12 @@ interface DecodedFrame {
 }
 
 /** factory.open through the persistent index cache when there is one (see index-cache.ts). */
-async function openCached(factory: BackendFactory, path: string, cacheDir: string | undefined, options: BackendOpenOptions): Promise<BackendSession> {
+async function openCached(
+  factory: BackendFactory,
+  path: string,
+  cacheDir: string | undefined,
+  options: BackendOpenOptions,
+): Promise<BackendSession> {
   const entry = cacheDir === undefined ? null : indexCacheEntry(cacheDir, path, factory.name, options.index ?? 'packets');
   const cachedIndex = entry === null ? undefined : readIndexCache(entry);
   const session = await factory.open(path, { ...options, cachedIndex });

@@ -1,9 +1,22 @@
 import '@tensorflow/tfjs-backend-cpu';
 import {
-  VideoLoader, setBackendFactory, listBackends, parseDevice, fromNativeError, TvlError, CorruptDataError, EndOfVideoError, NoBackendError,
+  VideoLoader,
+  setBackendFactory,
+  listBackends,
+  parseDevice,
+  fromNativeError,
+  TvlError,
+  CorruptDataError,
+  EndOfVideoError,
+  NoBackendError,
 } from '@tvl/core';
 import {
-  registerBackend, unregisterBackend, resolveBackend, resolveOutputSize, KNOWN_BACKEND_PACKAGES, type DecodeRequest,
+  registerBackend,
+  unregisterBackend,
+  resolveBackend,
+  resolveOutputSize,
+  KNOWN_BACKEND_PACKAGES,
+  type DecodeRequest,
 } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
@@ -39,7 +52,8 @@ describe('registry', () => {
     expect(err).toBeInstanceOf(NoBackendError);
     expect((err as Error).message).toMatch(/npm i @tvl\/absent-gpu-a \(or @tvl\/absent-gpu-b\)/);
     await withoutInstalledGpuPackages(() =>
-      expect(VideoLoader.open('x.mp4', { device: 'cuda:1' })).rejects.toMatchObject({ code: 'TVL_NO_BACKEND' }));
+      expect(VideoLoader.open('x.mp4', { device: 'cuda:1' })).rejects.toMatchObject({ code: 'TVL_NO_BACKEND' }),
+    );
   });
 
   it('picks the registered backend, a named one, or the pinned one', async () => {
@@ -161,15 +175,23 @@ describe('VideoLoader over a backend', () => {
 
 describe("fallback: 'cpu'", () => {
   const gpuFailing = (code: string) => ({
-    name: 'gpu', device: 'cuda' as const,
-    async open(): Promise<never> { throw Object.assign(new Error(`gpu says ${code}`), { code }); },
+    name: 'gpu',
+    device: 'cuda' as const,
+    async open(): Promise<never> {
+      throw Object.assign(new Error(`gpu says ${code}`), { code });
+    },
   });
 
   it('without it, a GPU that cannot decode is a typed error', async () => {
     registerBackend(fakeBackend('cpu-fake'));
     registerBackend(gpuFailing('TVL_NO_CUDA_DEVICE'));
-    await expect(VideoLoader.open('clip', { device: 'cuda' })).rejects.toMatchObject({ code: 'TVL_NO_CUDA_DEVICE', message: 'gpu says TVL_NO_CUDA_DEVICE' });
-    await expect(VideoLoader.open('clip', { device: 'cuda', fallback: 'gpu' as 'cpu' })).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+    await expect(VideoLoader.open('clip', { device: 'cuda' })).rejects.toMatchObject({
+      code: 'TVL_NO_CUDA_DEVICE',
+      message: 'gpu says TVL_NO_CUDA_DEVICE',
+    });
+    await expect(VideoLoader.open('clip', { device: 'cuda', fallback: 'gpu' as 'cpu' })).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+    });
   });
 
   it.each(['TVL_NO_CUDA_DEVICE', 'TVL_UNSUPPORTED_CODEC'])('after %s decodes on the CPU and says so', async (code) => {
@@ -226,13 +248,19 @@ describe('decoder state and frame reports come from what the backend did', () =>
       async open(path, options) {
         const session = await backend.open(path, options);
         let drained = true;
-        return { ...session, backend: 'fake', info: session.info, index: session.index, async decode(req) {
-          const result = await session.decode(req);
-          // The first plan reports a drained decoder; later ones can continue.
-          const continuable = !drained;
-          drained = false;
-          return { ...result, continuable };
-        } };
+        return {
+          ...session,
+          backend: 'fake',
+          info: session.info,
+          index: session.index,
+          async decode(req) {
+            const result = await session.decode(req);
+            // The first plan reports a drained decoder; later ones can continue.
+            const continuable = !drained;
+            drained = false;
+            return { ...result, continuable };
+          },
+        };
       },
     });
     const vl = await VideoLoader.open('clip');

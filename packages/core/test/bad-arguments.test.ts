@@ -6,22 +6,60 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  BatchDataLoader, TvlError, VideoDataset, VideoLoader, VideoLoaderPool, asyncDataset, crop, denormalise, fit, flip, listBackends, normalise, parseDevice, resize, slidingClips,
+  BatchDataLoader,
+  TvlError,
+  VideoDataset,
+  VideoLoader,
+  VideoLoaderPool,
+  asyncDataset,
+  crop,
+  denormalise,
+  fit,
+  flip,
+  listBackends,
+  normalise,
+  parseDevice,
+  resize,
+  slidingClips,
 } from '@tvl/core';
 import { registerBackend, unregisterBackend } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
 /** Values no parameter of TVL's API accepts everywhere. */
 const BAD: unknown[] = [
-  undefined, null, NaN, Infinity, -Infinity, -1, 0, 0.5, 2 ** 53, 1e12, '', 'x', 'a\0b', {}, [], [NaN], [1e12],
-  10n, Symbol('s'), () => 1, true, new Date(0), { length: -1 }, new Array(3),
+  undefined,
+  null,
+  NaN,
+  Infinity,
+  -Infinity,
+  -1,
+  0,
+  0.5,
+  2 ** 53,
+  1e12,
+  '',
+  'x',
+  'a\0b',
+  {},
+  [],
+  [NaN],
+  [1e12],
+  10n,
+  Symbol('s'),
+  () => 1,
+  true,
+  new Date(0),
+  { length: -1 },
+  new Array(3),
 ];
 
 type Outcome = 'ok' | string;
 
 /** What broke the promise, across a test: asserted empty at its end. */
 let problems: string[] = [];
-beforeEach(() => { problems = []; });
+beforeEach(() => {
+  problems = [];
+});
 afterEach(() => expect(problems).toEqual([]));
 
 /** Runs `call`; returns 'ok' or the TvlError code, and records anything else as a problem. */
@@ -53,7 +91,14 @@ async function settle(what: string, call: () => unknown): Promise<Outcome> {
   }
 }
 
-const label = (v: unknown) => (typeof v === 'symbol' ? v.toString() : typeof v === 'bigint' ? `${v}n` : typeof v === 'function' ? 'a function' : JSON.stringify(v) ?? String(v));
+const label = (v: unknown) =>
+  typeof v === 'symbol'
+    ? v.toString()
+    : typeof v === 'bigint'
+      ? `${v}n`
+      : typeof v === 'function'
+        ? 'a function'
+        : (JSON.stringify(v) ?? String(v));
 
 beforeAll(() => registerBackend(fakeBackend('fake', [], { nFrames: 10 })));
 afterAll(() => {
@@ -64,9 +109,24 @@ describe('bad arguments: every public function, every bad value', () => {
   it('VideoLoader.open: the path and each option', async () => {
     for (const v of BAD) await settle(`open(${label(v)})`, () => VideoLoader.open(v as string));
     await expect(VideoLoader.open('/tmp/a\0b.mp4')).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
-    const options = ['device', 'backend', 'dtype', 'layout', 'outWidth', 'outHeight', 'threads', 'maxBatchBytes', 'maxResultBytes',
-      'signal', 'backendOptions', 'fallback', 'index', 'indexCache'];
-    for (const v of [...BAD, 'not-an-options-object']) await settle(`open(path, ${label(v)})`, () => VideoLoader.open('a.mp4', v as object));
+    const options = [
+      'device',
+      'backend',
+      'dtype',
+      'layout',
+      'outWidth',
+      'outHeight',
+      'threads',
+      'maxBatchBytes',
+      'maxResultBytes',
+      'signal',
+      'backendOptions',
+      'fallback',
+      'index',
+      'indexCache',
+    ];
+    for (const v of [...BAD, 'not-an-options-object'])
+      await settle(`open(path, ${label(v)})`, () => VideoLoader.open('a.mp4', v as object));
     for (const key of options) {
       for (const v of BAD) {
         if (v === undefined) continue;
@@ -84,19 +144,27 @@ describe('bad arguments: every public function, every bad value', () => {
       for (const v of BAD) {
         await settle(`seek(${label(v)})`, () => vl.seek(v as number));
         await settle(`seekToFrame(${label(v)})`, () => vl.seekToFrame(v as number));
-        await settle(`readFrames(${label(v)})`, () => { vl.seekToFrame(0); return vl.readFrames(v as number); });
+        await settle(`readFrames(${label(v)})`, () => {
+          vl.seekToFrame(0);
+          return vl.readFrames(v as number);
+        });
         await settle(`selectFrame(${label(v)})`, () => vl.selectFrame(v as number));
         await settle(`selectFrames(${label(v)})`, () => vl.selectFrames(v as number[]));
         await settle(`selectFrameBatch(${label(v)})`, () => vl.selectFrameBatch(v as number[]));
         await settle(`selectRawFrames(${label(v)})`, () => vl.selectRawFrames(v as number[]));
         await settle(`selectRawFrames([${label(v)}])`, () => vl.selectRawFrames([v as number]));
-        await settle(`readFrame({ signal: ${label(v)} })`, () => { vl.seekToFrame(0); return vl.readFrame({ signal: v as AbortSignal }); });
+        await settle(`readFrame({ signal: ${label(v)} })`, () => {
+          vl.seekToFrame(0);
+          return vl.readFrame({ signal: v as AbortSignal });
+        });
       }
       await expect(vl.selectFrameBatch([])).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
       await expect(vl.selectRawFrames([10n as unknown as number])).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
       // A million valid indices: 24 MB of frames here, 2.6 TB at 720p: refused before any work.
       const big = await VideoLoader.open('b.mp4', { maxResultBytes: 500 }); // 10 frames of 4x2: 240 bytes raw, 960 as float32
-      await expect(big.selectRawFrames(Array.from({ length: 1e6 }, (_, i) => i % 10))).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+      await expect(big.selectRawFrames(Array.from({ length: 1e6 }, (_, i) => i % 10))).rejects.toMatchObject({
+        code: 'TVL_INVALID_ARGUMENT',
+      });
       await expect(big.readFrames(1e9)).rejects.toThrow(/maxResultBytes/);
       await big.close();
     } finally {
@@ -121,7 +189,9 @@ describe('bad arguments: every public function, every bad value', () => {
         await settle(`fit(frame, ${label(v)})`, () => fit(frame, v as { height: number; width: number }));
         await settle(`fit(frame, size, ${label(v)})`, () => fit(frame, { height: 2, width: 2 }, v as object));
       }
-      await expect(settle('a huge crop', () => crop(frame, { top: 0, left: 0, height: 1e9, width: 1e9 }))).resolves.toBe('TVL_INVALID_ARGUMENT');
+      await expect(settle('a huge crop', () => crop(frame, { top: 0, left: 0, height: 1e9, width: 1e9 }))).resolves.toBe(
+        'TVL_INVALID_ARGUMENT',
+      );
     } finally {
       frame.dispose();
     }
@@ -137,9 +207,30 @@ describe('bad arguments: every public function, every bad value', () => {
       await settle(`new VideoLoaderPool(${label(v)})`, () => new VideoLoaderPool(v as object).close());
       await settle(`new VideoDataset(${label(v)})`, () => new VideoDataset(v as []).close());
       await settle(`asyncDataset(${label(v)})`, () => asyncDataset(v as number, async () => 1));
-      await settle(`new BatchDataLoader(ds, ${label(v)})`, () => new BatchDataLoader(asyncDataset(2, async () => tf.scalar(1)), v as { batchSize: number }));
-      await settle(`BatchDataLoader batchSize ${label(v)}`, () => new BatchDataLoader(asyncDataset(2, async () => tf.scalar(1)), { batchSize: v as number }));
-      await settle(`BatchDataLoader prefetch ${label(v)}`, () => new BatchDataLoader(asyncDataset(2, async () => tf.scalar(1)), { batchSize: 1, prefetch: v as number }));
+      await settle(
+        `new BatchDataLoader(ds, ${label(v)})`,
+        () =>
+          new BatchDataLoader(
+            asyncDataset(2, async () => tf.scalar(1)),
+            v as { batchSize: number },
+          ),
+      );
+      await settle(
+        `BatchDataLoader batchSize ${label(v)}`,
+        () =>
+          new BatchDataLoader(
+            asyncDataset(2, async () => tf.scalar(1)),
+            { batchSize: v as number },
+          ),
+      );
+      await settle(
+        `BatchDataLoader prefetch ${label(v)}`,
+        () =>
+          new BatchDataLoader(
+            asyncDataset(2, async () => tf.scalar(1)),
+            { batchSize: 1, prefetch: v as number },
+          ),
+      );
     }
     expect(() => slidingClips('a.mp4', 100, 0)).toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }));
     expect(() => slidingClips('a.mp4', 100, 4, { step: 0 })).toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }));
@@ -158,23 +249,41 @@ describe('bad arguments: every public function, every bad value', () => {
   it('misspelt option names are refused, naming the option meant', async () => {
     registerBackend({ ...fakeBackend('fake'), backendOptionNames: ['colour'] });
     const refused = (message: RegExp) => expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT', message: expect.stringMatching(message) });
-    await expect(VideoLoader.open('a.mp4', { outwidth: 64 } as object)).rejects.toEqual(refused(/Unknown option 'outwidth'.*did you mean 'outWidth'/));
+    await expect(VideoLoader.open('a.mp4', { outwidth: 64 } as object)).rejects.toEqual(
+      refused(/Unknown option 'outwidth'.*did you mean 'outWidth'/),
+    );
     await expect(VideoLoader.open('a.mp4', { devise: 'cpu' } as object)).rejects.toEqual(refused(/did you mean 'device'/));
-    await expect(VideoLoader.open('a.mp4', { backendOptions: { colur: 'opencv' } })).rejects.toEqual(refused(/'colur' in backendOptions \(backend 'fake'\).*did you mean 'colour'/));
+    await expect(VideoLoader.open('a.mp4', { backendOptions: { colur: 'opencv' } })).rejects.toEqual(
+      refused(/'colur' in backendOptions \(backend 'fake'\).*did you mean 'colour'/),
+    );
     await expect(VideoLoader.open('a.mp4', { zzzzzz: 1 } as object)).rejects.toEqual(refused(/known options: device, backend/));
     // Undefined values are what spreading optional fields gives: not a mistake.
     await (await VideoLoader.open('a.mp4', { outWidth: undefined, backendOptions: { colour: 'opencv' } })).close();
     const vl = await VideoLoader.open('a.mp4');
     try {
-      await expect(vl.readFrames(1, { sigal: undefined, signl: 1 } as object)).rejects.toEqual(refused(/'signl' in read options.*did you mean 'signal'/));
-      await expect(vl.selectFrames([0], { singal: 1 } as object)[Symbol.asyncIterator]().next()).rejects.toEqual(refused(/did you mean 'signal'/));
+      await expect(vl.readFrames(1, { sigal: undefined, signl: 1 } as object)).rejects.toEqual(
+        refused(/'signl' in read options.*did you mean 'signal'/),
+      );
+      await expect(
+        vl
+          .selectFrames([0], { singal: 1 } as object)
+          [Symbol.asyncIterator]()
+          .next(),
+      ).rejects.toEqual(refused(/did you mean 'signal'/));
       await expect(vl.selectRawFrames([0], { singal: 1 } as object)).rejects.toEqual(refused(/did you mean 'signal'/));
     } finally {
       await vl.close();
     }
     expect(() => new VideoLoaderPool({ slot: { cpu: 1 } } as object)).toThrow(refused(/did you mean 'slots'/));
-    expect(() => new BatchDataLoader(asyncDataset(2, async () => tf.scalar(1)), { batchSize: 1, prefetc: 2 } as { batchSize: number }))
-      .toThrow(refused(/did you mean 'prefetch'/));
-    expect(() => new VideoDataset([{ path: 'a.mp4', frames: [0] }], { loaderOption: {} } as object)).toThrow(refused(/did you mean 'loaderOptions'/));
+    expect(
+      () =>
+        new BatchDataLoader(
+          asyncDataset(2, async () => tf.scalar(1)),
+          { batchSize: 1, prefetc: 2 } as { batchSize: number },
+        ),
+    ).toThrow(refused(/did you mean 'prefetch'/));
+    expect(() => new VideoDataset([{ path: 'a.mp4', frames: [0] }], { loaderOption: {} } as object)).toThrow(
+      refused(/did you mean 'loaderOptions'/),
+    );
   });
 });

@@ -33,8 +33,24 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
       }
       return {
         backend: name,
-        info: { width: 4, height: 2, codec: 'fake', profile: '', pixelFormat: 'rgb24', bitDepth: 8, colourMatrix: 'bt709', colourRange: 'limited', colourMatrixGuessed: false, rotation: 0, container: 'fake' },
-        index: { pts: Float64Array.from({ length: n }, (_, i) => i / 10), keyframe: Uint8Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 1 : 0)), lastFrameDuration: 0.1 },
+        info: {
+          width: 4,
+          height: 2,
+          codec: 'fake',
+          profile: '',
+          pixelFormat: 'rgb24',
+          bitDepth: 8,
+          colourMatrix: 'bt709',
+          colourRange: 'limited',
+          colourMatrixGuessed: false,
+          rotation: 0,
+          container: 'fake',
+        },
+        index: {
+          pts: Float64Array.from({ length: n }, (_, i) => i / 10),
+          keyframe: Uint8Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 1 : 0)),
+          lastFrameDuration: 0.1,
+        },
         async decode(req) {
           if (closed) throw Object.assign(new Error('closed'), { code: 'TVL_CLOSED' });
           calls.push(req);
@@ -42,7 +58,10 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
           const order = req.plan.runs.flatMap((r) => r.keep);
           order.forEach((idx, k) => req.buffers[k].fill(req.output.dtype === 'float32' ? (base + idx) / 255 : base + idx));
           return {
-            framesDecoded: order.length, seeks: req.plan.runs.length, position: order[order.length - 1], continuable: true,
+            framesDecoded: order.length,
+            seeks: req.plan.runs.length,
+            position: order[order.length - 1],
+            continuable: true,
             delivered: options.deliver?.(order) ?? order,
           };
         },

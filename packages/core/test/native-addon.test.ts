@@ -41,11 +41,11 @@ it('names the platform, the missing prebuilds and the way to build from source w
   expect(err.message).not.toContain('libexample1');
 });
 
-it('names every file it tried with the system loader\'s message, and the libraries to install', () => {
+it("names every file it tried with the system loader's message, and the libraries to install", () => {
   const root = fakePackage({
     [`prebuilds/${platformDir}/tvl_example.v1.node`]: 'not an ELF file',
     [`prebuilds/${platformDir}/tvl_example.v2.node`]: 'not an ELF file either',
-    [`prebuilds/${platformDir}/other_addon.node`]: 'someone else\'s',
+    [`prebuilds/${platformDir}/other_addon.node`]: "someone else's",
   });
   const err = loadError(root);
   expect(err.code).toBe('TVL_NATIVE_LOAD_FAILED');

@@ -16,12 +16,14 @@ describe('VideoLoaderPool', () => {
     registerBackend(fakeBackend('fake', [], { decodeMs: 5, stats }));
     const pool = new VideoLoaderPool({ slots: { cpu: 3 } });
     const started: number[] = [];
-    const jobs = Array.from({ length: 12 }, (_, k) => pool.withLoader(`clip-${k % 3}.mp4`, async (vl) => {
-      started.push(k);
-      const [f] = await vl.selectRawFrames([k % 10]);
-      expect(pool.active.cpu).toBeLessThanOrEqual(3);
-      return f.data[0];
-    }));
+    const jobs = Array.from({ length: 12 }, (_, k) =>
+      pool.withLoader(`clip-${k % 3}.mp4`, async (vl) => {
+        started.push(k);
+        const [f] = await vl.selectRawFrames([k % 10]);
+        expect(pool.active.cpu).toBeLessThanOrEqual(3);
+        return f.data[0];
+      }),
+    );
     expect(pool.waiting).toBe(9);
     const values = await Promise.all(jobs);
     expect(values).toEqual(Array.from({ length: 12 }, (_, k) => 100 * (k % 3) + (k % 10)));
@@ -61,11 +63,28 @@ describe('VideoLoaderPool', () => {
     const pool = new VideoLoaderPool({ slots: { 'cuda:0': 1, cpu: 1 } });
     const devices: string[] = [];
     await Promise.all([
-      pool.withLoader('a.mp4', async (vl) => { devices.push(`a:${vl.backend}`); await vl.selectRawFrames([0]); }),
-      pool.withLoader('b.mp4', async (vl) => { devices.push(`b:${vl.backend}`); await vl.selectRawFrames([0]); }),
-      pool.withLoader('c.mp4', async (vl) => { devices.push(`c:${vl.backend}`); }, { device: 'cuda' }),
+      pool.withLoader('a.mp4', async (vl) => {
+        devices.push(`a:${vl.backend}`);
+        await vl.selectRawFrames([0]);
+      }),
+      pool.withLoader('b.mp4', async (vl) => {
+        devices.push(`b:${vl.backend}`);
+        await vl.selectRawFrames([0]);
+      }),
+      pool.withLoader(
+        'c.mp4',
+        async (vl) => {
+          devices.push(`c:${vl.backend}`);
+        },
+        { device: 'cuda' },
+      ),
     ]);
-    expect(devices.slice(0, 2).map((d) => d.split(':')[1]).sort()).toEqual(['cpu-fake', 'gpu-fake']);
+    expect(
+      devices
+        .slice(0, 2)
+        .map((d) => d.split(':')[1])
+        .sort(),
+    ).toEqual(['cpu-fake', 'gpu-fake']);
     expect(devices[2]).toBe('c:gpu-fake');
     await expect(pool.withLoader('d.mp4', () => 0, { device: 'cuda:1' })).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
   });
@@ -73,7 +92,11 @@ describe('VideoLoaderPool', () => {
   it('frees the slot when the callback throws or the open fails, and aborts a waiting caller', async () => {
     registerBackend(fakeBackend('fake', [], { decodeMs: 20 }));
     const pool = new VideoLoaderPool({ slots: { cpu: 1 } });
-    await expect(pool.withLoader('x.mp4', () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      pool.withLoader('x.mp4', () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     await expect(pool.withLoader('missing.mp4', () => 0)).rejects.toMatchObject({ code: 'TVL_FILE_NOT_FOUND' });
     const busy = pool.withLoader('x.mp4', (vl) => vl.selectRawFrames([1]));
     const controller = new AbortController();
@@ -90,7 +113,10 @@ describe('VideoDataset and BatchDataLoader', () => {
   const clips = () => [0, 1, 2].flatMap((v) => slidingClips(`clip-${v}.mp4`, 10, 2, { stride: 2, step: 5, label: v }));
 
   it('slidingClips spaces clips by step with frames stride apart', () => {
-    expect(slidingClips('v.mp4', 10, 3, { stride: 2, step: 4 }).map((c) => c.frames)).toEqual([[0, 2, 4], [4, 6, 8]]);
+    expect(slidingClips('v.mp4', 10, 3, { stride: 2, step: 4 }).map((c) => c.frames)).toEqual([
+      [0, 2, 4],
+      [4, 6, 8],
+    ]);
   });
 
   it('loads clips as [T, H, W, C] and batches them as [B, T, H, W, C] in order', async () => {
@@ -108,7 +134,10 @@ describe('VideoDataset and BatchDataLoader', () => {
       batch.data.dispose();
     }
     // clip-v frames [0, 2] and [5, 7]: pixel = 100 v + frame.
-    expect(seen).toEqual([[0, 2, 5, 7, 100, 102, 105, 107], [200, 202, 205, 207]]);
+    expect(seen).toEqual([
+      [0, 2, 5, 7, 100, 102, 105, 107],
+      [200, 202, 205, 207],
+    ]);
   });
 
   it('shuffles reproducibly per seed and epoch, and shards evenly across ranks', () => {
@@ -122,7 +151,9 @@ describe('VideoDataset and BatchDataLoader', () => {
     expect(shards.map((s) => s.length)).toEqual([3, 3, 3]);
     expect(new Set(shards.flat()).size).toBe(9);
     expect(new BatchDataLoader(ds, { batchSize: 4, dropLast: true }).length).toBe(2);
-    expect(() => new BatchDataLoader(ds, { batchSize: 2, rank: 3, worldSize: 3 })).toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }));
+    expect(() => new BatchDataLoader(ds, { batchSize: 2, rank: 3, worldSize: 3 })).toThrow(
+      expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }),
+    );
   });
 
   it('keeps at most prefetch + 1 batches loading while the caller is busy', async () => {
@@ -159,9 +190,18 @@ describe('VideoDataset and BatchDataLoader', () => {
 
   it('names the clip that failed, with the original code', async () => {
     registerBackend(fakeBackend('fake'));
-    const ds = new VideoDataset([{ path: 'clip-1.mp4', frames: [0] }, { path: 'missing-2.mp4', frames: [3, 4] }]);
-    const run = async () => { for await (const b of new BatchDataLoader(ds, { batchSize: 2 })) b.data.dispose(); };
-    await expect(run()).rejects.toMatchObject({ code: 'TVL_FILE_NOT_FOUND', itemIndex: 1, message: expect.stringContaining('missing-2.mp4 frames [3, 4]') });
+    const ds = new VideoDataset([
+      { path: 'clip-1.mp4', frames: [0] },
+      { path: 'missing-2.mp4', frames: [3, 4] },
+    ]);
+    const run = async () => {
+      for await (const b of new BatchDataLoader(ds, { batchSize: 2 })) b.data.dispose();
+    };
+    await expect(run()).rejects.toMatchObject({
+      code: 'TVL_FILE_NOT_FOUND',
+      itemIndex: 1,
+      message: expect.stringContaining('missing-2.mp4 frames [3, 4]'),
+    });
   });
 
   it('stops with TVL_ABORTED when its signal fires', async () => {

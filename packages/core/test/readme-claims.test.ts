@@ -17,9 +17,22 @@ describe('README claims', () => {
   it('the error table names every code with the class that carries it', () => {
     const rows = new Map([...readme.matchAll(/^\| `(TVL_[A-Z_]+)` \| `(\w+)` \|/gm)].map((m) => [m[1], m[2]]));
     const codes = [
-      'TVL_FILE_NOT_FOUND', 'TVL_NOT_A_VIDEO', 'TVL_NO_VIDEO_STREAM', 'TVL_UNSUPPORTED_CODEC', 'TVL_CORRUPT_DATA',
-      'TVL_INEXACT_FRAME', 'TVL_INDEX_OUT_OF_RANGE', 'TVL_END_OF_VIDEO', 'TVL_NO_BACKEND', 'TVL_NO_CUDA_DEVICE', 'TVL_CLOSED',
-      'TVL_INVALID_ARGUMENT', 'TVL_ABORTED', 'TVL_IO_ERROR', 'TVL_NATIVE_LOAD_FAILED', 'TVL_INTERNAL',
+      'TVL_FILE_NOT_FOUND',
+      'TVL_NOT_A_VIDEO',
+      'TVL_NO_VIDEO_STREAM',
+      'TVL_UNSUPPORTED_CODEC',
+      'TVL_CORRUPT_DATA',
+      'TVL_INEXACT_FRAME',
+      'TVL_INDEX_OUT_OF_RANGE',
+      'TVL_END_OF_VIDEO',
+      'TVL_NO_BACKEND',
+      'TVL_NO_CUDA_DEVICE',
+      'TVL_CLOSED',
+      'TVL_INVALID_ARGUMENT',
+      'TVL_ABORTED',
+      'TVL_IO_ERROR',
+      'TVL_NATIVE_LOAD_FAILED',
+      'TVL_INTERNAL',
     ] as const satisfies readonly core.TvlErrorCode[];
     for (const code of codes) {
       expect(core.isTvlErrorCode(code)).toBe(true);
@@ -34,8 +47,9 @@ describe('README claims', () => {
   });
 
   it('a malformed frame index is a TvlError too', () => {
-    expect(() => new FrameIndex({ pts: new Float64Array(3), keyframe: new Uint8Array(2), lastFrameDuration: 0 }))
-      .toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }));
+    expect(() => new FrameIndex({ pts: new Float64Array(3), keyframe: new Uint8Array(2), lastFrameDuration: 0 })).toThrow(
+      expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }),
+    );
   });
 
   it('maxBatchBytes bounds each native call of readFrames(n) as well', async () => {

@@ -67,7 +67,11 @@ describe('planDecode', () => {
 
 describe('FrameIndex', () => {
   it('derives duration, frame rate and times from timestamps', () => {
-    const idx = new FrameIndex({ pts: Float64Array.from([10, 10.04, 10.08, 10.12]), keyframe: Uint8Array.from([1, 0, 0, 0]), lastFrameDuration: 0.04 });
+    const idx = new FrameIndex({
+      pts: Float64Array.from([10, 10.04, 10.08, 10.12]),
+      keyframe: Uint8Array.from([1, 0, 0, 0]),
+      lastFrameDuration: 0.04,
+    });
     expect(idx.startTime).toBe(10);
     expect(idx.duration).toBeCloseTo(0.16, 9);
     expect(idx.averageFrameRate).toBeCloseTo(25, 6);
@@ -79,7 +83,11 @@ describe('FrameIndex', () => {
   });
 
   it('detects variable frame rate and maps time to the frame showing then', () => {
-    const idx = new FrameIndex({ pts: Float64Array.from([0, 0.02, 0.08, 0.1, 0.16]), keyframe: Uint8Array.from([1, 0, 0, 0, 0]), lastFrameDuration: 0.02 });
+    const idx = new FrameIndex({
+      pts: Float64Array.from([0, 0.02, 0.08, 0.1, 0.16]),
+      keyframe: Uint8Array.from([1, 0, 0, 0, 0]),
+      lastFrameDuration: 0.02,
+    });
     expect(idx.isVariableFrameRate).toBe(true);
     expect(idx.frameAtTime(0.05)).toBe(1);
     expect(idx.frameAtTime(0.08)).toBe(2);

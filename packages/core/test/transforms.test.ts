@@ -62,12 +62,7 @@ describe('crop', () => {
 
   it('pads outside the image by repeating the edge', () => {
     const y = crop(frame(), { top: -1, left: -1, height: 4, width: 5 }, { padding: 'edge' });
-    expect(values(y)).toEqual([
-      1, 1, 2, 3, 3,
-      1, 1, 2, 3, 3,
-      4, 4, 5, 6, 6,
-      4, 4, 5, 6, 6,
-    ]);
+    expect(values(y)).toEqual([1, 1, 2, 3, 3, 1, 1, 2, 3, 3, 4, 4, 5, 6, 6, 4, 4, 5, 6, 6]);
   });
 
   it('crops clips on their spatial axes', () => {

@@ -38,16 +38,17 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     Napi::Value t = info[1].As<Napi::Object>().Get("threads");
     if (t.IsNumber()) threads = t.As<Napi::Number>().Int32Value();
   }
-  return openOffThread<Session>(info, [threads](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
-    auto s = std::make_shared<Session>();
-    s->demuxer.setCancel(cancel);
-    s->demuxer.open(path);
-    s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
-    s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation());
-    s->description = describeVideo(s->demuxer, s->engine->codecName());
-    s->startExecutor();
-    return s;
-  });
+  return openOffThread<Session>(
+      info, [threads](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
+        auto s = std::make_shared<Session>();
+        s->demuxer.setCancel(cancel);
+        s->demuxer.open(path);
+        s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
+        s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation());
+        s->description = describeVideo(s->demuxer, s->engine->codecName());
+        s->startExecutor();
+        return s;
+      });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

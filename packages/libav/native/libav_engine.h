@@ -71,28 +71,39 @@ class LibavEngine {
   void prepareScaler(int dstW, int dstH) {
     const AVFrame* f = decoder_.frame();
     AVPixelFormat fmt = AVPixelFormat(f->format);
-    if (sws_ && srcW_ == f->width && srcH_ == f->height && srcFmt_ == fmt && dstW_ == dstW &&
-        dstH_ == dstH && space_ == f->colorspace && range_ == f->color_range)
+    if (sws_ && srcW_ == f->width && srcH_ == f->height && srcFmt_ == fmt && dstW_ == dstW && dstH_ == dstH &&
+        space_ == f->colorspace && range_ == f->color_range)
       return;
     sws_freeContext(sws_);
     ColourSpec c = resolveColour(f->colorspace, f->color_range, fmt, f->width, f->height);
     // swscale warns on the deprecated full-range "J" formats; use the plain format + full range.
     AVPixelFormat swsFmt = fmt;
     switch (fmt) {
-      case AV_PIX_FMT_YUVJ420P: swsFmt = AV_PIX_FMT_YUV420P; break;
-      case AV_PIX_FMT_YUVJ422P: swsFmt = AV_PIX_FMT_YUV422P; break;
-      case AV_PIX_FMT_YUVJ444P: swsFmt = AV_PIX_FMT_YUV444P; break;
-      case AV_PIX_FMT_YUVJ440P: swsFmt = AV_PIX_FMT_YUV440P; break;
-      default: break;
+      case AV_PIX_FMT_YUVJ420P:
+        swsFmt = AV_PIX_FMT_YUV420P;
+        break;
+      case AV_PIX_FMT_YUVJ422P:
+        swsFmt = AV_PIX_FMT_YUV422P;
+        break;
+      case AV_PIX_FMT_YUVJ444P:
+        swsFmt = AV_PIX_FMT_YUV444P;
+        break;
+      case AV_PIX_FMT_YUVJ440P:
+        swsFmt = AV_PIX_FMT_YUV440P;
+        break;
+      default:
+        break;
     }
     // Bicubic, like the ffmpeg CLI's default scaler.
-    sws_ = sws_getContext(f->width, f->height, swsFmt, dstW, dstH, AV_PIX_FMT_RGB24, SWS_BICUBIC,
-                          nullptr, nullptr, nullptr);
+    sws_ = sws_getContext(f->width, f->height, swsFmt, dstW, dstH, AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr,
+                          nullptr);
     if (!sws_) {
-      throw Error("TVL_UNSUPPORTED_CODEC", std::string("cannot convert pixel format '") +
-                                               (av_get_pix_fmt_name(fmt) ?: "?") + "' to RGB");
+      throw Error("TVL_UNSUPPORTED_CODEC",
+                  std::string("cannot convert pixel format '") + (av_get_pix_fmt_name(fmt) ?: "?") + "' to RGB");
     }
-    int swsSpace = c.matrix == Matrix::BT709 ? SWS_CS_ITU709 : c.matrix == Matrix::BT2020 ? SWS_CS_BT2020 : SWS_CS_ITU601;
+    int swsSpace = c.matrix == Matrix::BT709    ? SWS_CS_ITU709
+                   : c.matrix == Matrix::BT2020 ? SWS_CS_BT2020
+                                                : SWS_CS_ITU601;
     sws_setColorspaceDetails(sws_, sws_getCoefficients(swsSpace), c.range == Range::Full ? 1 : 0,
                              sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
     srcW_ = f->width;

@@ -3,7 +3,12 @@
  * for device 'cpu' under the name 'libav'.
  */
 import {
-  NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
+  NativeBackendSession,
+  registerBackend,
+  withCancel,
+  type BackendFactory,
+  type BackendOpenOptions,
+  type BackendSession,
 } from '@tvl/core/backend';
 import { loadAddon } from './native.js';
 
@@ -12,7 +17,8 @@ export const libavBackend: BackendFactory = {
   device: 'cpu',
   async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
     const native = await withCancel(options.signal, (cancel) =>
-      loadAddon().openVideo(path, { threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex }, cancel));
+      loadAddon().openVideo(path, { threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex }, cancel),
+    );
     return new NativeBackendSession('libav', native, { seekCost: 6 });
   },
 };

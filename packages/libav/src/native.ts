@@ -3,7 +3,11 @@ import type { IndexMode } from '@tvl/core';
 import { nativeAddonLoader, type NativeSession } from '@tvl/core/backend';
 
 export interface NativeAddon {
-  openVideo(path: string, options: { threads?: number; index?: IndexMode; cachedIndex?: Uint8Array }, cancel: Int32Array): Promise<NativeSession>;
+  openVideo(
+    path: string,
+    options: { threads?: number; index?: IndexMode; cachedIndex?: Uint8Array },
+    cancel: Int32Array,
+  ): Promise<NativeSession>;
   ffmpegVersion: string;
 }
 

@@ -39,10 +39,14 @@ it('4 loaders at once return the same frames as one at a time', async () => {
 
 it('a pool of 2 CPU slots decodes every clip exactly', async () => {
   const pool = new VideoLoaderPool({ slots: { cpu: 2 }, loaderOptions: { backend: 'libav', threads: 1 } });
-  const codes = await Promise.all(clips().map((file) => pool.withLoader(file, async (vl) => {
-    const frames = await vl.selectRawFrames([vl.nFrames - 1, 0, 7]);
-    return frames.map((f) => readFrameCode(f.data, f.width, f.height)).concat(vl.nFrames);
-  })));
+  const codes = await Promise.all(
+    clips().map((file) =>
+      pool.withLoader(file, async (vl) => {
+        const frames = await vl.selectRawFrames([vl.nFrames - 1, 0, 7]);
+        return frames.map((f) => readFrameCode(f.data, f.width, f.height)).concat(vl.nFrames);
+      }),
+    ),
+  );
   for (const [last, first, seventh, n] of codes) expect([last, first, seventh]).toEqual([n - 1, 0, 7]);
   expect(pool.peakActive).toBe(2);
 });

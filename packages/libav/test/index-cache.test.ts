@@ -17,7 +17,9 @@ async function expectExact(vl: VideoLoader): Promise<void> {
 
 describe('persistent index (indexCache)', () => {
   let dir = '';
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvl-index-cache-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvl-index-cache-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('the second open reads the index the first one stored, and frames stay exact', async () => {

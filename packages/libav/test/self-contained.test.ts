@@ -28,6 +28,6 @@ it('exports no FFmpeg or dav1d symbols', () => {
   expect(symbols.filter((s) => / (av|avcodec|avformat|avio|sws|swscale|dav1d|ff)_/.test(s))).toEqual([]);
 });
 
-it('is TVL\'s FFmpeg build', () => {
+it("is TVL's FFmpeg build", () => {
   expect(ffmpegVersion()).toMatch(/tvl/);
 });

@@ -103,7 +103,8 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     Napi::Value d = info[1].As<Napi::Object>().Get("device");
     if (d.IsNumber()) ordinal = d.As<Napi::Number>().Int32Value();
   }
-  return openOffThread<Session>(info, [ordinal](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
+  return openOffThread<Session>(info, [ordinal](const std::string& path, const CancelToken& cancel,
+                                                const IndexOptions& index) {
     // The GPU first: with no driver or device, say so before reading the file.
     auto s = std::make_shared<Session>();
     s->device = std::make_unique<gpu::CudaDevice>(ordinal);

@@ -38,26 +38,51 @@ struct NvdecCodec {
 
 inline bool nvdecCodecFor(AVCodecID id, NvdecCodec& out) {
   switch (id) {
-    case AV_CODEC_ID_H264: out = {cudaVideoCodec_H264, "h264_mp4toannexb"}; return true;
-    case AV_CODEC_ID_HEVC: out = {cudaVideoCodec_HEVC, "hevc_mp4toannexb"}; return true;
-    case AV_CODEC_ID_VP9: out = {cudaVideoCodec_VP9, nullptr}; return true;
-    case AV_CODEC_ID_VP8: out = {cudaVideoCodec_VP8, nullptr}; return true;
-    case AV_CODEC_ID_AV1: out = {cudaVideoCodec_AV1, nullptr}; return true;
-    case AV_CODEC_ID_MPEG4: out = {cudaVideoCodec_MPEG4, nullptr}; return true;
-    case AV_CODEC_ID_MPEG2VIDEO: out = {cudaVideoCodec_MPEG2, nullptr}; return true;
-    case AV_CODEC_ID_MPEG1VIDEO: out = {cudaVideoCodec_MPEG1, nullptr}; return true;
-    case AV_CODEC_ID_VC1: out = {cudaVideoCodec_VC1, nullptr}; return true;
-    case AV_CODEC_ID_MJPEG: out = {cudaVideoCodec_JPEG, nullptr}; return true;
-    default: return false;
+    case AV_CODEC_ID_H264:
+      out = {cudaVideoCodec_H264, "h264_mp4toannexb"};
+      return true;
+    case AV_CODEC_ID_HEVC:
+      out = {cudaVideoCodec_HEVC, "hevc_mp4toannexb"};
+      return true;
+    case AV_CODEC_ID_VP9:
+      out = {cudaVideoCodec_VP9, nullptr};
+      return true;
+    case AV_CODEC_ID_VP8:
+      out = {cudaVideoCodec_VP8, nullptr};
+      return true;
+    case AV_CODEC_ID_AV1:
+      out = {cudaVideoCodec_AV1, nullptr};
+      return true;
+    case AV_CODEC_ID_MPEG4:
+      out = {cudaVideoCodec_MPEG4, nullptr};
+      return true;
+    case AV_CODEC_ID_MPEG2VIDEO:
+      out = {cudaVideoCodec_MPEG2, nullptr};
+      return true;
+    case AV_CODEC_ID_MPEG1VIDEO:
+      out = {cudaVideoCodec_MPEG1, nullptr};
+      return true;
+    case AV_CODEC_ID_VC1:
+      out = {cudaVideoCodec_VC1, nullptr};
+      return true;
+    case AV_CODEC_ID_MJPEG:
+      out = {cudaVideoCodec_JPEG, nullptr};
+      return true;
+    default:
+      return false;
   }
 }
 
 inline const char* chromaName(cudaVideoChromaFormat c) {
   switch (c) {
-    case cudaVideoChromaFormat_Monochrome: return "4:0:0";
-    case cudaVideoChromaFormat_420: return "4:2:0";
-    case cudaVideoChromaFormat_422: return "4:2:2";
-    case cudaVideoChromaFormat_444: return "4:4:4";
+    case cudaVideoChromaFormat_Monochrome:
+      return "4:0:0";
+    case cudaVideoChromaFormat_420:
+      return "4:2:0";
+    case cudaVideoChromaFormat_422:
+      return "4:2:2";
+    case cudaVideoChromaFormat_444:
+      return "4:4:4";
   }
   return "?";
 }
@@ -80,11 +105,12 @@ class NvdecEngine {
                              std::to_string(video.bitDepth) + "-bit " + video.pixelFormat + " " +
                              std::to_string(par->width) + "x" + std::to_string(par->height);
     if (!nvdecCodecFor(par->codec_id, codec)) {
-      throw Error("TVL_UNSUPPORTED_CODEC", "NVDEC has no decoder for " + what + ". Open with fallback: 'cpu' to decode it on the CPU");
+      throw Error("TVL_UNSUPPORTED_CODEC",
+                  "NVDEC has no decoder for " + what + ". Open with fallback: 'cpu' to decode it on the CPU");
     }
     codec_ = codec.codec;
-    chroma_ = !d ? cudaVideoChromaFormat_420
-              : d->nb_components < 3 ? cudaVideoChromaFormat_Monochrome
+    chroma_ = !d                      ? cudaVideoChromaFormat_420
+              : d->nb_components < 3  ? cudaVideoChromaFormat_Monochrome
               : d->log2_chroma_w == 0 ? cudaVideoChromaFormat_444
               : d->log2_chroma_h == 0 ? cudaVideoChromaFormat_422
                                       : cudaVideoChromaFormat_420;
@@ -184,9 +210,9 @@ class NvdecEngine {
     info.pos = byPosition_ ? current_.timestamp : -1;
     info.keyframe = false;
     CUVIDGETDECODESTATUS status{};
-    info.corrupt = api_.cuvidGetDecodeStatus(decoder_, current_.picture_index, &status) == CUDA_SUCCESS &&
-                   (status.decodeStatus == cuvidDecodeStatus_Error ||
-                    status.decodeStatus == cuvidDecodeStatus_Error_Concealed);
+    info.corrupt =
+        api_.cuvidGetDecodeStatus(decoder_, current_.picture_index, &status) == CUDA_SUCCESS &&
+        (status.decodeStatus == cuvidDecodeStatus_Error || status.decodeStatus == cuvidDecodeStatus_Error_Concealed);
     return 0;
   }
 
@@ -197,7 +223,8 @@ class NvdecEngine {
     proc.output_stream = converter_.stream();
     unsigned long long frame = 0;
     unsigned pitch = 0;
-    gpu::check(api_.cuvidMapVideoFrame(decoder_, current_.picture_index, &frame, &pitch, &proc), "mapping a decoded picture");
+    gpu::check(api_.cuvidMapVideoFrame(decoder_, current_.picture_index, &frame, &pitch, &proc),
+               "mapping a decoded picture");
     try {
       gpu::YuvSurface s{};
       s.width = surfaceW_;
@@ -236,22 +263,23 @@ class NvdecEngine {
     const std::string where = "NVDEC on " + device.name() + " (cuda:" + std::to_string(device.ordinal()) + ")";
     if (!caps.bIsSupported) {
       throw Error("TVL_UNSUPPORTED_CODEC", where + " cannot decode " + what + " (" + chromaName(chroma_) + ", " +
-                                               std::to_string(bitDepth_) + "-bit). Open with fallback: 'cpu' to decode it on the CPU");
+                                               std::to_string(bitDepth_) +
+                                               "-bit). Open with fallback: 'cpu' to decode it on the CPU");
     }
     const unsigned w = unsigned(par->width), h = unsigned(par->height);
     if (w > caps.nMaxWidth || h > caps.nMaxHeight || w < caps.nMinWidth || h < caps.nMinHeight ||
         (caps.nMaxMBCount && ((w + 15) / 16) * ((h + 15) / 16) > caps.nMaxMBCount)) {
-      throw Error("TVL_UNSUPPORTED_CODEC", where + " cannot decode " + what + ": the size must be between " +
-                                               std::to_string(caps.nMinWidth) + "x" + std::to_string(caps.nMinHeight) +
-                                               " and " + std::to_string(caps.nMaxWidth) + "x" +
-                                               std::to_string(caps.nMaxHeight) +
-                                               ". Open with fallback: 'cpu' to decode it on the CPU");
+      throw Error("TVL_UNSUPPORTED_CODEC",
+                  where + " cannot decode " + what + ": the size must be between " + std::to_string(caps.nMinWidth) +
+                      "x" + std::to_string(caps.nMinHeight) + " and " + std::to_string(caps.nMaxWidth) + "x" +
+                      std::to_string(caps.nMaxHeight) + ". Open with fallback: 'cpu' to decode it on the CPU");
     }
     const int wanted = chroma_ == cudaVideoChromaFormat_444
                            ? (bitDepth_ > 8 ? cudaVideoSurfaceFormat_YUV444_16Bit : cudaVideoSurfaceFormat_YUV444)
                            : (bitDepth_ > 8 ? cudaVideoSurfaceFormat_P016 : cudaVideoSurfaceFormat_NV12);
     if (caps.nOutputFormatMask && !(caps.nOutputFormatMask & (1u << wanted))) {
-      throw Error("TVL_UNSUPPORTED_CODEC", where + " cannot output " + what + " in a format TVL reads. Open with fallback: 'cpu'");
+      throw Error("TVL_UNSUPPORTED_CODEC",
+                  where + " cannot output " + what + " in a format TVL reads. Open with fallback: 'cpu'");
     }
     outputFormat_ = cudaVideoSurfaceFormat(wanted);
   }
@@ -305,7 +333,9 @@ class NvdecEngine {
   }
 
   static int CUDAAPI onSequence(void* self, CUVIDEOFORMAT* f) { return static_cast<NvdecEngine*>(self)->sequence(f); }
-  static int CUDAAPI onDecode(void* self, CUVIDPICPARAMS* p) { return static_cast<NvdecEngine*>(self)->decodePicture(p); }
+  static int CUDAAPI onDecode(void* self, CUVIDPICPARAMS* p) {
+    return static_cast<NvdecEngine*>(self)->decodePicture(p);
+  }
   static int CUDAAPI onDisplay(void* self, CUVIDPARSERDISPINFO* d) {
     if (d) static_cast<NvdecEngine*>(self)->display_.push_back(*d);
     return 1;
@@ -323,7 +353,8 @@ class NvdecEngine {
     if (decoder_) api_.cuvidDestroyDecoder(decoder_);
     decoder_ = nullptr;
     if (f->bit_depth_luma_minus8 + 8 != bitDepth_ || f->chroma_format != chroma_) {
-      fail("TVL_UNSUPPORTED_CODEC", "the stream changes its bit depth or chroma format mid-stream, which TVL does not support on NVDEC");
+      fail("TVL_UNSUPPORTED_CODEC",
+           "the stream changes its bit depth or chroma format mid-stream, which TVL does not support on NVDEC");
       return 0;
     }
     CUVIDDECODECREATEINFO ci{};

@@ -8,7 +8,12 @@
  */
 import { fromNativeError } from '@tvl/core';
 import {
-  NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
+  NativeBackendSession,
+  registerBackend,
+  withCancel,
+  type BackendFactory,
+  type BackendOpenOptions,
+  type BackendSession,
 } from '@tvl/core/backend';
 import { loadAddon, type CudaDeviceInfo } from './native.js';
 
@@ -19,7 +24,8 @@ export const nvdecBackend: BackendFactory = {
   device: 'cuda',
   async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
     const native = await withCancel(options.signal, (cancel) =>
-      loadAddon().openVideo(path, { device: options.device.ordinal, index: options.index, cachedIndex: options.cachedIndex }, cancel));
+      loadAddon().openVideo(path, { device: options.device.ordinal, index: options.index, cachedIndex: options.cachedIndex }, cancel),
+    );
     // A seek costs the GPU about what decoding a few frames does (the parser restarts, NVDEC does not).
     return new NativeBackendSession('nvdec', native, { seekCost: 4 });
   },

@@ -11,7 +11,11 @@ export interface CudaDeviceInfo {
 }
 
 export interface NativeAddon {
-  openVideo(path: string, options: { device: number; index?: IndexMode; cachedIndex?: Uint8Array }, cancel: Int32Array): Promise<NativeSession>;
+  openVideo(
+    path: string,
+    options: { device: number; index?: IndexMode; cachedIndex?: Uint8Array },
+    cancel: Int32Array,
+  ): Promise<NativeSession>;
   probe(): Promise<{ driverVersion: number; devices: CudaDeviceInfo[] }>;
   ffmpegVersion: string;
 }

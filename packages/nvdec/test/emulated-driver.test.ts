@@ -15,9 +15,9 @@ runEmulatedDriverSuite({
   config: 'jest.emulated.config.js',
   minPassed: 96,
   checkReport: (report) => {
-    expect(report.primaryContextFlags).toBe(4);  // CU_CTX_SCHED_BLOCKING_SYNC, set before TVL first activated it
+    expect(report.primaryContextFlags).toBe(4); // CU_CTX_SCHED_BLOCKING_SYNC, set before TVL first activated it
     expect(report.kernelLaunches).toBeGreaterThan(1000);
     expect(report.picturesDecoded).toBeGreaterThan(report.kernelLaunches);
-    expect(report.hwaccelPictures).toBe(0);  // nvdec parses with NVIDIA's parser, never FFmpeg's hwaccel
+    expect(report.hwaccelPictures).toBe(0); // nvdec parses with NVIDIA's parser, never FFmpeg's hwaccel
   },
 });

@@ -21,7 +21,9 @@ const noDriver = realDriver ? describe.skip : describe;
 
 noDriver('without an NVIDIA driver', () => {
   let clip = '';
-  beforeAll(() => { clip = makeIndexedClip({ codec: 'h264', container: 'mp4', bframes: 2, frames: 30 }); });
+  beforeAll(() => {
+    clip = makeIndexedClip({ codec: 'h264', container: 'mp4', bframes: 2, frames: 30 });
+  });
 
   it('cudaStatus says no GPU and why', async () => {
     const status = await cudaStatus();
@@ -55,7 +57,9 @@ noDriver('without an NVIDIA driver', () => {
 
 describe('with a driver that finds no GPU or one GPU (emulated)', () => {
   let emulated = '';
-  beforeAll(() => { emulated = buildEmulatedNvidiaDriver(); });
+  beforeAll(() => {
+    emulated = buildEmulatedNvidiaDriver();
+  });
 
   /** Runs the addon in a child process with the emulated driver; returns what probe/open said. */
   function inChild(devices: number, script: string): { code?: string; message?: string; value?: unknown } {
@@ -65,13 +69,14 @@ describe('with a driver that finds no GPU or one GPU (emulated)', () => {
         (value) => console.log(JSON.stringify({ value })),
         (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
     const r = spawnSync(process.execPath, ['-e', js], {
-      env: { ...emulatedNvidiaEnv(emulated, devices), TVL_LIBNVCUVID: '/no/such/libnvcuvid.so.1' }, encoding: 'utf8',
+      env: { ...emulatedNvidiaEnv(emulated, devices), TVL_LIBNVCUVID: '/no/such/libnvcuvid.so.1' },
+      encoding: 'utf8',
     });
     expect(r.status).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
 
-  it('no GPU: the driver\'s own words', () => {
+  it("no GPU: the driver's own words", () => {
     const r = inChild(0, `return addon.probe();`);
     expect(r.code).toBe('TVL_NO_CUDA_DEVICE');
     expect(r.message).toMatch(/found no usable GPU \(cuInit: CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected\)/);
@@ -79,9 +84,15 @@ describe('with a driver that finds no GPU or one GPU (emulated)', () => {
 
   it('one GPU: probe lists it, a bad ordinal names the devices there are', () => {
     const probe = inChild(1, `return addon.probe();`);
-    expect(probe.value).toEqual({ driverVersion: 13000, devices: [{ ordinal: 0, name: 'Emulated GPU', memoryBytes: 2 ** 30, computeCapability: '9.0' }] });
+    expect(probe.value).toEqual({
+      driverVersion: 13000,
+      devices: [{ ordinal: 0, name: 'Emulated GPU', memoryBytes: 2 ** 30, computeCapability: '9.0' }],
+    });
     const bad = inChild(1, `return addon.openVideo('x.mp4', { device: 3 }, new Int32Array(1));`);
-    expect(bad).toMatchObject({ code: 'TVL_NO_CUDA_DEVICE', message: 'device cuda:3 does not exist: this machine has 1 CUDA device (cuda:0)' });
+    expect(bad).toMatchObject({
+      code: 'TVL_NO_CUDA_DEVICE',
+      message: 'device cuda:3 does not exist: this machine has 1 CUDA device (cuda:0)',
+    });
   });
 
   it('a driver without the video decoder library is TVL_NO_CUDA_DEVICE too', () => {

@@ -98,20 +98,21 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     if (o.Get("threads").IsNumber()) threads = o.Get("threads").As<Napi::Number>().Int32Value();
     emulate = o.Get("emulateNvdecSurface").ToBoolean();
   }
-  return openOffThread<Session>(info, [=](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
-    auto s = std::make_shared<Session>();
-    // The GPU first: with no driver or device, say so before reading the file.
-    if (ordinal >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal, gpu::kFrameKernelPtx);
-    s->demuxer.setCancel(cancel);
-    s->demuxer.open(path);
-    s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
-    s->description = describeVideo(s->demuxer);
-    s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads, s->description.colour,
-                                             s->description.rotation, emulate);
-    s->description.codec = s->engine->codecName();
-    s->startExecutor();
-    return s;
-  });
+  return openOffThread<Session>(
+      info, [=](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
+        auto s = std::make_shared<Session>();
+        // The GPU first: with no driver or device, say so before reading the file.
+        if (ordinal >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal, gpu::kFrameKernelPtx);
+        s->demuxer.setCancel(cancel);
+        s->demuxer.open(path);
+        s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
+        s->description = describeVideo(s->demuxer);
+        s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads, s->description.colour,
+                                                 s->description.rotation, emulate);
+        s->description.codec = s->engine->codecName();
+        s->startExecutor();
+        return s;
+      });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

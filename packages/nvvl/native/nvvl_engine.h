@@ -56,8 +56,9 @@ inline bool pictureDamaged(const AVFrame* f) {
   const Frame* frame = mapped ? reinterpret_cast<const Frame*>(mapped->data) : nullptr;
   if (!frame || mapped->size != sizeof(Frame) || av_buffer_get_opaque(mapped) != static_cast<void*>(f->data[0]) ||
       !frame->decoderRef || frame->decoderRef->size != sizeof(Decoder)) {
-    throw Error("TVL_INTERNAL", "cannot ask NVDEC whether a picture decoded cleanly: this FFmpeg (" LIBAVCODEC_IDENT
-                                ") keeps its NVDEC pictures differently from FFmpeg 5.1, which @tvl/nvvl was written for");
+    throw Error("TVL_INTERNAL",
+                "cannot ask NVDEC whether a picture decoded cleanly: this FFmpeg (" LIBAVCODEC_IDENT
+                ") keeps its NVDEC pictures differently from FFmpeg 5.1, which @tvl/nvvl was written for");
   }
   const CUvideodecoder decoder = reinterpret_cast<const Decoder*>(frame->decoderRef->data)->decoder;
   CUVIDGETDECODESTATUS status{};
@@ -72,7 +73,8 @@ inline bool pictureDamaged(const AVFrame* f) {
 class NvvlGpu {
  public:
   NvvlGpu(int ordinal, const char* ptx) : device_(ordinal) {
-    nvcuvid();  // the driver's video decoder library, for FFmpeg and for the decode status: there, or TVL_NO_CUDA_DEVICE
+    nvcuvid();  // the driver's video decoder library, for FFmpeg and for the decode status: there, or
+                // TVL_NO_CUDA_DEVICE
     // FFmpeg decodes in our context (the device's primary one, where the kernel runs), handed to
     // it rather than asked for with AV_CUDA_USE_PRIMARY_CONTEXT: FFmpeg 5.1 refuses a primary
     // context already active with flags other than its own, which ours (or tfjs-node-gpu's) may
@@ -116,8 +118,12 @@ class NvvlEngine {
   // gpu: null for the CPU path. emulateNvdecSurface (CPU path only): hand the kernel's CPU twin
   // the picture as NVDEC lays it out (NV12, or P016 above 8 bits) rather than FFmpeg's planar one,
   // so the GPU's sampling code is what tests check here.
-  NvvlEngine(AVStream* stream, NvvlGpu* gpu, int threads, const ColourSpec& colour, int rotation, bool emulateNvdecSurface)
-      : gpu_(gpu), decoder_(stream, threads, gpu ? gpu->hwDevice() : nullptr), colour_(colour), rotation_(rotation),
+  NvvlEngine(AVStream* stream, NvvlGpu* gpu, int threads, const ColourSpec& colour, int rotation,
+             bool emulateNvdecSurface)
+      : gpu_(gpu),
+        decoder_(stream, threads, gpu ? gpu->hwDevice() : nullptr),
+        colour_(colour),
+        rotation_(rotation),
         emulate_(emulateNvdecSurface && !gpu) {}
   ~NvvlEngine() {
     sws_freeContext(sws_);
@@ -130,7 +136,8 @@ class NvvlEngine {
   int send(const AVPacket* pkt) { return decoder_.send(pkt); }
   int receive(FrameInfo& info) {
     const int r = decoder_.receive(info);
-    if (r == 0 && decoder_.frame()->format == AV_PIX_FMT_CUDA) info.corrupt = info.corrupt || ffmpeg_nvdec::pictureDamaged(decoder_.frame());
+    if (r == 0 && decoder_.frame()->format == AV_PIX_FMT_CUDA)
+      info.corrupt = info.corrupt || ffmpeg_nvdec::pictureDamaged(decoder_.frame());
     return r;
   }
   const std::string& codecName() const { return decoder_.codecName(); }
@@ -145,7 +152,8 @@ class NvvlEngine {
       const auto* frames = reinterpret_cast<const AVHWFramesContext*>(f->hw_frames_ctx->data);
       const gpu::YuvSurface s = gpu::surfaceOf(frames->sw_format, f->data, f->linesize, f->width, f->height, bitDepth);
       // FFmpeg may reuse the frame's surface once we let go of it: convert returns when read.
-      gpu_->converter().convert(s, gpu::makeConvertParams(colour_, bitDepth, rotation_, out, processing_), dst, out.bytes());
+      gpu_->converter().convert(s, gpu::makeConvertParams(colour_, bitDepth, rotation_, out, processing_), dst,
+                                out.bytes());
       return;
     }
     if (gpu_) {
@@ -154,8 +162,8 @@ class NvvlEngine {
                                                " decoder returned a frame in system memory instead of on the GPU");
     }
     const AVFrame* src = emulate_ ? asNvdecSurface(f) : f;
-    const gpu::YuvSurface s = gpu::surfaceOf(AVPixelFormat(src->format), src->data, src->linesize, src->width,
-                                             src->height, bitDepth);
+    const gpu::YuvSurface s =
+        gpu::surfaceOf(AVPixelFormat(src->format), src->data, src->linesize, src->width, src->height, bitDepth);
     gpu::convertFrameOnCpu(s, gpu::makeConvertParams(colour_, bitDepth, rotation_, out, processing_), dst);
   }
 
@@ -178,8 +186,10 @@ class NvvlEngine {
       if (av_frame_get_buffer(emulated_, 0) < 0) throw std::bad_alloc();
       sws_freeContext(sws_);
       // The plain format for the full-range "J" ones, so swscale repacks without converting range.
-      const AVPixelFormat from = AVPixelFormat(f->format) == AV_PIX_FMT_YUVJ420P ? AV_PIX_FMT_YUV420P : AVPixelFormat(f->format);
-      sws_ = sws_getContext(f->width, f->height, from, f->width, f->height, target, SWS_POINT, nullptr, nullptr, nullptr);
+      const AVPixelFormat from =
+          AVPixelFormat(f->format) == AV_PIX_FMT_YUVJ420P ? AV_PIX_FMT_YUV420P : AVPixelFormat(f->format);
+      sws_ =
+          sws_getContext(f->width, f->height, from, f->width, f->height, target, SWS_POINT, nullptr, nullptr, nullptr);
       if (!sws_) throw Error("TVL_INTERNAL", "cannot repack the frame as an NVDEC surface");
     }
     sws_scale(sws_, f->data, f->linesize, 0, f->height, emulated_->data, emulated_->linesize);

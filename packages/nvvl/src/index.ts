@@ -5,7 +5,12 @@
  */
 import type { DeviceKind } from '@tvl/core';
 import {
-  NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
+  NativeBackendSession,
+  registerBackend,
+  withCancel,
+  type BackendFactory,
+  type BackendOpenOptions,
+  type BackendSession,
 } from '@tvl/core/backend';
 import { nvvlCostModel } from './cost-model.js';
 import { emulatesNvdecSurface } from './emulate.js';
@@ -25,9 +30,19 @@ function nvvlBackend(device: DeviceKind): BackendFactory {
     explicitOnly: device === 'cpu',
     async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
       const emulateNvdecSurface = emulatesNvdecSurface(options.backendOptions);
-      const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, {
-        device: device === 'cuda' ? options.device.ordinal : -1, threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex, emulateNvdecSurface,
-      }, cancel));
+      const native = await withCancel(options.signal, (cancel) =>
+        loadAddon().openVideo(
+          path,
+          {
+            device: device === 'cuda' ? options.device.ordinal : -1,
+            threads: options.threads ?? 0,
+            index: options.index,
+            cachedIndex: options.cachedIndex,
+            emulateNvdecSurface,
+          },
+          cancel,
+        ),
+      );
       return new NativeBackendSession('nvvl', native, nvvlCostModel(device));
     },
   };

@@ -55,13 +55,15 @@ export interface ResolvedProcessing {
 }
 
 function positiveInt(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
 function oneOf<T extends string>(v: unknown, allowed: readonly T[], fallback: T, name: string): T {
   if (v === undefined) return fallback;
-  if (!allowed.includes(v as T)) throw new InvalidArgumentError(`${name} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${JSON.stringify(v)}`);
+  if (!allowed.includes(v as T))
+    throw new InvalidArgumentError(`${name} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${JSON.stringify(v)}`);
   return v as T;
 }
 
@@ -93,7 +95,9 @@ export function resolveProcessing(p: SequenceProcessing, video: { width: number;
       const x = p.crop.x ?? Math.floor((resizeWidth - width) / 2);
       const y = p.crop.y ?? Math.floor((resizeHeight - height) / 2);
       if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x + width > resizeWidth || y + height > resizeHeight) {
-        throw new InvalidArgumentError(`crop ${width}x${height} at (${x}, ${y}) does not fit in the resized frame ${resizeWidth}x${resizeHeight}`);
+        throw new InvalidArgumentError(
+          `crop ${width}x${height} at (${x}, ${y}) does not fit in the resized frame ${resizeWidth}x${resizeHeight}`,
+        );
       }
       cropAt = { x, y };
     }
@@ -118,7 +122,15 @@ export function resolveProcessing(p: SequenceProcessing, video: { width: number;
     normalise = { mean, std };
   }
   return {
-    resizeWidth, resizeHeight, width, height, cropAt, flipProbability, seed, dtype, normalise,
+    resizeWidth,
+    resizeHeight,
+    width,
+    height,
+    cropAt,
+    flipProbability,
+    seed,
+    dtype,
+    normalise,
     interpolation: oneOf(p.interpolation, ['bilinear', 'nearest'] as const, 'bilinear', 'interpolation'),
     colourSpace: oneOf(p.colourSpace, ['rgb', 'ycbcr'] as const, 'rgb', 'colourSpace'),
     layout: oneOf(p.layout, ['hwc', 'chw'] as const, 'hwc', 'layout'),

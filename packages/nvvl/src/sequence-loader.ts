@@ -7,19 +7,39 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  AbortedError, FrameIndex, IndexOutOfRangeError, InexactFrameError, InvalidArgumentError, LoaderClosedError, fromNativeError, parseDevice,
-  formatDevice, type Device, type TvlError, type VideoInfo,
+  AbortedError,
+  FrameIndex,
+  IndexOutOfRangeError,
+  InexactFrameError,
+  InvalidArgumentError,
+  LoaderClosedError,
+  fromNativeError,
+  parseDevice,
+  formatDevice,
+  type Device,
+  type TvlError,
+  type VideoInfo,
 } from '@tvl/core';
 import {
-  cpuFallbackReason, planDecode, planOutputOrder, rejectUnknownOptions, withCancel,
-  type FrameBuffer, type OutputSpec,
+  cpuFallbackReason,
+  planDecode,
+  planOutputOrder,
+  rejectUnknownOptions,
+  withCancel,
+  type FrameBuffer,
+  type OutputSpec,
 } from '@tvl/core/backend';
 import { nvvlCostModel } from './cost-model.js';
 import { emulatesNvdecSurface } from './emulate.js';
 import { loadAddon, type NvvlNativeSession } from './native.js';
 import {
-  augmentations, nativeProcessing, resolveProcessing, sequenceFrames,
-  type Augmentation, type ResolvedProcessing, type SequenceProcessing,
+  augmentations,
+  nativeProcessing,
+  resolveProcessing,
+  sequenceFrames,
+  type Augmentation,
+  type ResolvedProcessing,
+  type SequenceProcessing,
 } from './processing.js';
 
 export interface SequenceSpec {
@@ -83,10 +103,12 @@ export class SequenceLoader implements AsyncDisposable {
   constructor(options: SequenceLoaderOptions = {}) {
     this.device = parseDevice(options.device ?? 'cuda');
     this.fallback = options.fallback ?? 'none';
-    if (this.fallback !== 'none' && this.fallback !== 'cpu') throw new InvalidArgumentError(`fallback must be 'none' or 'cpu', got ${JSON.stringify(this.fallback)}`);
+    if (this.fallback !== 'none' && this.fallback !== 'cpu')
+      throw new InvalidArgumentError(`fallback must be 'none' or 'cpu', got ${JSON.stringify(this.fallback)}`);
     this.threads = options.threads ?? 0;
     this.maxOpen = options.maxOpenVideos ?? 4;
-    if (!Number.isInteger(this.maxOpen) || this.maxOpen < 1) throw new InvalidArgumentError(`maxOpenVideos must be a positive integer, got ${this.maxOpen}`);
+    if (!Number.isInteger(this.maxOpen) || this.maxOpen < 1)
+      throw new InvalidArgumentError(`maxOpenVideos must be a positive integer, got ${this.maxOpen}`);
     rejectUnknownOptions(options, ['device', 'fallback', 'threads', 'maxOpenVideos'], 'the options of SequenceLoader');
     this.emulate = emulatesNvdecSurface(options);
   }
@@ -116,16 +138,20 @@ export class SequenceLoader implements AsyncDisposable {
   ): AsyncGenerator<SequenceBatch> {
     const prefetch = options.prefetch ?? 2;
     if (!Number.isInteger(prefetch) || prefetch < 0) throw new InvalidArgumentError(`prefetch must be an integer >= 0, got ${prefetch}`);
-    const source = (Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : (batches as Iterable<readonly SequenceSpec[]>)[Symbol.iterator]()) as
-      AsyncIterator<readonly SequenceSpec[]> | Iterator<readonly SequenceSpec[]>;
+    const source = (
+      Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : (batches as Iterable<readonly SequenceSpec[]>)[Symbol.iterator]()
+    ) as AsyncIterator<readonly SequenceSpec[]> | Iterator<readonly SequenceSpec[]>;
     const ahead: Promise<SequenceBatch>[] = [];
     let exhausted = false;
     const fill = async () => {
       while (!exhausted && ahead.length < prefetch + 1) {
         const next = await source.next();
-        if (next.done) { exhausted = true; break; }
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
         const p = this.load(next.value, processing, options);
-        p.catch(() => undefined);  // surfaced when its turn comes
+        p.catch(() => undefined); // surfaced when its turn comes
         ahead.push(p);
       }
     };
@@ -138,7 +164,11 @@ export class SequenceLoader implements AsyncDisposable {
         yield await p;
       }
     } finally {
-      for (const p of ahead.splice(0)) p.then((b) => b.tensor.dispose(), () => undefined);
+      for (const p of ahead.splice(0))
+        p.then(
+          (b) => b.tensor.dispose(),
+          () => undefined,
+        );
     }
   }
 
@@ -149,18 +179,36 @@ export class SequenceLoader implements AsyncDisposable {
     await this.tail.catch(() => undefined);
     const all = [...this.open.values()];
     this.open.clear();
-    await Promise.all(all.map(async (p) => { try { await (await p).session.close(); } catch { /* never opened */ } }));
+    await Promise.all(
+      all.map(async (p) => {
+        try {
+          await (await p).session.close();
+        } catch {
+          /* never opened */
+        }
+      }),
+    );
   }
 
-  async [Symbol.asyncDispose](): Promise<void> { await this.close(); }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 
   /** Videos open right now. */
-  get openVideos(): number { return this.open.size; }
+  get openVideos(): number {
+    return this.open.size;
+  }
 
-  private async loadNow(sequences: readonly SequenceSpec[], processing: SequenceProcessing, call: number, signal?: AbortSignal): Promise<SequenceBatch> {
+  private async loadNow(
+    sequences: readonly SequenceSpec[],
+    processing: SequenceProcessing,
+    call: number,
+    signal?: AbortSignal,
+  ): Promise<SequenceBatch> {
     if (!Array.isArray(sequences) || sequences.length === 0) throw new InvalidArgumentError('sequences must be a non-empty array');
     const frames = sequences.map((s) => {
-      if (!s || typeof s.path !== 'string' || s.path.length === 0) throw new InvalidArgumentError(`each sequence needs a path, got ${JSON.stringify(s)}`);
+      if (!s || typeof s.path !== 'string' || s.path.length === 0)
+        throw new InvalidArgumentError(`each sequence needs a path, got ${JSON.stringify(s)}`);
       return sequenceFrames(s.start, s.count, s.stride);
     });
     const T = frames[0].length;
@@ -178,24 +226,35 @@ export class SequenceLoader implements AsyncDisposable {
       if (!first) {
         const spec: OutputSpec = { width: o.width, height: o.height, dtype: o.dtype, layout: o.layout };
         const n = sequences.length * T * spec.width * spec.height * 3;
-        first = { r: o, spec, data: o.dtype === 'float32' ? new Float32Array(n) : new Int32Array(n), augmentation: augmentations(o, sequences.length, o.seed + call) };
-      } else if (o.width !== first.r.width || o.height !== first.r.height || o.resizeWidth !== first.r.resizeWidth || o.resizeHeight !== first.r.resizeHeight) {
+        first = {
+          r: o,
+          spec,
+          data: o.dtype === 'float32' ? new Float32Array(n) : new Int32Array(n),
+          augmentation: augmentations(o, sequences.length, o.seed + call),
+        };
+      } else if (
+        o.width !== first.r.width ||
+        o.height !== first.r.height ||
+        o.resizeWidth !== first.r.resizeWidth ||
+        o.resizeHeight !== first.r.resizeHeight
+      ) {
         throw new InvalidArgumentError(
           `sequence ${b} ('${s.path}') is ${video.info.width}x${video.info.height} while sequence 0 is ` +
-            `${videos[0].info.width}x${videos[0].info.height}: give resize (and crop) so every frame of a batch has one size`);
+            `${videos[0].info.width}x${videos[0].info.height}: give resize (and crop) so every frame of a batch has one size`,
+        );
       }
       const last = frames[b][T - 1];
       if (last >= video.index.length) {
         throw new IndexOutOfRangeError(
           `sequence ${b} (start ${s.start}, count ${s.count}, stride ${s.stride ?? 1}) needs frame ${last} but '${s.path}' has ${video.index.length} frames`,
-          { path: s.path, frameIndex: last });
+          { path: s.path, frameIndex: last },
+        );
       }
       await this.decodeSequence(video, s.path, frames[b], first.spec, first.r, first.augmentation[b], first.data, b * T, signal);
     }
     const { r, data, augmentation } = first!;
-    const shape: [number, number, number, number, number] = r.layout === 'chw'
-      ? [sequences.length, T, 3, r.height, r.width]
-      : [sequences.length, T, r.height, r.width, 3];
+    const shape: [number, number, number, number, number] =
+      r.layout === 'chw' ? [sequences.length, T, 3, r.height, r.width] : [sequences.length, T, r.height, r.width, 3];
     return {
       tensor: tf.tensor5d(data, shape, r.dtype),
       augmentation,
@@ -205,20 +264,32 @@ export class SequenceLoader implements AsyncDisposable {
   }
 
   private async decodeSequence(
-    video: OpenVideo, path: string, frames: number[], spec: OutputSpec, r: ResolvedProcessing, a: Augmentation,
-    data: Float32Array | Int32Array, firstSlot: number, signal?: AbortSignal,
+    video: OpenVideo,
+    path: string,
+    frames: number[],
+    spec: OutputSpec,
+    r: ResolvedProcessing,
+    a: Augmentation,
+    data: Float32Array | Int32Array,
+    firstSlot: number,
+    signal?: AbortSignal,
   ): Promise<void> {
     const plan = planDecode(video.index, frames, video.position, nvvlCostModel(parseDevice(video.device).kind));
     const perFrame = spec.width * spec.height * 3;
     // Frame f of the sequence goes to slot firstSlot + t of the batch buffer.
     const slotOf = new Map(frames.map((f, t) => [f, firstSlot + t]));
-    const buffers = planOutputOrder(plan).map((f) => data.subarray(slotOf.get(f)! * perFrame, (slotOf.get(f)! + 1) * perFrame)) as FrameBuffer[];
+    const buffers = planOutputOrder(plan).map((f) =>
+      data.subarray(slotOf.get(f)! * perFrame, (slotOf.get(f)! + 1) * perFrame),
+    ) as FrameBuffer[];
     try {
       const result = await withCancel(signal, (cancel) => video.session.decode(plan, spec, buffers, cancel, nativeProcessing(r, a)));
       video.position = result.continuable ? result.position : null;
       planOutputOrder(plan).forEach((want, k) => {
         if (result.delivered[k] !== want) {
-          throw new InexactFrameError(`frame ${want} was requested but nvvl delivered frame ${result.delivered[k]} in its place`, { path, frameIndex: want });
+          throw new InexactFrameError(`frame ${want} was requested but nvvl delivered frame ${result.delivered[k]} in its place`, {
+            path,
+            frameIndex: want,
+          });
         }
       });
     } catch (err) {
@@ -238,7 +309,10 @@ export class SequenceLoader implements AsyncDisposable {
     while (this.open.size >= this.maxOpen) {
       const [oldest, victim] = this.open.entries().next().value as [string, Promise<OpenVideo>];
       this.open.delete(oldest);
-      await victim.then((v) => v.session.close(), () => undefined);
+      await victim.then(
+        (v) => v.session.close(),
+        () => undefined,
+      );
     }
     p = this.openVideo(path, signal);
     this.open.set(path, p);
@@ -249,9 +323,17 @@ export class SequenceLoader implements AsyncDisposable {
   private async openVideo(path: string, signal?: AbortSignal): Promise<OpenVideo> {
     const addon = loadAddon();
     const openOn = async (device: Device): Promise<OpenVideo> => {
-      const session = await withCancel(signal, (cancel) => addon.openVideo(path, {
-        device: device.kind === 'cuda' ? device.ordinal : -1, threads: this.threads, emulateNvdecSurface: this.emulate,
-      }, cancel));
+      const session = await withCancel(signal, (cancel) =>
+        addon.openVideo(
+          path,
+          {
+            device: device.kind === 'cuda' ? device.ordinal : -1,
+            threads: this.threads,
+            emulateNvdecSurface: this.emulate,
+          },
+          cancel,
+        ),
+      );
       return { session, index: new FrameIndex(session.index), info: session.info, device: formatDevice(device), position: -1 };
     };
     try {
@@ -273,7 +355,9 @@ export class SequenceLoader implements AsyncDisposable {
 
 /** One batch with a loader made for it and closed after: for scripts; training loops keep a SequenceLoader. */
 export async function loadSequences(
-  sequences: readonly SequenceSpec[], processing: SequenceProcessing = {}, options: SequenceLoaderOptions & LoadOptions = {},
+  sequences: readonly SequenceSpec[],
+  processing: SequenceProcessing = {},
+  options: SequenceLoaderOptions & LoadOptions = {},
 ): Promise<tf.Tensor5D> {
   const { signal, ...loaderOptions } = options;
   const loader = new SequenceLoader(loaderOptions);

@@ -8,7 +8,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { VideoLoader } from '@tvl/core';
 import {
-  FUSED_PROCESSING_CASE, fusedProcessingError, makeColourClip, makeIndexedClip, psnr, readFrameCode, runConformanceSuite,
+  FUSED_PROCESSING_CASE,
+  fusedProcessingError,
+  makeColourClip,
+  makeIndexedClip,
+  psnr,
+  readFrameCode,
+  runConformanceSuite,
 } from '@tvl/testkit';
 import '@tvl/libav';
 import { SequenceLoader, loadSequences } from '@tvl/nvvl';
@@ -23,7 +29,8 @@ runConformanceSuite({ backend: 'nvvl', device: 'cpu', openOptions: emulate, cliT
 
 describe('colour parity with @tvl/libav (PSNR, dB)', () => {
   const cases = (['natural', 'smptebars'] as const).flatMap((source) =>
-    (['bt601', 'bt709'] as const).flatMap((matrix) => (['limited', 'full'] as const).map((range) => ({ source, matrix, range }))));
+    (['bt601', 'bt709'] as const).flatMap((matrix) => (['limited', 'full'] as const).map((range) => ({ source, matrix, range }))),
+  );
 
   it.each(cases)('$source $matrix $range: at least 40 dB, planar and NVDEC layouts', async ({ source, matrix, range }) => {
     const file = makeColourClip(source, matrix, range);
@@ -59,14 +66,21 @@ describe('colour parity with @tvl/libav (PSNR, dB)', () => {
 
 describe('loadSequences on the CPU path', () => {
   let clip = '';
-  beforeAll(() => { clip = makeIndexedClip({ codec: 'h264', container: 'mkv', frames: 60, gop: 12, bframes: 2 }); });
+  beforeAll(() => {
+    clip = makeIndexedClip({ codec: 'h264', container: 'mkv', frames: 60, gop: 12, bframes: 2 });
+  });
 
   it('[B, T, H, W, C] of exactly the frames asked for, with strides, in any batch order', async () => {
     const loader = new SequenceLoader({ device: 'cpu', ...emulateSurface });
     try {
       const batch = await loader.load(
-        [{ path: clip, start: 40, count: 4, stride: 3 }, { path: clip, start: 2, count: 4 }, { path: clip, start: 0, count: 4, stride: 15 }],
-        { dtype: 'int32' });
+        [
+          { path: clip, start: 40, count: 4, stride: 3 },
+          { path: clip, start: 2, count: 4 },
+          { path: clip, start: 0, count: 4, stride: 15 },
+        ],
+        { dtype: 'int32' },
+      );
       expect(batch.tensor.shape).toEqual([3, 4, 120, 160, 3]);
       expect(batch.tensor.dtype).toBe('int32');
       expect(batch.devices).toEqual(['cpu', 'cpu', 'cpu']);
@@ -85,7 +99,14 @@ describe('loadSequences on the CPU path', () => {
     const other = makeIndexedClip({ codec: 'h264', container: 'mp4', frames: 30 });
     const loader = new SequenceLoader({ device: 'cpu', maxOpenVideos: 1 });
     try {
-      const batch = await loader.load([{ path: clip, start: 7, count: 2 }, { path: other, start: 20, count: 2 }, { path: clip, start: 50, count: 2 }], { dtype: 'int32' });
+      const batch = await loader.load(
+        [
+          { path: clip, start: 7, count: 2 },
+          { path: other, start: 20, count: 2 },
+          { path: clip, start: 50, count: 2 },
+        ],
+        { dtype: 'int32' },
+      );
       const data = batch.tensor.dataSync();
       const per = 120 * 160 * 3;
       const codes = Array.from({ length: 6 }, (_, k) => readFrameCode(data.subarray(k * per, (k + 1) * per), 160, 120, { scale: 255 }));
@@ -134,16 +155,34 @@ describe('loadSequences on the CPU path', () => {
     const loader = new SequenceLoader({ device: 'cpu' });
     try {
       await expect(loader.load([{ path: clip, start: 58, count: 3 }])).rejects.toMatchObject({
-        code: 'TVL_INDEX_OUT_OF_RANGE', frameIndex: 60, message: expect.stringMatching(/needs frame 60 but .* has 60 frames/) });
-      await expect(loader.load([{ path: clip, start: 0, count: 2 }, { path: other, start: 0, count: 2 }])).rejects.toMatchObject({
-        code: 'TVL_INVALID_ARGUMENT', message: expect.stringMatching(/give resize/) });
-      const ok = await loader.load([{ path: clip, start: 0, count: 2 }, { path: other, start: 0, count: 2 }], { resize: { width: 32, height: 32 } });
+        code: 'TVL_INDEX_OUT_OF_RANGE',
+        frameIndex: 60,
+        message: expect.stringMatching(/needs frame 60 but .* has 60 frames/),
+      });
+      await expect(
+        loader.load([
+          { path: clip, start: 0, count: 2 },
+          { path: other, start: 0, count: 2 },
+        ]),
+      ).rejects.toMatchObject({
+        code: 'TVL_INVALID_ARGUMENT',
+        message: expect.stringMatching(/give resize/),
+      });
+      const ok = await loader.load(
+        [
+          { path: clip, start: 0, count: 2 },
+          { path: other, start: 0, count: 2 },
+        ],
+        { resize: { width: 32, height: 32 } },
+      );
       expect(ok.tensor.shape).toEqual([2, 2, 32, 32, 3]);
       ok.tensor.dispose();
     } finally {
       await loader.close();
     }
-    await expect(loadSequences([{ path: clip, start: 0, count: 2 }], {}, { device: 'cuda' })).rejects.toMatchObject({ code: 'TVL_NO_CUDA_DEVICE' });
+    await expect(loadSequences([{ path: clip, start: 0, count: 2 }], {}, { device: 'cuda' })).rejects.toMatchObject({
+      code: 'TVL_NO_CUDA_DEVICE',
+    });
     await expect(VideoLoader.open(clip, { backend: 'nvvl', device: 'cuda:1' })).rejects.toMatchObject({ code: 'TVL_NO_CUDA_DEVICE' });
     const gpu = new SequenceLoader({ device: 'cuda', fallback: 'cpu' });
     const batch = await gpu.load([{ path: clip, start: 0, count: 2 }]);
@@ -158,12 +197,15 @@ describe('loadSequences on the CPU path', () => {
     const before = tf.memory().numTensors;
     let pulled = 0;
     function* specs() {
-      for (let i = 0; i < 10; i++) { pulled++; yield [{ path: clip, start: i, count: 2 }]; }
+      for (let i = 0; i < 10; i++) {
+        pulled++;
+        yield [{ path: clip, start: i, count: 2 }];
+      }
     }
     const processing = { resize: { width: 40, height: 30 }, crop: { width: 32, height: 24, random: true }, flip: 0.5, seed: 3 };
     const seen: string[] = [];
     for await (const b of loader.batches(specs(), processing, { prefetch: 2 })) {
-      expect(pulled - seen.length).toBeLessThanOrEqual(3);  // the one handed out + 2 ahead
+      expect(pulled - seen.length).toBeLessThanOrEqual(3); // the one handed out + 2 ahead
       seen.push(JSON.stringify(b.augmentation));
       b.tensor.dispose();
       if (seen.length === 4) break;

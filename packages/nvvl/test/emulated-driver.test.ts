@@ -14,8 +14,8 @@ runEmulatedDriverSuite({
   config: 'jest.emulated.config.js',
   minPassed: 116,
   checkReport: (report) => {
-    expect(report.primaryContextFlags).toBe(4);  // CU_CTX_SCHED_BLOCKING_SYNC, set before TVL first activated it
-    expect(report.hwaccelPictures).toBeGreaterThan(1000);  // every picture came through FFmpeg's hwaccel
+    expect(report.primaryContextFlags).toBe(4); // CU_CTX_SCHED_BLOCKING_SYNC, set before TVL first activated it
+    expect(report.hwaccelPictures).toBeGreaterThan(1000); // every picture came through FFmpeg's hwaccel
     expect(report.hwaccelPictures).toBe(report.picturesDecoded);
     expect(report.kernelLaunches).toBeGreaterThan(1000);
   },

@@ -6,14 +6,29 @@ const video = { width: 320, height: 240 };
 describe('resolveProcessing', () => {
   it('defaults to the video size, bilinear, RGB, float32, hwc, no crop or flip', () => {
     expect(resolveProcessing({}, video)).toEqual({
-      resizeWidth: 320, resizeHeight: 240, width: 320, height: 240, cropAt: { x: 0, y: 0 }, flipProbability: 0, seed: 0,
-      dtype: 'float32', normalise: undefined, interpolation: 'bilinear', colourSpace: 'rgb', layout: 'hwc',
+      resizeWidth: 320,
+      resizeHeight: 240,
+      width: 320,
+      height: 240,
+      cropAt: { x: 0, y: 0 },
+      flipProbability: 0,
+      seed: 0,
+      dtype: 'float32',
+      normalise: undefined,
+      interpolation: 'bilinear',
+      colourSpace: 'rgb',
+      layout: 'hwc',
     });
   });
 
   it('centres a crop of the resized frame unless placed', () => {
-    expect(resolveProcessing({ resize: { width: 256, height: 171 }, crop: { width: 224, height: 112 } }, video))
-      .toMatchObject({ resizeWidth: 256, resizeHeight: 171, width: 224, height: 112, cropAt: { x: 16, y: 29 } });
+    expect(resolveProcessing({ resize: { width: 256, height: 171 }, crop: { width: 224, height: 112 } }, video)).toMatchObject({
+      resizeWidth: 256,
+      resizeHeight: 171,
+      width: 224,
+      height: 112,
+      cropAt: { x: 16, y: 29 },
+    });
     expect(resolveProcessing({ crop: { width: 100, height: 100, x: 220, y: 0 } }, video).cropAt).toEqual({ x: 220, y: 0 });
     expect(resolveProcessing({ crop: { width: 100, height: 100, random: true } }, video).cropAt).toBeNull();
   });
@@ -36,12 +51,17 @@ describe('resolveProcessing', () => {
     [{ colourSpace: 'hsv' }, /colourSpace must be 'rgb' or 'ycbcr'/],
     [{ seed: 1.5 }, /seed must be an integer/],
   ])('rejects %j', (p, message) => {
-    expect(() => resolveProcessing(p as never, video)).toThrow(expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT', message: expect.stringMatching(message) }));
+    expect(() => resolveProcessing(p as never, video)).toThrow(
+      expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT', message: expect.stringMatching(message) }),
+    );
   });
 });
 
 describe('augmentations', () => {
-  const random = resolveProcessing({ resize: { width: 256, height: 256 }, crop: { width: 224, height: 200, random: true }, flip: 0.5 }, video);
+  const random = resolveProcessing(
+    { resize: { width: 256, height: 256 }, crop: { width: 224, height: 200, random: true }, flip: 0.5 },
+    video,
+  );
 
   it('random crops stay inside the resized frame and cover its range', () => {
     const a = augmentations(random, 2000, 7);

@@ -49,8 +49,9 @@ using OpencvSessionWrap = SessionWrap<Session>;
 // 160x120 and 320x180 HEVC; FFmpeg 7.1's own conversion of the same frames is right).
 void refuseKnownDefects(const VideoDescription& video) {
   if (video.bitDepth > 8 && (CV_VERSION_MAJOR > 4 || (CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR >= 10)))
-    throw Error("TVL_UNSUPPORTED_CODEC", "OpenCV " CV_VERSION " decodes some " + std::to_string(video.bitDepth) +
-                "-bit videos with wrong pixels (bottom rows black), so @tvl/opencv refuses them: use @tvl/libav");
+    throw Error("TVL_UNSUPPORTED_CODEC",
+                "OpenCV " CV_VERSION " decodes some " + std::to_string(video.bitDepth) +
+                    "-bit videos with wrong pixels (bottom rows black), so @tvl/opencv refuses them: use @tvl/libav");
 }
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
@@ -59,35 +60,38 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     Napi::Value c = info[1].As<Napi::Object>().Get("colour");
     if (c.IsString()) {
       const std::string s = c.As<Napi::String>().Utf8Value();
-      if (s == "opencv") mode = ColourMode::OpenCV;
+      if (s == "opencv")
+        mode = ColourMode::OpenCV;
       else if (s != "stream")
-        return rejectWith(info.Env(), Error("TVL_INVALID_ARGUMENT", "colour must be 'stream' or 'opencv', not '" + s + "'"));
+        return rejectWith(info.Env(),
+                          Error("TVL_INVALID_ARGUMENT", "colour must be 'stream' or 'opencv', not '" + s + "'"));
     }
   }
-  return openOffThread<Session>(info, [mode](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
-    auto s = std::make_shared<Session>();
-    int64_t streamStart = AV_NOPTS_VALUE;
-    RgbCorrection correction{};
-    {
-      // The demuxer validates the file (typed errors) and indexes it, then is closed: OpenCV
-      // reads the file itself.
-      Demuxer demuxer;
-      demuxer.setCancel(cancel);
-      demuxer.open(path);
-      s->index = loadOrBuildFrameIndex(demuxer, index.mode, 0, index.cached);
-      s->description = describeVideo(demuxer);
-      refuseKnownDefects(s->description);
-      streamStart = demuxer.stream()->start_time;
-      const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);
-      const ColourSpec assumed = opencvAssumedColour(fmt);
-      // 'opencv' mode returns OpenCV's colours (an identity correction) and reports them.
-      if (mode == ColourMode::OpenCV) s->description.colour = assumed;
-      correction = rgbCorrection(assumed, s->description.colour, s->description.bitDepth);
-    }
-    cancel.check();
-    s->reader = std::make_unique<OpencvReader>(path, s->index, streamStart, s->description, correction);
-    return s;
-  });
+  return openOffThread<Session>(
+      info, [mode](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
+        auto s = std::make_shared<Session>();
+        int64_t streamStart = AV_NOPTS_VALUE;
+        RgbCorrection correction{};
+        {
+          // The demuxer validates the file (typed errors) and indexes it, then is closed: OpenCV
+          // reads the file itself.
+          Demuxer demuxer;
+          demuxer.setCancel(cancel);
+          demuxer.open(path);
+          s->index = loadOrBuildFrameIndex(demuxer, index.mode, 0, index.cached);
+          s->description = describeVideo(demuxer);
+          refuseKnownDefects(s->description);
+          streamStart = demuxer.stream()->start_time;
+          const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);
+          const ColourSpec assumed = opencvAssumedColour(fmt);
+          // 'opencv' mode returns OpenCV's colours (an identity correction) and reports them.
+          if (mode == ColourMode::OpenCV) s->description.colour = assumed;
+          correction = rgbCorrection(assumed, s->description.colour, s->description.bitDepth);
+        }
+        cancel.check();
+        s->reader = std::make_unique<OpencvReader>(path, s->index, streamStart, s->description, correction);
+        return s;
+      });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -19,7 +19,8 @@ inline void setOpencvFfmpegLogLevel() {
   using SetLevel = void (*)(int);
   static const SetLevel setLevel = []() -> SetLevel {
     for (const char* soname : {"libavutil.so.59", "libavutil.so.58", "libavutil.so.57", "libavutil.so.56"}) {
-      if (void* lib = dlopen(soname, RTLD_NOW | RTLD_NOLOAD)) return reinterpret_cast<SetLevel>(dlsym(lib, "av_log_set_level"));
+      if (void* lib = dlopen(soname, RTLD_NOW | RTLD_NOLOAD))
+        return reinterpret_cast<SetLevel>(dlsym(lib, "av_log_set_level"));
     }
     return nullptr;  // an OpenCV built without FFmpeg, or linked statically: nothing to quieten
   }();

@@ -94,8 +94,8 @@ class OpencvReader {
           }
           if (current_ > k) {
             throw Error("TVL_CORRUPT_DATA",
-                        "frame " + std::to_string(k) + " could not be decoded: OpenCV skipped from before it to frame " +
-                            std::to_string(current_),
+                        "frame " + std::to_string(k) +
+                            " could not be decoded: OpenCV skipped from before it to frame " + std::to_string(current_),
                         k);
           }
           deliver(dst[slot++], out);
@@ -145,9 +145,12 @@ class OpencvReader {
     // the first frame after opening is frame 0, and an untimed frame after a verified one is
     // the next. Every other frame is identified by its own timestamp.
     int64_t id = ms == 0.0 || byPlace_ ? -1 : identify(ms);
-    if (byPlace_) id = atStart_ ? 0 : current_ >= 0 && size_t(current_ + 1) < index_.size() ? current_ + 1 : -1;
-    else if (atStart_ && (id < 0 || index_.frames.front().pts == 0)) id = 0;
-    else if (id < 0 && ms == 0.0 && current_ >= 0 && size_t(current_ + 1) < index_.size()) id = current_ + 1;
+    if (byPlace_)
+      id = atStart_ ? 0 : current_ >= 0 && size_t(current_ + 1) < index_.size() ? current_ + 1 : -1;
+    else if (atStart_ && (id < 0 || index_.frames.front().pts == 0))
+      id = 0;
+    else if (id < 0 && ms == 0.0 && current_ >= 0 && size_t(current_ + 1) < index_.size())
+      id = current_ + 1;
     atStart_ = false;
     if (id < 0) {
       const int64_t after = current_;
@@ -241,8 +244,10 @@ class OpencvReader {
   // cannot be recovered; see the README for what that costs.)
   void toRgb(const cv::Mat& bgr, uint8_t* dst, int dstStride) const {
     cv::Mat rgb(bgr.rows, bgr.cols, CV_8UC3, dst, size_t(dstStride));
-    if (correction_.identity) cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    else cv::transform(bgr, rgb, transform_);  // saturating, vectorised
+    if (correction_.identity)
+      cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    else
+      cv::transform(bgr, rgb, transform_);  // saturating, vectorised
   }
 
   std::string path_;

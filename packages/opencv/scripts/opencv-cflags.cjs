@@ -4,7 +4,11 @@
 const { execSync } = require('node:child_process');
 const fs = require('node:fs');
 try {
-  process.stdout.write(execSync('pkg-config --cflags opencv4', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+  process.stdout.write(
+    execSync('pkg-config --cflags opencv4', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim(),
+  );
 } catch {
   if (!fs.existsSync('/usr/include/opencv4/opencv2/videoio.hpp')) {
     console.error('OpenCV 4 headers not found: install libopencv-videoio-dev libopencv-imgproc-dev libopencv-core-dev');

@@ -9,7 +9,12 @@
  */
 import { InvalidArgumentError, describeValue } from '@tvl/core';
 import {
-  NativeBackendSession, registerBackend, withCancel, type BackendFactory, type BackendOpenOptions, type BackendSession,
+  NativeBackendSession,
+  registerBackend,
+  withCancel,
+  type BackendFactory,
+  type BackendOpenOptions,
+  type BackendSession,
 } from '@tvl/core/backend';
 import { loadAddon } from './native.js';
 
@@ -34,7 +39,9 @@ export const opencvBackend: BackendFactory = {
   backendOptionNames: ['colour'] satisfies Array<keyof OpencvBackendOptions>,
   async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
     const colour = colourOption(options);
-    const native = await withCancel(options.signal, (cancel) => loadAddon().openVideo(path, { colour, index: options.index, cachedIndex: options.cachedIndex }, cancel));
+    const native = await withCancel(options.signal, (cancel) =>
+      loadAddon().openVideo(path, { colour, index: options.index, cachedIndex: options.cachedIndex }, cancel),
+    );
     // VideoCapture's own seek steps back 16 frames before its keyframe search, so a seek costs
     // more than with @tvl/libav; continuing through a few frames is usually cheaper.
     return new NativeBackendSession('opencv', native, { seekCost: 20 });

@@ -64,12 +64,15 @@ describe.each([
       expect(ownPsnr).toBeLessThan(streamPsnr - 10);
     }
     if (process.env.TVL_PRINT_COLOUR) {
-      console.log(`${source} ${matrix} ${range}: stream ${streamPsnr.toFixed(1)} dB, opencv ${ownPsnr.toFixed(1)} dB (${own.info.colourRange})`);
+      console.log(
+        `${source} ${matrix} ${range}: stream ${streamPsnr.toFixed(1)} dB, opencv ${ownPsnr.toFixed(1)} dB (${own.info.colourRange})`,
+      );
     }
   });
 });
 
 it('rejects an unknown colour mode with TVL_INVALID_ARGUMENT', async () => {
-  await expect(VideoLoader.open(makeColourClip('natural', 'bt601', 'limited'), { backend: 'opencv', backendOptions: { colour: 'bt709' } }))
-    .rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
+  await expect(
+    VideoLoader.open(makeColourClip('natural', 'bt601', 'limited'), { backend: 'opencv', backendOptions: { colour: 'bt709' } }),
+  ).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT' });
 });

@@ -25,7 +25,9 @@ console.log(JSON.stringify({ errors }));
 
 function readDamaged(env: NodeJS.ProcessEnv): { stderr: string; errors: number } {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', readEveryFrame, damagedCopy(sweepSource('mp4'), 'packets', 3)], {
-    cwd: packageRoot, encoding: 'utf8', env,
+    cwd: packageRoot,
+    encoding: 'utf8',
+    env,
   });
   expect(r.status).toBe(0);
   return { stderr: r.stderr, errors: JSON.parse(r.stdout).errors };

@@ -117,7 +117,8 @@ struct FakeStream {
   size_t done = 0;
   void runUpTo(size_t n) {
     std::lock_guard<std::mutex> lock(mu);
-    for (; done < copies.size() && done < n; done++) std::memcpy(copies[done].dst, copies[done].src, copies[done].bytes);
+    for (; done < copies.size() && done < n; done++)
+      std::memcpy(copies[done].dst, copies[done].src, copies[done].bytes);
   }
 };
 struct FakeEvent {
@@ -144,8 +145,8 @@ __attribute__((destructor)) void writeReport() {
                live.deviceAllocations.load(), live.hostAllocations.load(), live.streams.load(), live.events.load(),
                live.modules.load(), live.primaryContexts.load(), live.parsers.load(), live.decoders.load(),
                live.mappedFrames.load(), live.callsWithoutContext.load(), live.kernelLaunches.load(),
-               live.picturesDecoded.load(), live.hwaccelPictures.load(),
-               live.unsupportedCalls.load(), contexts[0].flags);
+               live.picturesDecoded.load(), live.hwaccelPictures.load(), live.unsupportedCalls.load(),
+               contexts[0].flags);
   std::fclose(f);
 }
 
@@ -153,15 +154,24 @@ __attribute__((destructor)) void writeReport() {
 
 AVCodecID codecId(cudaVideoCodec c) {
   switch (c) {
-    case cudaVideoCodec_H264: return AV_CODEC_ID_H264;
-    case cudaVideoCodec_HEVC: return AV_CODEC_ID_HEVC;
-    case cudaVideoCodec_VP9: return AV_CODEC_ID_VP9;
-    case cudaVideoCodec_VP8: return AV_CODEC_ID_VP8;
-    case cudaVideoCodec_AV1: return AV_CODEC_ID_AV1;
-    case cudaVideoCodec_MPEG4: return AV_CODEC_ID_MPEG4;
-    case cudaVideoCodec_MPEG2: return AV_CODEC_ID_MPEG2VIDEO;
-    case cudaVideoCodec_JPEG: return AV_CODEC_ID_MJPEG;
-    default: return AV_CODEC_ID_NONE;
+    case cudaVideoCodec_H264:
+      return AV_CODEC_ID_H264;
+    case cudaVideoCodec_HEVC:
+      return AV_CODEC_ID_HEVC;
+    case cudaVideoCodec_VP9:
+      return AV_CODEC_ID_VP9;
+    case cudaVideoCodec_VP8:
+      return AV_CODEC_ID_VP8;
+    case cudaVideoCodec_AV1:
+      return AV_CODEC_ID_AV1;
+    case cudaVideoCodec_MPEG4:
+      return AV_CODEC_ID_MPEG4;
+    case cudaVideoCodec_MPEG2:
+      return AV_CODEC_ID_MPEG2VIDEO;
+    case cudaVideoCodec_JPEG:
+      return AV_CODEC_ID_MJPEG;
+    default:
+      return AV_CODEC_ID_NONE;
   }
 }
 
@@ -265,7 +275,7 @@ class BitWriter {
 int slicePpsId(const uint8_t* data, size_t size) {
   size_t i = 0;
   while (i + 3 <= size && !(data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1)) i++;
-  i += 4;  // start code and NAL header
+  i += 4;            // start code and NAL header
   uint64_t pos = 0;  // bit position in the unescaped payload
   std::vector<uint8_t> rbsp;
   for (int zeros = 0; i < size && rbsp.size() < 16; i++) {
@@ -358,7 +368,7 @@ const AVFrame* decodePictureBitstream(FakeDecoder& d, const std::vector<uint8_t>
   if (!d.inner) {
     const AVCodec* codec = avcodec_find_decoder(codecId(d.info.CodecType));
     d.inner = avcodec_alloc_context3(codec);
-    d.inner->thread_count = 1;  // decoded during send_packet, in decode order
+    d.inner->thread_count = 1;                  // decoded during send_packet, in decode order
     d.inner->err_recognition |= AV_EF_EXPLODE;  // damage fails the picture: its status says Error
     d.inner->opaque = &d;
     d.inner->get_buffer2 = keepLastAllocated;
@@ -430,7 +440,7 @@ bool fillFormat(FakeParser& p, const AVFrame* f, CUVIDEOFORMAT& out) {
   out.coded_height = unsigned((f->height + 15) & ~15);
   out.display_area.right = f->width;
   out.display_area.bottom = f->height;
-  out.chroma_format = d->nb_components < 3 ? cudaVideoChromaFormat_Monochrome
+  out.chroma_format = d->nb_components < 3    ? cudaVideoChromaFormat_Monochrome
                       : d->log2_chroma_w == 0 ? cudaVideoChromaFormat_444
                       : d->log2_chroma_h == 0 ? cudaVideoChromaFormat_422
                                               : cudaVideoChromaFormat_420;
@@ -487,23 +497,43 @@ extern "C" {
 
 CUresult cuInit(unsigned int) { return deviceCount() > 0 ? CUDA_SUCCESS : kNoDevice; }
 CUresult cuGetErrorName(CUresult r, const char** s) {
-  *s = r == kNoDevice ? "CUDA_ERROR_NO_DEVICE" : r == kInvalidContext ? "CUDA_ERROR_INVALID_CONTEXT" : "CUDA_ERROR_UNKNOWN";
+  *s = r == kNoDevice         ? "CUDA_ERROR_NO_DEVICE"
+       : r == kInvalidContext ? "CUDA_ERROR_INVALID_CONTEXT"
+                              : "CUDA_ERROR_UNKNOWN";
   return CUDA_SUCCESS;
 }
 CUresult cuGetErrorString(CUresult r, const char** s) {
-  *s = r == kNoDevice ? "no CUDA-capable device is detected" : r == kInvalidContext ? "invalid device context" : "unknown error";
+  *s = r == kNoDevice         ? "no CUDA-capable device is detected"
+       : r == kInvalidContext ? "invalid device context"
+                              : "unknown error";
   return CUDA_SUCCESS;
 }
-CUresult cuDriverGetVersion(int* v) { *v = 13000; return CUDA_SUCCESS; }
-CUresult cuDeviceGetCount(int* n) { *n = deviceCount(); return CUDA_SUCCESS; }
+CUresult cuDriverGetVersion(int* v) {
+  *v = 13000;
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceGetCount(int* n) {
+  *n = deviceCount();
+  return CUDA_SUCCESS;
+}
 CUresult cuDeviceGet(CUdevice* d, int i) {
   if (i < 0 || i >= deviceCount() || i >= 16) return kInvalidValue;
   *d = i;
   return CUDA_SUCCESS;
 }
-CUresult cuDeviceGetName(char* name, int len, CUdevice) { std::snprintf(name, size_t(len), "Emulated GPU"); return CUDA_SUCCESS; }
-CUresult cuDeviceTotalMem_v2(size_t* b, CUdevice) { *b = size_t(1) << 30; return CUDA_SUCCESS; }
-CUresult cuDeviceComputeCapability(int* major, int* minor, CUdevice) { *major = 9; *minor = 0; return CUDA_SUCCESS; }
+CUresult cuDeviceGetName(char* name, int len, CUdevice) {
+  std::snprintf(name, size_t(len), "Emulated GPU");
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceTotalMem_v2(size_t* b, CUdevice) {
+  *b = size_t(1) << 30;
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceComputeCapability(int* major, int* minor, CUdevice) {
+  *major = 9;
+  *minor = 0;
+  return CUDA_SUCCESS;
+}
 CUresult cuDevicePrimaryCtxRetain(CUcontext* ctx, CUdevice d) {
   contexts[d].device = d;
   contexts[d].retains++;
@@ -533,8 +563,11 @@ CUresult cuDevicePrimaryCtxSetFlags(CUdevice d, unsigned int flags) { return cuD
 CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute attribute, CUdevice d) {
   if (d < 0 || d >= deviceCount()) return kInvalidValue;
   switch (int(attribute)) {
-    case 14: *value = 512; return CUDA_SUCCESS;  // CU_DEVICE_ATTRIBUTE_TEXTURE_ALIGNMENT, asked by FFmpeg's frames
-    default: return unsupported("cuDeviceGetAttribute of this attribute");
+    case 14:
+      *value = 512;
+      return CUDA_SUCCESS;  // CU_DEVICE_ATTRIBUTE_TEXTURE_ALIGNMENT, asked by FFmpeg's frames
+    default:
+      return unsupported("cuDeviceGetAttribute of this attribute");
   }
 }
 CUresult cuCtxGetDevice(CUdevice* d) {
@@ -664,8 +697,8 @@ CUresult cuModuleGetFunction(CUfunction* f, CUmodule, const char* name) {
 
 // Runs the kernel as the GPU would: one call per thread of the grid, each thread finding its
 // pixel from its block and thread index (see cuda/frame_kernel.cu).
-CUresult cuLaunchKernel(CUfunction, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned,
-                        CUstream, void** args, void** extra) {
+CUresult cuLaunchKernel(CUfunction, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned, CUstream, void** args, void** extra) {
   if (CUresult r = needContext()) return r;
   if (!args || extra || gz != 1 || bz != 1 || bx * by > 1024) return kInvalidValue;
   const auto& surface = *static_cast<const tvl::gpu::YuvSurface*>(args[0]);
@@ -698,7 +731,8 @@ CUresult cuvidCreateDecoder(CUvideodecoder* out, CUVIDDECODECREATEINFO* ci) {
   if (CUresult r = needContext()) return r;
   const bool deep = ci->bitDepthMinus8 > 0;
   if (ci->ChromaFormat != cudaVideoChromaFormat_420 || ci->ulNumDecodeSurfaces < 1 || ci->ulNumDecodeSurfaces > 32 ||
-      ci->ulNumOutputSurfaces < 1 || ci->OutputFormat != (deep ? cudaVideoSurfaceFormat_P016 : cudaVideoSurfaceFormat_NV12) ||
+      ci->ulNumOutputSurfaces < 1 ||
+      ci->OutputFormat != (deep ? cudaVideoSurfaceFormat_P016 : cudaVideoSurfaceFormat_NV12) ||
       ci->ulTargetWidth == 0 || ci->ulTargetHeight == 0 ||
       ci->ulTargetWidth > (ci->ulMaxWidth ? ci->ulMaxWidth : ci->ulWidth))  // 0: no reconfiguring
     return kInvalidValue;
@@ -766,11 +800,13 @@ CUresult cuvidGetDecodeStatus(CUvideodecoder h, int index, CUVIDGETDECODESTATUS*
   return CUDA_SUCCESS;
 }
 
-CUresult cuvidMapVideoFrame64(CUvideodecoder h, int index, unsigned long long* ptr, unsigned int* pitch, CUVIDPROCPARAMS*) {
+CUresult cuvidMapVideoFrame64(CUvideodecoder h, int index, unsigned long long* ptr, unsigned int* pitch,
+                              CUVIDPROCPARAMS*) {
   if (CUresult r = needContext()) return r;
   auto* d = reinterpret_cast<FakeDecoder*>(h);
   std::lock_guard<std::mutex> lock(d->mu);
-  if (index < 0 || size_t(index) >= d->surfaces.size() || d->status[size_t(index)] == cuvidDecodeStatus_Invalid) return kInvalidValue;
+  if (index < 0 || size_t(index) >= d->surfaces.size() || d->status[size_t(index)] == cuvidDecodeStatus_Invalid)
+    return kInvalidValue;
   if (d->mapped >= int(d->info.ulNumOutputSurfaces)) return kInvalidValue;
   d->mapped++;
   live.mappedFrames++;
@@ -791,14 +827,16 @@ CUresult cuvidUnmapVideoFrame64(CUvideodecoder h, unsigned long long) {
 
 CUresult cuvidCreateVideoParser(CUvideoparser* out, CUVIDPARSERPARAMS* params) {
   const AVCodec* codec = avcodec_find_decoder(codecId(params->CodecType));
-  if (!codec || !params->pfnSequenceCallback || !params->pfnDecodePicture || !params->pfnDisplayPicture) return kInvalidValue;
+  if (!codec || !params->pfnSequenceCallback || !params->pfnDecodePicture || !params->pfnDisplayPicture)
+    return kInvalidValue;
   auto* p = new FakeParser();
   p->params = *params;
   p->ctx = avcodec_alloc_context3(codec);
   p->ctx->thread_count = 1;
   const CUVIDEOFORMATEX* ext = params->pExtVideoInfo;
   if (ext && ext->format.seqhdr_data_length > 0 && ext->format.seqhdr_data_length <= sizeof(ext->raw_seqhdr_data)) {
-    p->ctx->extradata = static_cast<uint8_t*>(av_mallocz(ext->format.seqhdr_data_length + AV_INPUT_BUFFER_PADDING_SIZE));
+    p->ctx->extradata =
+        static_cast<uint8_t*>(av_mallocz(ext->format.seqhdr_data_length + AV_INPUT_BUFFER_PADDING_SIZE));
     std::memcpy(p->ctx->extradata, ext->raw_seqhdr_data, ext->format.seqhdr_data_length);
     p->ctx->extradata_size = int(ext->format.seqhdr_data_length);
   }

@@ -8,7 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom, VideoLoader } from '@tvl/core';
 import { checkExactOrCorrupt } from './checks.js';
-import { cachedMedia, ffmpegRgbFrames, makeIndexedClip, meanAbsDiff, readFrameCode, runFfmpeg, testMediaDir, videoPackets } from './media.js';
+import {
+  cachedMedia,
+  ffmpegRgbFrames,
+  makeIndexedClip,
+  meanAbsDiff,
+  readFrameCode,
+  runFfmpeg,
+  testMediaDir,
+  videoPackets,
+} from './media.js';
 
 export interface BadInputOptions {
   backend: string;
@@ -24,7 +33,26 @@ export interface BadInputOptions {
 /** A natural-looking clip (testsrc2) with the index at the front of the file. */
 export function sourceClip(): string {
   return cachedMedia('bad-input-source.mp4', (f) =>
-    runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-frames:v', '100', '-c:v', 'libx264', '-g', '25', '-bf', '2', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', f]));
+    runFfmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=320x240:r=25',
+      '-frames:v',
+      '100',
+      '-c:v',
+      'libx264',
+      '-g',
+      '25',
+      '-bf',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
+      f,
+    ]),
+  );
 }
 
 /**
@@ -34,7 +62,9 @@ export function sourceClip(): string {
  */
 export function damagedSourceClip(): { source: string; file: string; damagedKeyframe: number } {
   const source = sourceClip();
-  const keyframes = videoPackets(source).filter((p) => p.keyframe).map((p) => p.pos);
+  const keyframes = videoPackets(source)
+    .filter((p) => p.keyframe)
+    .map((p) => p.pos);
   const damagedKeyframe = Math.floor(keyframes.length / 2);
   const file = cachedMedia('corrupt-middle.mp4', (f) => {
     const bytes = Buffer.from(fs.readFileSync(source));
@@ -97,7 +127,10 @@ export function runBadInputSuite(options: BadInputOptions): void {
     });
 
     it('empty file -> TVL_NOT_A_VIDEO', async () => {
-      await expectOpenError(cachedMedia('empty.mp4', (f) => fs.writeFileSync(f, '')), 'TVL_NOT_A_VIDEO');
+      await expectOpenError(
+        cachedMedia('empty.mp4', (f) => fs.writeFileSync(f, '')),
+        'TVL_NOT_A_VIDEO',
+      );
     });
 
     it('a directory -> TVL_NOT_A_VIDEO', async () => {
@@ -106,16 +139,26 @@ export function runBadInputSuite(options: BadInputOptions): void {
 
     it('random bytes -> TVL_NOT_A_VIDEO', async () => {
       const rand = seededRandom(7);
-      const file = cachedMedia('random.mp4', (f) => fs.writeFileSync(f, Uint8Array.from({ length: 65536 }, () => Math.floor(rand() * 256))));
+      const file = cachedMedia('random.mp4', (f) =>
+        fs.writeFileSync(
+          f,
+          Uint8Array.from({ length: 65536 }, () => Math.floor(rand() * 256)),
+        ),
+      );
       await expectOpenError(file, 'TVL_NOT_A_VIDEO');
     });
 
     it('a text file -> TVL_NOT_A_VIDEO', async () => {
-      await expectOpenError(cachedMedia('notes.txt', (f) => fs.writeFileSync(f, 'this is not a video\n'.repeat(100))), 'TVL_NOT_A_VIDEO');
+      await expectOpenError(
+        cachedMedia('notes.txt', (f) => fs.writeFileSync(f, 'this is not a video\n'.repeat(100))),
+        'TVL_NOT_A_VIDEO',
+      );
     });
 
     it('audio only -> TVL_NO_VIDEO_STREAM', async () => {
-      const file = cachedMedia('audio-only.m4a', (f) => runFfmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', f]));
+      const file = cachedMedia('audio-only.m4a', (f) =>
+        runFfmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', f]),
+      );
       await expectOpenError(file, 'TVL_NO_VIDEO_STREAM');
     });
 
@@ -149,8 +192,11 @@ export function runBadInputSuite(options: BadInputOptions): void {
           expect(failed).toBeGreaterThan(0);
           expect(failed).toBeLessThan(vl.nFrames / 2);
           // Sequential reading stops with the same typed error.
-          await expect((async () => { for await (const t of vl.remainingFrames()) t.dispose(); })())
-            .rejects.toMatchObject({ code: 'TVL_CORRUPT_DATA' });
+          await expect(
+            (async () => {
+              for await (const t of vl.remainingFrames()) t.dispose();
+            })(),
+          ).rejects.toMatchObject({ code: 'TVL_CORRUPT_DATA' });
         } finally {
           await vl.close();
         }
@@ -162,7 +208,9 @@ export function runBadInputSuite(options: BadInputOptions): void {
         const vl = await open(file);
         try {
           // The n-th keyframe in decode order is the n-th in presentation order.
-          const keyIndices = Array.from(vl.frameIndex.keyframe.entries()).filter(([, k]) => k).map(([i]) => i);
+          const keyIndices = Array.from(vl.frameIndex.keyframe.entries())
+            .filter(([, k]) => k)
+            .map(([i]) => i);
           const firstDamaged = keyIndices[damagedKeyframe];
           const before = Array.from({ length: firstDamaged }, (_, i) => firstDamaged - 1 - i);
           const frames = await vl.selectRawFrames(before);

@@ -23,7 +23,9 @@ export interface FrameMismatch {
  */
 export function firstDecodable(expected: number[]): number {
   let first = 0;
-  expected.forEach((code, i) => { if (code < 0) first = i + 1; });
+  expected.forEach((code, i) => {
+    if (code < 0) first = i + 1;
+  });
   return first;
 }
 
@@ -71,7 +73,11 @@ export async function checkRandomAccess(vl: VideoLoader, expected: number[], fir
 }
 
 /** Every frame from `first` to the end with remainingFrames; `ended` when reading on is TVL_END_OF_VIDEO. */
-export async function checkSequential(vl: VideoLoader, expected: number[], first = 0): Promise<{ wrong: FrameMismatch[]; count: number; ended: boolean }> {
+export async function checkSequential(
+  vl: VideoLoader,
+  expected: number[],
+  first = 0,
+): Promise<{ wrong: FrameMismatch[]; count: number; ended: boolean }> {
   vl.seekToFrame(first);
   const wrong: FrameMismatch[] = [];
   let index = first;
@@ -111,7 +117,8 @@ export async function checkSeeks(vl: VideoLoader, expected: number[], first = 0)
  * TVL_CORRUPT_DATA naming it. Anything else is a finding.
  */
 export async function checkExactOrCorrupt(
-  vl: VideoLoader, isRight: (rgb: Uint8Array, index: number) => boolean | Promise<boolean>,
+  vl: VideoLoader,
+  isRight: (rgb: Uint8Array, index: number) => boolean | Promise<boolean>,
 ): Promise<{ corrupt: number[]; wrong: number[]; otherErrors: string[] }> {
   const corrupt: number[] = [];
   const wrong: number[] = [];

@@ -12,7 +12,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VideoLoader } from '@tvl/core';
 import { checkRandomAccess, checkSeeks, checkSequential, firstDecodable } from './checks.js';
-import { ffmpegFrameCodes, ffmpegRgbFrames, makeIndexedClip, meanAbsDiff, readFrameCode, runFfmpeg, testMediaDir, type ClipSpec } from './media.js';
+import {
+  ffmpegFrameCodes,
+  ffmpegRgbFrames,
+  makeIndexedClip,
+  meanAbsDiff,
+  readFrameCode,
+  runFfmpeg,
+  testMediaDir,
+  type ClipSpec,
+} from './media.js';
 
 export interface ConformanceCase {
   name: string;
@@ -45,7 +54,8 @@ function derived(tag: string, ext: string, args: (src: string) => string[]): (fi
  * Cut by stream copy at 0.5 s keeping the packets before the next keyframe (`-copyinkf`), as
  * cutting tools and broken recorders leave streams: the decoder never presents some of them.
  */
-const cutBeforeKeyframe = (ext: string) => derived('leading', ext, (src) => ['-i', src, '-ss', '0.5', '-c', 'copy', '-copyinkf', '-f', ext === 'mkv' ? 'matroska' : ext]);
+const cutBeforeKeyframe = (ext: string) =>
+  derived('leading', ext, (src) => ['-i', src, '-ss', '0.5', '-c', 'copy', '-copyinkf', '-f', ext === 'mkv' ? 'matroska' : ext]);
 /** The same stream, remuxed (no re-encoding) into another container. */
 const remux = (tag: string, ext: string, ...opts: string[]) => derived(tag, ext, (src) => ['-i', src, '-c', 'copy', ...opts]);
 
@@ -58,7 +68,11 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   { name: 'H.264 with variable frame rate', spec: { codec: 'h264', container: 'mkv', vfr: true } },
   { name: 'H.264 in MP4 rotated 90 degrees', spec: { codec: 'h264', container: 'mp4', rotate: 90, width: 160, height: 96 } },
   { name: 'H.264 full range', spec: { codec: 'h264', container: 'mp4', fullRange: true } },
-  { name: 'H.264 in MP4 with an edit list (cut mid-GOP)', spec: { codec: 'h264', container: 'mp4', frames: 80, gop: 20 }, derive: cutWithEditList },
+  {
+    name: 'H.264 in MP4 with an edit list (cut mid-GOP)',
+    spec: { codec: 'h264', container: 'mp4', frames: 80, gop: 20 },
+    derive: cutWithEditList,
+  },
   { name: 'HEVC 8-bit in MP4', spec: { codec: 'hevc', container: 'mp4' } },
   { name: 'HEVC in MKV with decoded-picture checksums (SEI)', spec: { codec: 'hevc', container: 'mkv', pictureHash: true } },
   { name: 'H.264 in MP4 with variable frame rate', spec: { codec: 'h264', container: 'mp4', vfr: true } },
@@ -68,12 +82,36 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   { name: 'MPEG-4 part 2 in AVI', spec: { codec: 'mpeg4', container: 'avi', bframes: 0 } },
   // Shapes real files have that clips made here do not: see "How frames are numbered" in core's README.
   { name: 'MPEG-4 part 2 with B-frames in AVI (no pts)', spec: { codec: 'mpeg4', container: 'avi', bframes: 2 } },
-  { name: 'H.264 in MKV starting with P- and B-frames before its first keyframe', spec: { codec: 'h264', container: 'mkv', frames: 90, gop: 30, bframes: 2 }, derive: cutBeforeKeyframe('mkv') },
-  { name: 'H.264 in MP4 (edit list) whose first packet is not a keyframe', spec: { codec: 'h264', container: 'mp4', frames: 90, gop: 30, bframes: 2 }, derive: cutBeforeKeyframe('mp4') },
-  { name: 'HEVC in MKV starting before its first keyframe', spec: { codec: 'hevc', container: 'mkv', frames: 90, gop: 30, bframes: 2 }, derive: cutBeforeKeyframe('mkv') },
-  { name: 'raw H.264 elementary stream (.h264, no timestamps)', spec: { codec: 'h264', container: 'mkv', bframes: 2 }, derive: remux('annexb', 'h264', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264') },
-  { name: 'raw HEVC elementary stream (.hevc, no timestamps)', spec: { codec: 'hevc', container: 'mkv', bframes: 2 }, derive: remux('annexb', 'hevc', '-bsf:v', 'hevc_mp4toannexb', '-f', 'hevc') },
-  { name: 'H.264 with B-frames in MPEG-TS', spec: { codec: 'h264', container: 'mkv', bframes: 3 }, derive: remux('ts', 'ts', '-f', 'mpegts') },
+  {
+    name: 'H.264 in MKV starting with P- and B-frames before its first keyframe',
+    spec: { codec: 'h264', container: 'mkv', frames: 90, gop: 30, bframes: 2 },
+    derive: cutBeforeKeyframe('mkv'),
+  },
+  {
+    name: 'H.264 in MP4 (edit list) whose first packet is not a keyframe',
+    spec: { codec: 'h264', container: 'mp4', frames: 90, gop: 30, bframes: 2 },
+    derive: cutBeforeKeyframe('mp4'),
+  },
+  {
+    name: 'HEVC in MKV starting before its first keyframe',
+    spec: { codec: 'hevc', container: 'mkv', frames: 90, gop: 30, bframes: 2 },
+    derive: cutBeforeKeyframe('mkv'),
+  },
+  {
+    name: 'raw H.264 elementary stream (.h264, no timestamps)',
+    spec: { codec: 'h264', container: 'mkv', bframes: 2 },
+    derive: remux('annexb', 'h264', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264'),
+  },
+  {
+    name: 'raw HEVC elementary stream (.hevc, no timestamps)',
+    spec: { codec: 'hevc', container: 'mkv', bframes: 2 },
+    derive: remux('annexb', 'hevc', '-bsf:v', 'hevc_mp4toannexb', '-f', 'hevc'),
+  },
+  {
+    name: 'H.264 with B-frames in MPEG-TS',
+    spec: { codec: 'h264', container: 'mkv', bframes: 3 },
+    derive: remux('ts', 'ts', '-f', 'mpegts'),
+  },
   { name: 'MJPEG in AVI', spec: { codec: 'mjpeg', container: 'avi', frames: 30 } },
 ];
 

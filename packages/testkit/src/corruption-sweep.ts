@@ -103,7 +103,11 @@ function describeError(err: unknown): string {
  * by bench/gpu-check.mjs.
  */
 export async function checkDamagedCopy(
-  file: string, open: (f: string) => Promise<VideoLoader>, seed: number, reference?: Uint8Array[], tolerance = 1,
+  file: string,
+  open: (f: string) => Promise<VideoLoader>,
+  seed: number,
+  reference?: Uint8Array[],
+  tolerance = 1,
 ): Promise<string[]> {
   const problems: string[] = [];
   const name = path.basename(file);
@@ -135,7 +139,9 @@ export async function checkDamagedCopy(
     const batch = order.slice(0, 24);
     try {
       const frames = await vl.selectRawFrames(batch);
-      frames.forEach((f, k) => { if (f.report.index !== batch[k]) problems.push(`${name}: batch slot ${k} is frame ${f.report.index}, not ${batch[k]}`); });
+      frames.forEach((f, k) => {
+        if (f.report.index !== batch[k]) problems.push(`${name}: batch slot ${k} is frame ${f.report.index}, not ${batch[k]}`);
+      });
     } catch (err) {
       const typed = err instanceof TvlError && FRAME_CODES.includes(err.code) && batch.includes(err.frameIndex ?? -1);
       if (!typed) problems.push(`${name}: batch: ${describeError(err)}`);
@@ -151,15 +157,23 @@ export function runCorruptionSweep(options: CorruptionSweepOptions): void {
   const open = (file: string) => VideoLoader.open(file, { device: options.device, backend: options.backend });
   describe(`corruption sweep: ${options.backend} on ${options.device}`, () => {
     for (const container of options.containers ?? ['mp4', 'mkv']) {
-      for (const mode of options.modes ?? ['packets', 'headers', 'bursts'] as DamageMode[]) {
+      for (const mode of options.modes ?? (['packets', 'headers', 'bursts'] as DamageMode[])) {
         it(`${copies} ${container} copies with damaged ${mode}: frames or typed errors, never a crash or another frame`, async () => {
           const source = sweepSource(container);
           const reference = mode === 'packets' && options.concealsDamage === undefined ? ffmpegRgbFrames(source).frames : undefined;
           const problems: string[] = [];
-          const passes = mode === 'packets' ? options.packetPasses ?? 1 : 1;
+          const passes = mode === 'packets' ? (options.packetPasses ?? 1) : 1;
           for (let seed = 1; seed <= copies; seed++) {
             for (let pass = 0; pass < passes; pass++) {
-              problems.push(...await checkDamagedCopy(damagedCopy(source, mode, seed), open, seed + 1000 * pass, reference, options.sameFrameTolerance));
+              problems.push(
+                ...(await checkDamagedCopy(
+                  damagedCopy(source, mode, seed),
+                  open,
+                  seed + 1000 * pass,
+                  reference,
+                  options.sameFrameTolerance,
+                )),
+              );
             }
           }
           expect(problems).toEqual([]);

@@ -36,7 +36,8 @@ export function buildEmulatedNvidiaDriver(): string {
   // Parallel jest workers may build it at once: each writes its own files, then renames (atomic).
   const tmp = `${lib}.${process.pid}.tmp`;
   const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libavcodec', 'libavutil', 'ffnvcodec'], { encoding: 'utf8' })
-    .trim().split(/\s+/);
+    .trim()
+    .split(/\s+/);
   execFileSync('g++', ['-std=c++17', '-O2', '-shared', '-fPIC', '-Wall', '-Werror', '-o', tmp, sources[0], `-I${include}`, ...flags]);
   fs.renameSync(tmp, lib);
   const sonames = `${lib}.sonames.${process.pid}.tmp`;
@@ -45,7 +46,7 @@ export function buildEmulatedNvidiaDriver(): string {
   try {
     fs.renameSync(sonames, `${lib}.sonames`);
   } catch {
-    fs.rmSync(sonames, { recursive: true, force: true });  // another worker's is there
+    fs.rmSync(sonames, { recursive: true, force: true }); // another worker's is there
   }
   return lib;
 }
@@ -57,20 +58,34 @@ export function buildEmulatedNvidiaDriver(): string {
 export function emulatedNvidiaEnv(lib: string, devices: number, more: Record<string, string> = {}): NodeJS.ProcessEnv {
   const libraryPath = [`${lib}.sonames`, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   return {
-    ...process.env, TVL_LIBCUDA: lib, TVL_LIBNVCUVID: lib, TVL_FAKE_CUDA_DEVICES: String(devices), LD_LIBRARY_PATH: libraryPath, ...more,
+    ...process.env,
+    TVL_LIBCUDA: lib,
+    TVL_LIBNVCUVID: lib,
+    TVL_FAKE_CUDA_DEVICES: String(devices),
+    LD_LIBRARY_PATH: libraryPath,
+    ...more,
   };
 }
 
 /** What the emulated driver reports at the end of a process (TVL_FAKE_NVIDIA_REPORT). */
 export interface EmulatedDriverReport {
   /** Still allocated at exit: each must be 0. */
-  deviceAllocations: number; hostAllocations: number; streams: number; events: number; modules: number;
-  primaryContexts: number; parsers: number; decoders: number; mappedFrames: number;
+  deviceAllocations: number;
+  hostAllocations: number;
+  streams: number;
+  events: number;
+  modules: number;
+  primaryContexts: number;
+  parsers: number;
+  decoders: number;
+  mappedFrames: number;
   /** Driver calls made with no CUDA context current, and calls of entry points it does not play. */
-  callsWithoutContext: number; unsupportedCalls: number;
+  callsWithoutContext: number;
+  unsupportedCalls: number;
   kernelLaunches: number;
   /** Pictures decoded (all), and those of them parsed by FFmpeg (its NVDEC hwaccel). */
-  picturesDecoded: number; hwaccelPictures: number;
+  picturesDecoded: number;
+  hwaccelPictures: number;
   /** The primary context's flags (CU_CTX_SCHED_BLOCKING_SYNC = 4 when TVL activated it first). */
   primaryContextFlags: number;
 }
@@ -104,17 +119,33 @@ export function runEmulatedDriverSuite(options: EmulatedDriverSuiteOptions): voi
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tvl-${name}-emulated-`));
       const results = path.join(dir, 'results.json');
       const reportPrefix = path.join(dir, 'live');
-      const jest = path.join(path.dirname(createRequire(path.join(options.packageDir, 'package.json')).resolve('jest/package.json')), 'bin/jest.js');
-      const run = spawnSync(process.execPath, [
-        '--experimental-vm-modules', jest, '--config', path.join(options.packageDir, options.config),
-        '--runInBand', '--forceExit', '--json', '--outputFile', results,
-      ], { cwd: options.packageDir, env: emulatedNvidiaEnv(lib, 1, { TVL_FAKE_NVIDIA_REPORT: reportPrefix }), encoding: 'utf8' });
+      const jest = path.join(
+        path.dirname(createRequire(path.join(options.packageDir, 'package.json')).resolve('jest/package.json')),
+        'bin/jest.js',
+      );
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--experimental-vm-modules',
+          jest,
+          '--config',
+          path.join(options.packageDir, options.config),
+          '--runInBand',
+          '--forceExit',
+          '--json',
+          '--outputFile',
+          results,
+        ],
+        { cwd: options.packageDir, env: emulatedNvidiaEnv(lib, 1, { TVL_FAKE_NVIDIA_REPORT: reportPrefix }), encoding: 'utf8' },
+      );
 
       expect(fs.existsSync(results) ? '' : `the child jest wrote no results:\n${run.stderr.slice(-4000)}`).toBe('');
       const json = JSON.parse(fs.readFileSync(results, 'utf8')) as JestJson;
       const failures = json.testResults.flatMap((file) => [
         ...(file.assertionResults.length ? [] : [file.message.slice(0, 2000)]),
-        ...file.assertionResults.filter((a) => a.status === 'failed').map((a) => `${a.fullName}: ${a.failureMessages.join('\n').slice(0, 1000)}`),
+        ...file.assertionResults
+          .filter((a) => a.status === 'failed')
+          .map((a) => `${a.fullName}: ${a.failureMessages.join('\n').slice(0, 1000)}`),
       ]);
       expect(failures).toEqual([]);
       expect(json.numPassedTests).toBeGreaterThanOrEqual(options.minPassed);
@@ -124,8 +155,17 @@ export function runEmulatedDriverSuite(options: EmulatedDriverSuiteOptions): voi
       expect(reports).toHaveLength(1);
       const report = JSON.parse(fs.readFileSync(path.join(dir, reports[0]), 'utf8')) as EmulatedDriverReport;
       expect(report).toMatchObject({
-        deviceAllocations: 0, hostAllocations: 0, streams: 0, events: 0, modules: 0, primaryContexts: 0,
-        parsers: 0, decoders: 0, mappedFrames: 0, callsWithoutContext: 0, unsupportedCalls: 0,
+        deviceAllocations: 0,
+        hostAllocations: 0,
+        streams: 0,
+        events: 0,
+        modules: 0,
+        primaryContexts: 0,
+        parsers: 0,
+        decoders: 0,
+        mappedFrames: 0,
+        callsWithoutContext: 0,
+        unsupportedCalls: 0,
       });
       options.checkReport?.(report);
     }, 900_000);

@@ -101,7 +101,10 @@ export function runFixtureSuite(options: FixtureOptions): void {
     });
 
     it('swimming (4K) frame 9 and diving frame 7 match their JPEGs', async () => {
-      for (const [file, index, jpeg] of [['swimming-h264.mp4', 9, 'swimming_mid.jpg'], ['diving-h264.mkv', 7, 'diving_frame07.jpg']] as const) {
+      for (const [file, index, jpeg] of [
+        ['swimming-h264.mp4', 9, 'swimming_mid.jpg'],
+        ['diving-h264.mkv', 7, 'diving_frame07.jpg'],
+      ] as const) {
         const other = await open(file);
         try {
           const [frame] = await other.selectRawFrames([index]);

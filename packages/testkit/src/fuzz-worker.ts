@@ -27,7 +27,8 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString();
 }
 
-const describeError = (err: unknown) => (err instanceof Error ? `${err.name}${err instanceof TvlError ? ` ${err.code}` : ''}: ${err.message}` : String(err));
+const describeError = (err: unknown) =>
+  err instanceof Error ? `${err.name}${err instanceof TvlError ? ` ${err.code}` : ''}: ${err.message}` : String(err);
 const typed = (err: unknown): err is TvlError => err instanceof TvlError && err.code !== 'TVL_INTERNAL';
 
 async function main(): Promise<void> {
@@ -49,7 +50,10 @@ async function main(): Promise<void> {
           frames.push(new Uint8Array(0));
         }
       }
-      clean.set(source, { frames, codes: frames.map((f) => (f.length ? readFrameCode(f, vl.outWidth, vl.outHeight, { rotation: vl.info.rotation }) : -1)) });
+      clean.set(source, {
+        frames,
+        codes: frames.map((f) => (f.length ? readFrameCode(f, vl.outWidth, vl.outHeight, { rotation: vl.info.rotation }) : -1)),
+      });
       await vl.close();
     }
     const reference = clean.get(source)!;
@@ -57,7 +61,16 @@ async function main(): Promise<void> {
     const file = path.join(os.tmpdir(), `tvl-fuzz-${process.pid}-${seed}${path.extname(source)}`);
     fs.writeFileSync(file, m.bytes);
     const result: FuzzFileResult = {
-      source: path.basename(source), seed, kind: m.kind, intact: m.intact, open: 'ok', frames: 0, exact: 0, damagedAsSuccess: 0, errors: {}, problems: [],
+      source: path.basename(source),
+      seed,
+      kind: m.kind,
+      intact: m.intact,
+      open: 'ok',
+      frames: 0,
+      exact: 0,
+      damagedAsSuccess: 0,
+      errors: {},
+      problems: [],
     };
     const where = `${result.source} seed ${seed} (${m.kind})`;
     const judge = (i: number, data: Uint8Array | null, err: unknown, vl: VideoLoader) => {
@@ -67,7 +80,8 @@ async function main(): Promise<void> {
         else result.damagedAsSuccess++;
         if (m.intact && !input.concealsDamage) {
           const code = readFrameCode(data, vl.outWidth, vl.outHeight, { rotation: vl.info.rotation });
-          if (code >= 0 && code !== reference.codes[i] && reference.codes.includes(code)) result.problems.push(`${where}: frame ${i} came back as frame ${reference.codes.indexOf(code)}`);
+          if (code >= 0 && code !== reference.codes[i] && reference.codes.includes(code))
+            result.problems.push(`${where}: frame ${i} came back as frame ${reference.codes.indexOf(code)}`);
         }
         return;
       }
@@ -75,7 +89,8 @@ async function main(): Promise<void> {
         result.problems.push(`${where}: frame ${i}: untyped ${describeError(err)}`);
       } else {
         result.errors[err.code] = (result.errors[err.code] ?? 0) + 1;
-        if (FRAME_CODES.includes(err.code) && err.frameIndex !== i) result.problems.push(`${where}: frame ${i}: the error names frame ${err.frameIndex}`);
+        if (FRAME_CODES.includes(err.code) && err.frameIndex !== i)
+          result.problems.push(`${where}: frame ${i}: the error names frame ${err.frameIndex}`);
       }
     };
     let vl: VideoLoader | null = null;
@@ -88,7 +103,8 @@ async function main(): Promise<void> {
     }
     if (vl) {
       try {
-        if (m.intact && vl.nFrames !== reference.frames.length) result.problems.push(`${where}: ${vl.nFrames} frames, the clean file has ${reference.frames.length}`);
+        if (m.intact && vl.nFrames !== reference.frames.length)
+          result.problems.push(`${where}: ${vl.nFrames} frames, the clean file has ${reference.frames.length}`);
         const rand = seededRandom(seed);
         const order = Array.from({ length: vl.nFrames }, (_, i) => i).sort(() => rand() - 0.5);
         for (const i of order) {
@@ -103,7 +119,9 @@ async function main(): Promise<void> {
         try {
           const batch = order.slice(0, 16);
           const frames = await vl.selectRawFrames(batch);
-          frames.forEach((f, k) => { if (f.report.index !== batch[k]) result.problems.push(`${where}: batch slot ${k} is frame ${f.report.index}`); });
+          frames.forEach((f, k) => {
+            if (f.report.index !== batch[k]) result.problems.push(`${where}: batch slot ${k} is frame ${f.report.index}`);
+          });
         } catch (err) {
           if (!typed(err)) result.problems.push(`${where}: batch: untyped ${describeError(err)}`);
         }

@@ -136,7 +136,10 @@ export interface FuzzOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface Job { source: string; seed: number }
+interface Job {
+  source: string;
+  seed: number;
+}
 
 /** The worker's exit code when the harness failed (bad module path, ...), not a file under test. */
 export const HARNESS_FAILED = 3;
@@ -151,7 +154,11 @@ function workerPath(): string {
 }
 
 /** Runs `jobs` in one child; resolves with the results it printed and how it ended. */
-function runWorker(options: FuzzOptions, jobs: Job[], onResult: (r: FuzzFileResult) => void): Promise<{ done: number; crashed: boolean; hung: boolean; signal: string | null }> {
+function runWorker(
+  options: FuzzOptions,
+  jobs: Job[],
+  onResult: (r: FuzzFileResult) => void,
+): Promise<{ done: number; crashed: boolean; hung: boolean; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [workerPath()], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TVL_FFMPEG_LOG: '' } });
     let done = 0;
@@ -163,7 +170,10 @@ function runWorker(options: FuzzOptions, jobs: Job[], onResult: (r: FuzzFileResu
     let timer: NodeJS.Timeout | undefined;
     const arm = (ms: number) => {
       clearTimeout(timer);
-      timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, ms);
+      timer = setTimeout(() => {
+        hung = true;
+        child.kill('SIGKILL');
+      }, ms);
     };
     arm((options.msPerFile ?? 20000) + 20000);
     child.stdout.on('data', (d: Buffer) => {
@@ -179,7 +189,9 @@ function runWorker(options: FuzzOptions, jobs: Job[], onResult: (r: FuzzFileResu
         }
       }
     });
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === HARNESS_FAILED && done === 0) {
@@ -190,7 +202,9 @@ function runWorker(options: FuzzOptions, jobs: Job[], onResult: (r: FuzzFileResu
       if (crashed && process.env.TVL_FUZZ_VERBOSE) process.stderr.write(stderr);
       resolve({ done, crashed, hung, signal });
     });
-    child.stdin.end(JSON.stringify({ backend: options.backend, backendModule: options.backendModule, concealsDamage: !!options.concealsDamage, jobs }));
+    child.stdin.end(
+      JSON.stringify({ backend: options.backend, backendModule: options.backendModule, concealsDamage: !!options.concealsDamage, jobs }),
+    );
   });
 }
 
@@ -203,8 +217,18 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const seed0 = options.seed ?? 1;
   const jobs: Job[] = Array.from({ length: options.files }, (_, k) => ({ source: sources[k % sources.length], seed: seed0 + k }));
   const summary: FuzzSummary = {
-    files: 0, byKind: {}, opened: 0, framesAsked: 0, exact: 0, damagedAsSuccess: 0, intactDamagedAsSuccess: 0, intactDelivered: 0,
-    typedErrors: {}, crashes: 0, hangs: 0, problems: [],
+    files: 0,
+    byKind: {},
+    opened: 0,
+    framesAsked: 0,
+    exact: 0,
+    damagedAsSuccess: 0,
+    intactDamagedAsSuccess: 0,
+    intactDelivered: 0,
+    typedErrors: {},
+    crashes: 0,
+    hangs: 0,
+    problems: [],
   };
   const add = (r: FuzzFileResult) => {
     summary.files++;
@@ -256,13 +280,17 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
 /** A jest test over a bounded slice (CI); `make fuzz` runs thousands through runFuzz. */
 export function runFuzzSuite(options: FuzzOptions): void {
   describe(`fuzz: ${options.backend}`, () => {
-    it(`${options.files} damaged files: frames or typed errors, no crash, no hang${options.concealsDamage ? '' : ', never another frame'}`, async () => {
-      const s = await runFuzz(options);
-      expect(s.problems).toEqual([]);
-      expect([s.crashes, s.hangs]).toEqual([0, 0]);
-      expect(s.files).toBe(options.files);
-      expect(s.opened).toBeGreaterThan(options.files / 3);
-    }, Math.max(120000, options.files * 3000));
+    it(
+      `${options.files} damaged files: frames or typed errors, no crash, no hang${options.concealsDamage ? '' : ', never another frame'}`,
+      async () => {
+        const s = await runFuzz(options);
+        expect(s.problems).toEqual([]);
+        expect([s.crashes, s.hangs]).toEqual([0, 0]);
+        expect(s.files).toBe(options.files);
+        expect(s.opened).toBeGreaterThan(options.files / 3);
+      },
+      Math.max(120000, options.files * 3000),
+    );
   });
 }
 

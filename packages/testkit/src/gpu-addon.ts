@@ -28,8 +28,13 @@ function hasTool(tool: string): boolean {
 /** A PTX module's interface: its target, and each entry point with its parameter declarations. */
 export function ptxInterface(ptx: string): { target: string | undefined; entries: string[] } {
   const target = /^\.target\s+(\S+)/m.exec(ptx)?.[1];
-  const entries = [...ptx.matchAll(/\.entry\s+(\w+)\s*\(([^)]*)\)/g)]
-    .map((m) => `${m[1]}(${m[2].split(',').map((p) => p.trim().replace(/\s+/g, ' ')).join(', ')})`);
+  const entries = [...ptx.matchAll(/\.entry\s+(\w+)\s*\(([^)]*)\)/g)].map(
+    (m) =>
+      `${m[1]}(${m[2]
+        .split(',')
+        .map((p) => p.trim().replace(/\s+/g, ' '))
+        .join(', ')})`,
+  );
   return { target, entries };
 }
 
@@ -62,7 +67,7 @@ export function runGpuAddonBuildChecks(addonPath: string): void {
       for (const arch of ['sm_75', 'sm_90']) {
         const r = spawnSync('ptxas', [`-arch=${arch}`, '-v', ptx, '-o', '/dev/null'], { encoding: 'utf8' });
         expect(r.status).toBe(0);
-        expect(r.stderr).toMatch(/Function properties for tvl_convert_frame/);  // -v reports on stderr
+        expect(r.stderr).toMatch(/Function properties for tvl_convert_frame/); // -v reports on stderr
         expect(r.stderr).toMatch(/0 bytes spill stores, 0 bytes spill loads/);
       }
     });
@@ -81,7 +86,9 @@ export function runGpuAddonBuildChecks(addonPath: string): void {
       const ldd = execFileSync('ldd', [addonPath], { encoding: 'utf8' });
       expect(ldd).not.toMatch(/libcuda|libnvcuvid|libcudart/);
       const exported = execFileSync('nm', ['-D', '--defined-only', addonPath], { encoding: 'utf8' })
-        .split('\n').filter((l) => / T /.test(l)).map((l) => l.split(' ').pop() ?? '');
+        .split('\n')
+        .filter((l) => / T /.test(l))
+        .map((l) => l.split(' ').pop() ?? '');
       expect(exported.filter((s) => !/^napi_register_module_v\d+$|^node_api_module_get_api_version_v\d+$/.test(s))).toEqual([]);
     });
   });

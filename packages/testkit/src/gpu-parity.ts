@@ -26,8 +26,13 @@ export function runGpuParitySuite(options: GpuParityOptions): void {
     VideoLoader.open(file, { device: options.device, backend: options.backend, ...extra });
 
   describe(`parity with libav: ${options.backend} on ${options.device}`, () => {
-    const colourCases = (options.colourCodecs ?? ['h264']).flatMap((codec) => (['natural', 'smptebars'] as const).flatMap((source) =>
-      (['bt601', 'bt709'] as const).flatMap((matrix) => (['limited', 'full'] as const).map((range) => ({ codec, source, matrix, range })))));
+    const colourCases = (options.colourCodecs ?? ['h264']).flatMap((codec) =>
+      (['natural', 'smptebars'] as const).flatMap((source) =>
+        (['bt601', 'bt709'] as const).flatMap((matrix) =>
+          (['limited', 'full'] as const).map((range) => ({ codec, source, matrix, range })),
+        ),
+      ),
+    );
 
     it.each(colourCases)('colours: $codec $source $matrix $range, at least 40 dB', async ({ codec, source, matrix, range }) => {
       const file = makeColourClip(source, matrix, range, codec);
@@ -60,7 +65,12 @@ export function runGpuParitySuite(options: GpuParityOptions): void {
         const a = await tensorOf(ref);
         const b = await tensorOf(vl);
         expect(b.shape).toEqual([64, 96, 3]);
-        expect(psnr(b.data.map((v) => v * 255), a.data.map((v) => v * 255))).toBeGreaterThanOrEqual(40);
+        expect(
+          psnr(
+            b.data.map((v) => v * 255),
+            a.data.map((v) => v * 255),
+          ),
+        ).toBeGreaterThanOrEqual(40);
         expect(readFrameCode(b.data, 96, 64)).toBe(7);
       } finally {
         await Promise.all([ref.close(), vl.close()]);
@@ -107,8 +117,11 @@ export async function fusedProcessingError(fused: tf.Tensor, file: string): Prom
   try {
     const frames = await vl.selectFrameBatch(Array.from({ length: count }, (_, k) => start + k));
     const stats = tf.tidy(() => {
-      const expected = normalise(flip(crop(resize(frames, p.resize), { top: p.crop.y, left: p.crop.x, height: p.crop.height, width: p.crop.width })),
-        p.normalise.mean, p.normalise.std);
+      const expected = normalise(
+        flip(crop(resize(frames, p.resize), { top: p.crop.y, left: p.crop.x, height: p.crop.height, width: p.crop.width })),
+        p.normalise.mean,
+        p.normalise.std,
+      );
       const diff = tf.abs(tf.sub(tf.reshape(fused, expected.shape), expected));
       return [tf.mean(diff), tf.max(diff)];
     });

@@ -34,7 +34,12 @@ export function runPlanContractSuite(options: PlanContractOptions): void {
     /** Runs a plan; returns the facts and the code drawn in each buffer. */
     async function run(runs: Array<{ start: number; keep: number[] }>): Promise<DecodeResult & { codes: number[] }> {
       const buffers = runs.flatMap((r) => r.keep).map(() => new Uint8Array(WIDTH * HEIGHT * 3));
-      const result = await session.decode({ runs }, { width: WIDTH, height: HEIGHT, dtype: 'uint8', layout: 'hwc' }, buffers, new Int32Array(1));
+      const result = await session.decode(
+        { runs },
+        { width: WIDTH, height: HEIGHT, dtype: 'uint8', layout: 'hwc' },
+        buffers,
+        new Int32Array(1),
+      );
       return { ...result, codes: buffers.map((b) => readFrameCode(b, WIDTH, HEIGHT)) };
     }
 
@@ -60,7 +65,10 @@ export function runPlanContractSuite(options: PlanContractOptions): void {
     });
 
     it('follows the keyframe the plan names', async () => {
-      const plan = [{ start: keyframeAtOrBefore(50), keep: [50] }, { start: keyframeAtOrBefore(10), keep: [10, 14] }];
+      const plan = [
+        { start: keyframeAtOrBefore(50), keep: [50] },
+        { start: keyframeAtOrBefore(10), keep: [10, 14] },
+      ];
       const result = await run(plan);
       expect(result.codes).toEqual([50, 10, 14]);
       expect(Array.from(result.delivered)).toEqual([50, 10, 14]);

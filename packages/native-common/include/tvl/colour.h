@@ -24,9 +24,12 @@ struct ColourSpec {
 
 inline const char* matrixName(Matrix m) {
   switch (m) {
-    case Matrix::BT601: return "bt601";
-    case Matrix::BT709: return "bt709";
-    case Matrix::BT2020: return "bt2020";
+    case Matrix::BT601:
+      return "bt601";
+    case Matrix::BT709:
+      return "bt709";
+    case Matrix::BT2020:
+      return "bt2020";
   }
   return "bt601";
 }
@@ -35,21 +38,26 @@ inline const char* rangeName(Range r) { return r == Range::Full ? "full" : "limi
 
 // Full-range "JPEG" pixel formats carry their range in the format itself.
 inline bool isFullRangeFormat(AVPixelFormat f) {
-  return f == AV_PIX_FMT_YUVJ420P || f == AV_PIX_FMT_YUVJ422P || f == AV_PIX_FMT_YUVJ444P ||
-         f == AV_PIX_FMT_YUVJ440P || f == AV_PIX_FMT_YUVJ411P;
+  return f == AV_PIX_FMT_YUVJ420P || f == AV_PIX_FMT_YUVJ422P || f == AV_PIX_FMT_YUVJ444P || f == AV_PIX_FMT_YUVJ440P ||
+         f == AV_PIX_FMT_YUVJ411P;
 }
 
-inline ColourSpec resolveColour(AVColorSpace space, AVColorRange range, AVPixelFormat format, int width,
-                                int height) {
+inline ColourSpec resolveColour(AVColorSpace space, AVColorRange range, AVPixelFormat format, int width, int height) {
   ColourSpec c;
   switch (space) {
-    case AVCOL_SPC_BT709: c.matrix = Matrix::BT709; break;
+    case AVCOL_SPC_BT709:
+      c.matrix = Matrix::BT709;
+      break;
     case AVCOL_SPC_BT2020_NCL:
-    case AVCOL_SPC_BT2020_CL: c.matrix = Matrix::BT2020; break;
+    case AVCOL_SPC_BT2020_CL:
+      c.matrix = Matrix::BT2020;
+      break;
     case AVCOL_SPC_BT470BG:
     case AVCOL_SPC_SMPTE170M:
     case AVCOL_SPC_FCC:
-    case AVCOL_SPC_SMPTE240M: c.matrix = Matrix::BT601; break;
+    case AVCOL_SPC_SMPTE240M:
+      c.matrix = Matrix::BT601;
+      break;
     default:
       c.matrix = (width >= 1280 || height > 576) ? Matrix::BT709 : Matrix::BT601;
       c.matrixGuessed = true;
@@ -61,9 +69,18 @@ inline ColourSpec resolveColour(AVColorSpace space, AVColorRange range, AVPixelF
 // Luma weights (Kr, Kb) of each matrix; Kg = 1 - Kr - Kb.
 inline void lumaWeights(Matrix m, double& kr, double& kb) {
   switch (m) {
-    case Matrix::BT601: kr = 0.299; kb = 0.114; return;
-    case Matrix::BT709: kr = 0.2126; kb = 0.0722; return;
-    case Matrix::BT2020: kr = 0.2627; kb = 0.0593; return;
+    case Matrix::BT601:
+      kr = 0.299;
+      kb = 0.114;
+      return;
+    case Matrix::BT709:
+      kr = 0.2126;
+      kb = 0.0722;
+      return;
+    case Matrix::BT2020:
+      kr = 0.2627;
+      kb = 0.0593;
+      return;
   }
 }
 

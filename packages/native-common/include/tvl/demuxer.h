@@ -49,8 +49,8 @@ struct IndexEntry {
   int64_t duration;  // packet duration, 0 when unknown
   int64_t pos = -1;  // byte position of the packet in the file, -1 when unknown
   bool keyframe;
-  bool hasPts = true;             // the container gave the packet a pts (AVI and raw streams often do not)
-  bool afterDemuxError = false;   // the demuxer reported an error (and resynced) just before this packet
+  bool hasPts = true;            // the container gave the packet a pts (AVI and raw streams often do not)
+  bool afterDemuxError = false;  // the demuxer reported an error (and resynced) just before this packet
   FrameState state = FrameState::Ok;
   bool usable() const { return state == FrameState::Ok; }
 };
@@ -69,7 +69,7 @@ enum class IndexMode { Packets, Decoded };
 struct FrameIndex {
   AVRational timeBase{1, 1};
   std::vector<IndexEntry> frames;
-  bool truncated = false;      // reading stopped on an error before the end of the file
+  bool truncated = false;  // reading stopped on an error before the end of the file
   std::string truncatedReason;
   int64_t minDts = AV_NOPTS_VALUE;
   IndexSource source = IndexSource::Packets;
@@ -77,8 +77,8 @@ struct FrameIndex {
   // the container gives some packets no pts (AVI, raw streams), so a decoder's timestamps for
   // them are guesses. Positions travel with each picture through reordering and threads.
   bool byPosition = false;
-  int64_t demuxErrors = 0;     // errors the demuxer reported (and resynced past) while indexing
-  int64_t droppedLeading = 0;  // packets before the first picture the decoder presents (not frames)
+  int64_t demuxErrors = 0;         // errors the demuxer reported (and resynced past) while indexing
+  int64_t droppedLeading = 0;      // packets before the first picture the decoder presents (not frames)
   bool startsWithKeyframe = true;  // the file's first packet (decode order) is a keyframe
   bool fromCache = false;          // read from the persistent index cache, not built
 
@@ -87,8 +87,8 @@ struct FrameIndex {
 
   // Frame whose pts is exactly `pts`, or -1.
   int64_t find(int64_t pts) const {
-    auto it = std::lower_bound(frames.begin(), frames.end(), pts,
-                               [](const IndexEntry& e, int64_t p) { return e.pts < p; });
+    auto it =
+        std::lower_bound(frames.begin(), frames.end(), pts, [](const IndexEntry& e, int64_t p) { return e.pts < p; });
     if (it == frames.end() || it->pts != pts) return -1;
     return int64_t(it - frames.begin());
   }
@@ -125,9 +125,7 @@ struct FrameIndex {
   std::vector<std::pair<int64_t, int64_t>> byPos_;  // (packet position, frame), sorted
 };
 
-inline int avioInterrupt(void* opaque) {
-  return static_cast<const CancelToken*>(opaque)->requested() ? 1 : 0;
-}
+inline int avioInterrupt(void* opaque) { return static_cast<const CancelToken*>(opaque)->requested() ? 1 : 0; }
 
 class Demuxer {
  public:

@@ -16,7 +16,7 @@ extern "C" {
 namespace tvl {
 
 struct VideoDescription {
-  int width = 0;   // display size: rotation applied
+  int width = 0;  // display size: rotation applied
   int height = 0;
   std::string codec;
   std::string profile;

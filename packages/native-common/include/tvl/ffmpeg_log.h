@@ -1,8 +1,8 @@
 // TVL's handling of FFmpeg's log: what it prints (nothing, unless TVL_FFMPEG_LOG asks), and which
 // packets' decoding met errors, as FFmpeg's decoders log them (DecodeErrorLog).
 //
-// Why the errors are taken from the log: with frame threading, a decoder can hand out a picture before the thread decoding it has
-// finished concealing its errors (FFmpeg 5.1's H.264 decoder outputs from the thread of a later
+// Why the errors are taken from the log: with frame threading, a decoder can hand out a picture before the thread
+// decoding it has finished concealing its errors (FFmpeg 5.1's H.264 decoder outputs from the thread of a later
 // packet). The frame we receive then lacks decode_error_flags, and a concealed picture, often a
 // clean copy of its neighbour, would pass as exact. The decoder does log each error it meets, from
 // the thread that meets it, on that thread's copy of the codec context, which carries our
@@ -162,7 +162,7 @@ class DemuxErrorWatch {
 
  private:
   static constexpr uint64_t kMagic = 0x544c56444d555852ull;  // layout version 1
-  const uint64_t magic_ = kMagic;  // first member: checked before anything else is read
+  const uint64_t magic_ = kMagic;                            // first member: checked before anything else is read
   AVFormatContext* fmt_;
   void* previous_;
   std::atomic<int64_t> errors_{0};

@@ -180,7 +180,8 @@ inline void dropLeadingPictures(Demuxer& demuxer, FrameIndex& index, const std::
   if (firstKey > 0 && longestGop > 0 && int64_t(firstKey) >= longestGop) {
     for (size_t i = 0; i < firstKey; i++) {
       const int64_t k = index.find(decodeOrder[i].pts);
-      if (k >= 0 && index.frames[size_t(k)].state == FrameState::Ok) index.frames[size_t(k)].state = FrameState::Corrupt;
+      if (k >= 0 && index.frames[size_t(k)].state == FrameState::Ok)
+        index.frames[size_t(k)].state = FrameState::Corrupt;
     }
     return;
   }
@@ -417,7 +418,9 @@ inline bool deserializeFrameIndex(const std::string& bytes, const AVStream* stre
   std::memcpy(&h, bytes.data(), sizeof h);
   if (h.magic != kMagic || h.version != kVersion || h.entrySize != sizeof(IndexEntry) || h.entries <= 0) return false;
   if (h.tbNum != stream->time_base.num || h.tbDen != stream->time_base.den) return false;
-  if (h.source > uint8_t(IndexSource::Decoded) || (mode == IndexMode::Decoded && h.source != uint8_t(IndexSource::Decoded))) return false;
+  if (h.source > uint8_t(IndexSource::Decoded) ||
+      (mode == IndexMode::Decoded && h.source != uint8_t(IndexSource::Decoded)))
+    return false;
   if (uint64_t(h.entries) > (bytes.size() / sizeof(IndexEntry)) ||
       bytes.size() != sizeof h + h.reasonBytes + size_t(h.entries) * sizeof(IndexEntry))
     return false;

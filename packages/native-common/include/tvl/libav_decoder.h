@@ -32,12 +32,13 @@ class LibavDecoder {
                                                "'. Open with fallback: 'cpu' to decode it on the CPU");
     }
     if (!codec) {
-      throw Error("TVL_UNSUPPORTED_CODEC", std::string("no decoder for codec '") + avcodec_get_name(par->codec_id) +
-                                               "' in this FFmpeg build");
+      throw Error("TVL_UNSUPPORTED_CODEC",
+                  std::string("no decoder for codec '") + avcodec_get_name(par->codec_id) + "' in this FFmpeg build");
     }
     ctx_ = avcodec_alloc_context3(codec);
     try {
-      if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0) throw Error("TVL_INTERNAL", "cannot set up the decoder");
+      if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0)
+        throw Error("TVL_INTERNAL", "cannot set up the decoder");
       ctx_->pkt_timebase = stream->time_base;
       ctx_->err_recognition |= AV_EF_CRCCHECK | AV_EF_BITSTREAM;
       ctx_->opaque = &errorLog_;
@@ -71,8 +72,8 @@ class LibavDecoder {
       // P-frame reference it but come out first.
       int err = avcodec_open2(ctx_, codec, nullptr);
       if (err < 0) {
-        throw Error("TVL_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder (" +
-                                                 avErrorString(err) + ")");
+        throw Error("TVL_UNSUPPORTED_CODEC",
+                    std::string("cannot open the ") + codec->name + " decoder (" + avErrorString(err) + ")");
       }
     } catch (...) {
       avcodec_free_context(&ctx_);  // the destructor does not run when the constructor throws
@@ -111,8 +112,8 @@ class LibavDecoder {
     info.pos = frame_->pkt_pos;
     info.referencesDamage = errorLog_.referencesDamage(frame_);
     info.keyframe = frame_->key_frame != 0;
-    info.corrupt = (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame_->decode_error_flags != 0 ||
-                   errorLog_.damaged(frame_);
+    info.corrupt =
+        (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame_->decode_error_flags != 0 || errorLog_.damaged(frame_);
     return 0;
   }
 
@@ -131,7 +132,8 @@ class LibavDecoder {
       for (int i = 0;; i++) {
         const AVCodecHWConfig* hw = avcodec_get_hw_config(c, i);
         if (!hw) break;
-        if (hw->device_type == AV_HWDEVICE_TYPE_CUDA && (hw->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX)) return c;
+        if (hw->device_type == AV_HWDEVICE_TYPE_CUDA && (hw->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
+          return c;
       }
     }
     return nullptr;
@@ -140,7 +142,8 @@ class LibavDecoder {
   static int clearedBuffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
     const int r = avcodec_default_get_buffer2(ctx, frame, flags);
     if (r < 0) return r;
-    for (int p = 0; p < AV_NUM_DATA_POINTERS && frame->buf[p]; p++) std::memset(frame->buf[p]->data, 0, frame->buf[p]->size);
+    for (int p = 0; p < AV_NUM_DATA_POINTERS && frame->buf[p]; p++)
+      std::memset(frame->buf[p]->data, 0, frame->buf[p]->size);
     return 0;
   }
 
@@ -154,7 +157,8 @@ class LibavDecoder {
   void throwIfHardwareRefused() const {
     if (!hardwareRefused_) return;
     throw Error("TVL_UNSUPPORTED_CODEC", std::string("FFmpeg's NVDEC hwaccel cannot decode this ") + codecName_ +
-                                             " stream (" + (avcodec_profile_name(ctx_->codec_id, ctx_->profile) ?: "profile ?") +
+                                             " stream (" +
+                                             (avcodec_profile_name(ctx_->codec_id, ctx_->profile) ?: "profile ?") +
                                              ", " + std::to_string(ctx_->width) + "x" + std::to_string(ctx_->height) +
                                              "). Open with fallback: 'cpu' to decode it on the CPU");
   }

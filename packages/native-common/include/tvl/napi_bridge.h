@@ -81,8 +81,10 @@ inline IndexOptions readIndexOptions(const Napi::Value& options) {
   const Napi::Value index = obj.Get("index");
   if (!index.IsUndefined()) {
     const std::string s = index.IsString() ? index.As<Napi::String>().Utf8Value() : "";
-    if (s == "decoded") o.mode = IndexMode::Decoded;
-    else if (s != "packets") throw Error("TVL_INVALID_ARGUMENT", "index must be 'packets' or 'decoded'");
+    if (s == "decoded")
+      o.mode = IndexMode::Decoded;
+    else if (s != "packets")
+      throw Error("TVL_INVALID_ARGUMENT", "index must be 'packets' or 'decoded'");
   }
   const Napi::Value cached = obj.Get("cachedIndex");
   if (cached.IsBuffer()) {
@@ -127,8 +129,9 @@ struct PinnedBuffers {
     for (uint32_t i = 0; i < arr.Length(); i++) {
       Napi::TypedArray t = arr.Get(i).As<Napi::TypedArray>();
       if (t.ByteLength() != expectedBytes) {
-        throw Error("TVL_INVALID_ARGUMENT", "frame buffer " + std::to_string(i) + " has " + std::to_string(t.ByteLength()) +
-                                                " bytes, expected " + std::to_string(expectedBytes));
+        throw Error("TVL_INVALID_ARGUMENT", "frame buffer " + std::to_string(i) + " has " +
+                                                std::to_string(t.ByteLength()) + " bytes, expected " +
+                                                std::to_string(expectedBytes));
       }
       data.push_back(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
       refs.push_back(Napi::Persistent(t));

@@ -64,19 +64,20 @@ template <class Session>
 class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
  public:
   static void Init(Napi::Env env, const char* className) {
-    Napi::Function f = SessionWrap::DefineClass(
-        env, className, {SessionWrap::InstanceMethod("decode", &SessionWrap::Decode),
-                         SessionWrap::InstanceMethod("close", &SessionWrap::Close),
-                         SessionWrap::InstanceMethod("exportIndex", &SessionWrap::ExportIndex)});
+    Napi::Function f =
+        SessionWrap::DefineClass(env, className,
+                                 {SessionWrap::InstanceMethod("decode", &SessionWrap::Decode),
+                                  SessionWrap::InstanceMethod("close", &SessionWrap::Close),
+                                  SessionWrap::InstanceMethod("exportIndex", &SessionWrap::ExportIndex)});
     constructor() = Napi::Persistent(f);
     constructor().SuppressDestruct();
   }
 
   // A new JS session object owning (a share of) `session`.
   static Napi::Object New(Napi::Env env, std::shared_ptr<Session> session) {
-    return constructor().New({Napi::External<std::shared_ptr<Session>>::New(
-        env, new std::shared_ptr<Session>(std::move(session)),
-        [](Napi::Env, std::shared_ptr<Session>* p) { delete p; })});
+    return constructor().New(
+        {Napi::External<std::shared_ptr<Session>>::New(env, new std::shared_ptr<Session>(std::move(session)),
+                                                       [](Napi::Env, std::shared_ptr<Session>* p) { delete p; })});
   }
 
   // What an addon's open resolves to: the session object with `info` and `index`.
@@ -186,9 +187,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    return queue(new CloseWorker(info.Env(), session_));
-  }
+  Napi::Value Close(const Napi::CallbackInfo& info) { return queue(new CloseWorker(info.Env(), session_)); }
 
   std::shared_ptr<Session> session_;
 };
@@ -230,7 +229,8 @@ Napi::Value openOffThread(const Napi::CallbackInfo& info, typename OpenWorker<Se
   } catch (const Error& e) {
     return rejectWith(env, e);
   }
-  return queue(new OpenWorker<Session>(env, info[0].As<Napi::String>().Utf8Value(), std::move(open), std::move(index), info[2]));
+  return queue(
+      new OpenWorker<Session>(env, info[0].As<Napi::String>().Utf8Value(), std::move(open), std::move(index), info[2]));
 }
 
 }  // namespace tvl

@@ -41,20 +41,37 @@ namespace detail {
 template <class T>
 inline T convertSample(uint8_t v);
 template <>
-inline float convertSample<float>(uint8_t v) { return float(v) * (1.0f / 255.0f); }
+inline float convertSample<float>(uint8_t v) {
+  return float(v) * (1.0f / 255.0f);
+}
 template <>
-inline int32_t convertSample<int32_t>(uint8_t v) { return v; }
+inline int32_t convertSample<int32_t>(uint8_t v) {
+  return v;
+}
 template <>
-inline uint8_t convertSample<uint8_t>(uint8_t v) { return v; }
+inline uint8_t convertSample<uint8_t>(uint8_t v) {
+  return v;
+}
 
 // Source pixel for output (x, y) under a clockwise rotation of the source (srcW x srcH).
 inline const uint8_t* sourcePixel(const uint8_t* src, int stride, int srcW, int srcH, int rotation, int x, int y) {
   int sx, sy;
   switch (rotation) {
-    case 90: sx = y; sy = srcH - 1 - x; break;
-    case 180: sx = srcW - 1 - x; sy = srcH - 1 - y; break;
-    case 270: sx = srcW - 1 - y; sy = x; break;
-    default: sx = x; sy = y;
+    case 90:
+      sx = y;
+      sy = srcH - 1 - x;
+      break;
+    case 180:
+      sx = srcW - 1 - x;
+      sy = srcH - 1 - y;
+      break;
+    case 270:
+      sx = srcW - 1 - y;
+      sy = x;
+      break;
+    default:
+      sx = x;
+      sy = y;
   }
   return src + size_t(sy) * stride + size_t(sx) * 3;
 }

@@ -37,15 +37,15 @@ struct FrameInfo {
   int64_t pts = AV_NOPTS_VALUE;
   int64_t pos = -1;  // byte position of the packet the picture came from, -1 when unknown
   bool keyframe = false;
-  bool corrupt = false;  // the decoder reported damage in this frame
+  bool corrupt = false;           // the decoder reported damage in this frame
   bool referencesDamage = false;  // the decoder reported damage in a packet this picture may reference
 };
 
 struct DecodeStats {
   int64_t framesDecoded = 0;
   int64_t seeks = 0;
-  int64_t position = -1;     // the last frame the decoder presented (-1: none since the last seek)
-  bool continuable = true;   // the next plan may continue from `position` without seeking
+  int64_t position = -1;           // the last frame the decoder presented (-1: none since the last seek)
+  bool continuable = true;         // the next plan may continue from `position` without seeking
   std::vector<int64_t> delivered;  // per output buffer, in plan order: the frame identified in it
 };
 
@@ -176,16 +176,19 @@ class PlanExecutor {
         // (Judged from the keyframe before the picture's own packet, so it needs no recovery point
         // of its own: pictures shown before the recovery keyframe but decoded before it may
         // reference damage, and must not postpone the recovery.)
-        else if (info.referencesDamage) markDamaged("the decoder reported damage in a picture it references", false);
-        else if (!damaged_.empty() && idx >= 0 && idx == recoveryFrame_) damaged_.clear();
+        else if (info.referencesDamage)
+          markDamaged("the decoder reported damage in a picture it references", false);
+        else if (!damaged_.empty() && idx >= 0 && idx == recoveryFrame_)
+          damaged_.clear();
         if (idx < 0) continue;  // not a presented frame of the index (e.g. a leading picture)
         position_ = idx;
         const int64_t want = run.keep[next];
         if (idx < want) continue;
         if (idx > want) {
           throw Error("TVL_CORRUPT_DATA",
-                      "frame " + std::to_string(want) + " could not be decoded: the decoder skipped from before it to frame " +
-                          std::to_string(idx) + (damaged_.empty() ? "" : " (" + damaged_ + ")"),
+                      "frame " + std::to_string(want) +
+                          " could not be decoded: the decoder skipped from before it to frame " + std::to_string(idx) +
+                          (damaged_.empty() ? "" : " (" + damaged_ + ")"),
                       want);
         }
         if (!damaged_.empty()) {
@@ -239,7 +242,8 @@ class PlanExecutor {
 
   [[noreturn]] void throwMissing(int64_t want) const {
     throw Error("TVL_CORRUPT_DATA",
-                "frame " + std::to_string(want) + " could not be decoded: the stream ended before the decoder produced it" +
+                "frame " + std::to_string(want) +
+                    " could not be decoded: the stream ended before the decoder produced it" +
                     (index_.truncated ? " (the file is truncated: " + index_.truncatedReason + ")" : "") +
                     (damaged_.empty() ? "" : " (" + damaged_ + ")"),
                 want);
@@ -255,8 +259,8 @@ class PlanExecutor {
   bool checkLanding_ = false;
   int64_t landingKey_ = 0;
   int64_t position_ = -1;
-  std::string damaged_;                   // non-empty while decoded frames may be wrong
-  int64_t recoveryFrame_ = -1;            // keyframe whose clean output ends the damage
+  std::string damaged_;         // non-empty while decoded frames may be wrong
+  int64_t recoveryFrame_ = -1;  // keyframe whose clean output ends the damage
 };
 
 }  // namespace tvl

@@ -31,13 +31,26 @@ describe('nvdec on the emulated driver', () => {
     // The emulated GPU, like many real ones, decodes no 4:4:4 H.264.
     const file = path.join(testMediaDir(), 'h264-444.mp4');
     if (!fs.existsSync(file)) {
-      runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25', '-frames:v', '20', '-c:v', 'libx264', '-pix_fmt', 'yuv444p', `${file}.tmp.mp4`]);
+      runFfmpeg([
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=160x120:r=25',
+        '-frames:v',
+        '20',
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv444p',
+        `${file}.tmp.mp4`,
+      ]);
       fs.renameSync(`${file}.tmp.mp4`, file);
     }
     const err = await VideoLoader.open(file, { device: 'cuda', backend: 'nvdec' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsupportedCodecError);
     expect((err as Error).message).toBe(
-      "NVDEC on Emulated GPU (cuda:0) cannot decode h264 High 4:4:4 Predictive 8-bit yuv444p 160x120 (4:4:4, 8-bit). Open with fallback: 'cpu' to decode it on the CPU");
+      "NVDEC on Emulated GPU (cuda:0) cannot decode h264 High 4:4:4 Predictive 8-bit yuv444p 160x120 (4:4:4, 8-bit). Open with fallback: 'cpu' to decode it on the CPU",
+    );
     const vl = await VideoLoader.open(file, { device: 'cuda', backend: 'nvdec', fallback: 'cpu' });
     try {
       expect([vl.backend, vl.device.kind]).toEqual(['libav', 'cpu']);

@@ -10,7 +10,16 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  CONFORMANCE_CASES, FUSED_PROCESSING_CASE, fusedProcessingError, makeColourClip, makeIndexedClip, readFrameCode, runBadInputSuite, runConformanceSuite, runCorruptionSweep, runGpuParitySuite,
+  CONFORMANCE_CASES,
+  FUSED_PROCESSING_CASE,
+  fusedProcessingError,
+  makeColourClip,
+  makeIndexedClip,
+  readFrameCode,
+  runBadInputSuite,
+  runConformanceSuite,
+  runCorruptionSweep,
+  runGpuParitySuite,
   type ConformanceCase,
 } from '@tvl/testkit';
 import '@tvl/libav';
@@ -55,7 +64,13 @@ describe('nvvl on the emulated driver', () => {
     const b = makeIndexedClip({ codec: 'mjpeg', container: 'avi', frames: 30 });
     const loader = new SequenceLoader({ device: 'cuda:0' });
     try {
-      const batch = await loader.load([{ path: a, start: 40, count: 4, stride: 3 }, { path: b, start: 25, count: 4 }], { dtype: 'int32' });
+      const batch = await loader.load(
+        [
+          { path: a, start: 40, count: 4, stride: 3 },
+          { path: b, start: 25, count: 4 },
+        ],
+        { dtype: 'int32' },
+      );
       expect(batch.tensor.shape).toEqual([2, 4, 120, 160, 3]);
       expect(batch.devices).toEqual(['cuda:0', 'cuda:0']);
       const data = batch.tensor.dataSync();

@@ -67,13 +67,13 @@ inline ConvertParams makeConvertParams(const ColourSpec& colour, int bitDepth, i
 // Planes of a YUV picture (planar or NV12/P0xx, 8..16 bits, little-endian) as a YuvSurface: a
 // software frame's own planes, or the device planes of a CUDA frame with its sw_format.
 // bitDepth receives the depth the samples are read at (the maxCode the ConvertParams need).
-inline YuvSurface surfaceOf(AVPixelFormat format, const uint8_t* const data[], const int linesize[], int width, int height,
-                            int& bitDepth) {
+inline YuvSurface surfaceOf(AVPixelFormat format, const uint8_t* const data[], const int linesize[], int width,
+                            int height, int& bitDepth) {
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
   if (!d || (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BE)) ||
       d->nb_components < 3 || d->comp[0].depth > 16) {
-    throw Error("TVL_UNSUPPORTED_CODEC", std::string("pixel format '") + (d ? d->name : "?") +
-                                             "' is not a YUV format the frame kernel reads");
+    throw Error("TVL_UNSUPPORTED_CODEC",
+                std::string("pixel format '") + (d ? d->name : "?") + "' is not a YUV format the frame kernel reads");
   }
   YuvSurface s{};
   s.width = width;

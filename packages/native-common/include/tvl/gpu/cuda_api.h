@@ -76,8 +76,8 @@ template <class F>
 void loadSymbol(void* lib, F*& fn, const char* name) {
   fn = reinterpret_cast<F*>(dlsym(lib, name));
   if (!fn) {
-    throw Error("TVL_NO_CUDA_DEVICE", std::string("the NVIDIA driver library lacks ") + name +
-                                          " (driver too old?). " + kNoDriverAdvice);
+    throw Error("TVL_NO_CUDA_DEVICE",
+                std::string("the NVIDIA driver library lacks ") + name + " (driver too old?). " + kNoDriverAdvice);
   }
 }
 
@@ -102,17 +102,17 @@ inline const CudaApi& loadOnce() {
       const char* path = std::getenv("TVL_LIBCUDA");
       void* lib = dlopen(path && *path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
       if (!lib) {
-        throw Error("TVL_NO_CUDA_DEVICE",
-                    std::string("no NVIDIA driver: cannot load ") + (path && *path ? path : "libcuda.so.1") + " (" +
-                        dlerror() + "). " + kNoDriverAdvice);
+        throw Error("TVL_NO_CUDA_DEVICE", std::string("no NVIDIA driver: cannot load ") +
+                                              (path && *path ? path : "libcuda.so.1") + " (" + dlerror() + "). " +
+                                              kNoDriverAdvice);
       }
       loadSymbol(lib, api.cuInit, "cuInit");
       api.cuGetErrorName = reinterpret_cast<tcuGetErrorName*>(dlsym(lib, "cuGetErrorName"));
       api.cuGetErrorString = reinterpret_cast<tcuGetErrorString*>(dlsym(lib, "cuGetErrorString"));
       CUresult r = api.cuInit(0);
       if (r != CUDA_SUCCESS) {
-        throw Error("TVL_NO_CUDA_DEVICE", "the NVIDIA driver found no usable GPU (cuInit: " + resultName(api, r) +
-                                              "). " + kNoDriverAdvice);
+        throw Error("TVL_NO_CUDA_DEVICE",
+                    "the NVIDIA driver found no usable GPU (cuInit: " + resultName(api, r) + "). " + kNoDriverAdvice);
       }
       loadSymbol(lib, api.cuDriverGetVersion, "cuDriverGetVersion");
       loadSymbol(lib, api.cuDeviceGetCount, "cuDeviceGetCount");
@@ -177,10 +177,10 @@ class CudaDevice {
   explicit CudaDevice(int ordinal) : ordinal_(ordinal) {
     const CudaApi& api = cuda();
     if (ordinal < 0 || ordinal >= api.deviceCount) {
-      throw Error("TVL_NO_CUDA_DEVICE", "device cuda:" + std::to_string(ordinal) + " does not exist: this machine has " +
-                                            std::to_string(api.deviceCount) + " CUDA device" +
-                                            (api.deviceCount == 1 ? "" : "s") + " (cuda:0" +
-                                            (api.deviceCount > 1 ? "..cuda:" + std::to_string(api.deviceCount - 1) : "") + ")");
+      throw Error("TVL_NO_CUDA_DEVICE",
+                  "device cuda:" + std::to_string(ordinal) + " does not exist: this machine has " +
+                      std::to_string(api.deviceCount) + " CUDA device" + (api.deviceCount == 1 ? "" : "s") +
+                      " (cuda:0" + (api.deviceCount > 1 ? "..cuda:" + std::to_string(api.deviceCount - 1) : "") + ")");
     }
     check(api.cuDeviceGet(&device_, ordinal), "cuDeviceGet");
     // The first to activate the primary context sets its flags. Blocking sync (waits sleep rather
@@ -253,8 +253,8 @@ class FrameKernel {
     void* d = reinterpret_cast<void*>(dst);
     void* args[] = {&s, &p, &d};
     const unsigned bx = 32, by = 8;
-    check(cuda().cuLaunchKernel(function_, (unsigned(p.outW) + bx - 1) / bx, (unsigned(p.outH) + by - 1) / by, 1, bx, by, 1,
-                                0, stream, args, nullptr),
+    check(cuda().cuLaunchKernel(function_, (unsigned(p.outW) + bx - 1) / bx, (unsigned(p.outH) + by - 1) / by, 1, bx,
+                                by, 1, 0, stream, args, nullptr),
           "launching the colour-conversion kernel");
   }
 

@@ -28,11 +28,11 @@ struct YuvSurface {
   int chromaPitch;
   int width;  // picture size, before rotation
   int height;
-  int chromaShiftX;      // log2 of horizontal chroma subsampling (4:2:0 and 4:2:2: 1)
-  int chromaShiftY;      // 4:2:0: 1
-  int bytesPerSample;    // 1 or 2 (little-endian)
-  int sampleShift;       // right shift to the code value: P016 holding 10-bit: 6; LSB-aligned: 0
-  int interleaved;       // 1: NV12/P016
+  int chromaShiftX;    // log2 of horizontal chroma subsampling (4:2:0 and 4:2:2: 1)
+  int chromaShiftY;    // 4:2:0: 1
+  int bytesPerSample;  // 1 or 2 (little-endian)
+  int sampleShift;     // right shift to the code value: P016 holding 10-bit: 6; LSB-aligned: 0
+  int interleaved;     // 1: NV12/P016
 };
 
 enum FrameDtype { kFloat32 = 0, kInt32 = 1, kUint8 = 2 };
@@ -46,20 +46,20 @@ enum Interp { kNearest = 0, kBilinear = 1 };
 // dispW x dispH after rotation, scaled to resizeW x resizeH, pixel centres aligned) -> picture
 // (undo the clockwise rotation).
 struct ConvertParams {
-  float m[3][3];      // RGB (0..1) = m * (yuv - offset), yuv as code / maxCode
+  float m[3][3];  // RGB (0..1) = m * (yuv - offset), yuv as code / maxCode
   float offset[3];
-  float maxCode;      // 2^bitDepth - 1
-  int outW, outH;     // output frame size
+  float maxCode;   // 2^bitDepth - 1
+  int outW, outH;  // output frame size
   int resizeW, resizeH;
-  int cropX, cropY;   // crop offset in the resized frame (output size = crop size)
-  int flip;           // 1: mirror left-right (after crop)
-  int rotation;       // clockwise display rotation of the picture: 0, 90, 180, 270
-  int interp;         // Interp
-  int dtype;          // FrameDtype
-  int layout;         // FrameLayout
-  int ycbcr;          // 1: write Y, Cb, Cr (no matrix) instead of R, G, B
-  float scale;        // applied to 0..255 values: 1/255 for float32 in [0, 1], 1 for 0..255
-  float mean[3];      // float32 only: (v * scale - mean) / std
+  int cropX, cropY;  // crop offset in the resized frame (output size = crop size)
+  int flip;          // 1: mirror left-right (after crop)
+  int rotation;      // clockwise display rotation of the picture: 0, 90, 180, 270
+  int interp;        // Interp
+  int dtype;         // FrameDtype
+  int layout;        // FrameLayout
+  int ycbcr;         // 1: write Y, Cb, Cr (no matrix) instead of R, G, B
+  float scale;       // applied to 0..255 values: 1/255 for float32 in [0, 1], 1 for 0..255
+  float mean[3];     // float32 only: (v * scale - mean) / std
   float invStd[3];
 };
 
@@ -113,10 +113,21 @@ TVL_HD void sourcePosition(const YuvSurface& s, const ConvertParams& p, int x, i
   const float dx = (float(rx) + 0.5f) * float(dispW) / float(p.resizeW) - 0.5f;
   const float dy = (float(ry) + 0.5f) * float(dispH) / float(p.resizeH) - 0.5f;
   switch (p.rotation) {
-    case 90: px = dy; py = float(s.height - 1) - dx; break;
-    case 180: px = float(s.width - 1) - dx; py = float(s.height - 1) - dy; break;
-    case 270: px = float(s.width - 1) - dy; py = dx; break;
-    default: px = dx; py = dy;
+    case 90:
+      px = dy;
+      py = float(s.height - 1) - dx;
+      break;
+    case 180:
+      px = float(s.width - 1) - dx;
+      py = float(s.height - 1) - dy;
+      break;
+    case 270:
+      px = float(s.width - 1) - dy;
+      py = dx;
+      break;
+    default:
+      px = dx;
+      py = dy;
   }
 }
 
@@ -155,8 +166,10 @@ TVL_HD void writePixel(const YuvSurface& s, const ConvertParams& p, int x, int y
       static_cast<float*>(dst)[i] = (v[c] * p.scale - p.mean[c]) * p.invStd[c];
     } else {
       const int q = clampi(int(floorf(v[c] + 0.5f)), 0, 255);
-      if (p.dtype == kInt32) static_cast<int32_t*>(dst)[i] = q;
-      else static_cast<uint8_t*>(dst)[i] = uint8_t(q);
+      if (p.dtype == kInt32)
+        static_cast<int32_t*>(dst)[i] = q;
+      else
+        static_cast<uint8_t*>(dst)[i] = uint8_t(q);
     }
   }
 }

@@ -135,8 +135,10 @@ class FrameConverter {
 
   // End of a plan: every frame in flight reaches its buffer (or, after an error, is dropped).
   void finishPlan(bool ok) {
-    if (ok) copier_.drain();
-    else copier_.discard();
+    if (ok)
+      copier_.drain();
+    else
+      copier_.discard();
   }
 
   CUdeviceptr deviceSlot(int k) const { return copier_.deviceSlot(k); }
