@@ -189,7 +189,7 @@ async function info(p: Parsed, io: Io): Promise<void> {
         'keyframes',
         `${summary.keyframes}${summary.gop ? `; GOP min ${summary.gop.min}, mean ${summary.gop.mean.toFixed(1)}, max ${summary.gop.max}` : ''}`,
       ],
-      ['backend', summary.backend],
+      ['backend', `${summary.backend} (decoder: ${summary.decoder})`],
     ];
     for (const [k, v] of rows) io.stdout.write(`${k.padEnd(11)} ${v}\n`);
   } finally {

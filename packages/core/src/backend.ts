@@ -14,7 +14,10 @@ export type ColourRange = 'limited' | 'full';
 export interface VideoInfo {
   width: number;
   height: number;
+  /** The codec, by FFmpeg's codec name ('h264', 'hevc', 'vp9', 'av1', 'mpeg4', 'mjpeg'): the same whichever backend decodes. */
   codec: string;
+  /** What decodes it: FFmpeg's decoder ('h264', 'libdav1d', ...; libav and nvvl), 'nvdec' or 'opencv'. */
+  decoder: string;
   profile: string;
   pixelFormat: string;
   bitDepth: number;
@@ -74,7 +77,11 @@ export interface DecodeResult {
   delivered: ArrayLike<number>;
 }
 
-export interface BackendSession {
+/**
+ * A video a backend has opened: its stream facts, its frame index, and decoding by plan. (In
+ * TVL "session" means only the native decoder state behind it: the addon's session object.)
+ */
+export interface BackendVideo {
   /** Name of the backend that decodes, e.g. 'libav'. */
   readonly backend: string;
   readonly info: VideoInfo;
@@ -96,7 +103,7 @@ export interface BackendOpenOptions {
   /** How to build the frame index (default 'packets'); see VideoLoaderOptions.index. */
   index?: IndexMode;
   /**
-   * An index this backend exported before (BackendSession.exportIndex), from the persistent index
+   * An index this backend exported before (BackendVideo.exportIndex), from the persistent index
    * cache: use it instead of building one if it checks out, and say so in `index.fromCache`.
    */
   cachedIndex?: Uint8Array;
@@ -115,5 +122,5 @@ export interface BackendFactory {
   readonly explicitOnly?: boolean;
   /** The names this backend reads from `backendOptions`; core refuses any other (default: none). */
   readonly backendOptionNames?: readonly string[];
-  open(path: string, options: BackendOpenOptions): Promise<BackendSession>;
+  open(path: string, options: BackendOpenOptions): Promise<BackendVideo>;
 }

@@ -1,13 +1,13 @@
 /**
  * @tvl/core/backend: what a backend package imports to plug into core. The contract (a factory
- * that opens a file into a session that executes decode plans), registration, the plans
+ * that opens a file into a BackendVideo that executes decode plans), registration, the plans
  * themselves, output buffers, and the helpers every native backend shares: loading its addon,
  * wrapping its native session, cancellation and error conversion. Applications need none of it.
  */
 export { registerBackend, unregisterBackend, resolveBackend, KNOWN_BACKEND_PACKAGES } from './registry.js';
 export type {
   BackendFactory,
-  BackendSession,
+  BackendVideo,
   BackendOpenOptions,
   DecodeRequest,
   DecodeResult,
@@ -19,7 +19,7 @@ export type {
 export { planDecode, planOutputOrder, CONTINUE, FROM_START, DEFAULT_COST_MODEL } from './seek-planner.js';
 export type { DecodePlan, DecodeRun, SeekCostModel } from './seek-planner.js';
 export { resolveOutputSize, allocateFrameBuffer, bufferToTensor, frameShape } from './output.js';
-export { withCancel, NativeBackendSession } from './native-backend.js';
+export { withCancel, NativeBackendVideo } from './native-backend.js';
 export type { NativeSession } from './native-backend.js';
 export { nativeAddonLoader, loadNativeAddon, addonCandidates, describePlatform } from './native-addon.js';
 export type { NativeAddonSpec } from './native-addon.js';

@@ -1,10 +1,10 @@
 /**
  * Helpers for backend packages whose work is done by a native addon built on
  * @tvl/native-common: the shape of the addon's session object, cancellation through a shared
- * Int32Array cell, and the BackendSession wrapper around it. Written once here so every addon
+ * Int32Array cell, and the BackendVideo wrapper around it. Written once here so every addon
  * package's TypeScript is only its registration.
  */
-import type { BackendSession, DecodeRequest, DecodeResult, VideoInfo } from './backend.js';
+import type { BackendVideo, DecodeRequest, DecodeResult, VideoInfo } from './backend.js';
 import { AbortedError } from './errors.js';
 import type { FrameIndexData } from './frame-index.js';
 import type { SeekCostModel } from './seek-planner.js';
@@ -40,8 +40,8 @@ export async function withCancel<T>(signal: AbortSignal | undefined, call: (canc
   }
 }
 
-/** A BackendSession over a NativeSession. */
-export class NativeBackendSession implements BackendSession {
+/** A BackendVideo over a NativeSession. */
+export class NativeBackendVideo implements BackendVideo {
   constructor(
     readonly backend: string,
     private readonly native: NativeSession,

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs-core';
 import { stack } from '@tensorflow/tfjs-core';
-import type { BackendFactory, BackendOpenOptions, BackendSession, DecodeResult, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
+import type { BackendFactory, BackendOpenOptions, BackendVideo, DecodeResult, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
 import { parseDevice, formatDevice, type Device } from './device.js';
 import {
   AbortedError,
@@ -167,7 +167,8 @@ export class VideoLoader implements AsyncDisposable {
   readonly fallbackReason?: string;
   readonly info: VideoInfo;
   readonly frameIndex: FrameIndex;
-  private readonly session: BackendSession;
+  /** The video as the backend opened it. */
+  private readonly opened: BackendVideo;
   private readonly spec: OutputSpec;
   private readonly maxBatchBytes: number;
   private readonly maxResultBytes: number;
@@ -185,7 +186,7 @@ export class VideoLoader implements AsyncDisposable {
   private constructor(
     path: string,
     device: Device,
-    session: BackendSession,
+    opened: BackendVideo,
     spec: OutputSpec,
     limits: { maxBatchBytes: number; maxResultBytes: number },
     fallbackReason?: string,
@@ -193,9 +194,9 @@ export class VideoLoader implements AsyncDisposable {
     this.path = path;
     this.device = device;
     if (fallbackReason !== undefined) this.fallbackReason = fallbackReason;
-    this.session = session;
-    this.info = session.info;
-    this.frameIndex = new FrameIndex(session.index);
+    this.opened = opened;
+    this.info = opened.info;
+    this.frameIndex = new FrameIndex(opened.index);
     this.spec = spec;
     this.maxBatchBytes = limits.maxBatchBytes;
     this.maxResultBytes = limits.maxResultBytes;
@@ -259,7 +260,7 @@ export class VideoLoader implements AsyncDisposable {
       throw new InvalidArgumentError(`Expected fallback 'none' or 'cpu' but received ${describeValue(fallback)}`);
     }
     throwIfAborted(options.signal, path);
-    let session: BackendSession;
+    let opened: BackendVideo;
     let usedDevice = device;
     let fallbackReason: string | undefined;
     try {
@@ -269,7 +270,7 @@ export class VideoLoader implements AsyncDisposable {
           path,
         });
       }
-      session = await openCached(factory, path, cacheDir, {
+      opened = await openCached(factory, path, cacheDir, {
         device,
         threads: options.threads,
         signal: options.signal,
@@ -284,23 +285,23 @@ export class VideoLoader implements AsyncDisposable {
       fallbackReason = reason;
       try {
         const cpu = await resolveBackend(usedDevice);
-        session = await openCached(cpu, path, cacheDir, { device: usedDevice, threads: options.threads, signal: options.signal, index });
+        opened = await openCached(cpu, path, cacheDir, { device: usedDevice, threads: options.threads, signal: options.signal, index });
       } catch (cpuErr) {
         throw fromNativeError(cpuErr, path);
       }
     }
     try {
-      const size = resolveOutputSize(session.info, options.outWidth, options.outHeight);
-      return new VideoLoader(path, usedDevice, session, { ...size, dtype, layout }, { maxBatchBytes, maxResultBytes }, fallbackReason);
+      const size = resolveOutputSize(opened.info, options.outWidth, options.outHeight);
+      return new VideoLoader(path, usedDevice, opened, { ...size, dtype, layout }, { maxBatchBytes, maxResultBytes }, fallbackReason);
     } catch (err) {
-      await session.close();
+      await opened.close();
       throw err;
     }
   }
 
   /** Name of the backend decoding this video. */
   get backend(): string {
-    return this.session.backend;
+    return this.opened.backend;
   }
   /** Exact number of frames, from the frame index. */
   get nFrames(): number {
@@ -465,7 +466,7 @@ export class VideoLoader implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     await this.tail.catch(() => undefined);
-    await this.session.close();
+    await this.opened.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -484,7 +485,7 @@ export class VideoLoader implements AsyncDisposable {
       pts,
       time: pts - this.frameIndex.startTime,
       keyframe: this.frameIndex.keyframe[index] === 1,
-      backend: this.session.backend,
+      backend: this.opened.backend,
     };
   }
 
@@ -619,12 +620,12 @@ export class VideoLoader implements AsyncDisposable {
     }
     const run = async (): Promise<Map<number, DecodedFrame>> => {
       throwIfAborted(signal, this.path);
-      const plan = planDecode(this.frameIndex, targets, this.decoderPosition, this.session.costModel ?? DEFAULT_COST_MODEL);
+      const plan = planDecode(this.frameIndex, targets, this.decoderPosition, this.opened.costModel ?? DEFAULT_COST_MODEL);
       const order = planOutputOrder(plan);
       const buffers = order.map(() => allocateFrameBuffer(spec));
       let result: DecodeResult;
       try {
-        result = await this.session.decode({ plan, output: spec, buffers, signal });
+        result = await this.opened.decode({ plan, output: spec, buffers, signal });
       } catch (err) {
         this.decoderPosition = null;
         throw fromNativeError(err, this.path);
@@ -651,15 +652,15 @@ async function openCached(
   path: string,
   cacheDir: string | undefined,
   options: BackendOpenOptions,
-): Promise<BackendSession> {
+): Promise<BackendVideo> {
   const entry = cacheDir === undefined ? null : indexCacheEntry(cacheDir, path, factory.name, options.index ?? 'packets');
   const cachedIndex = entry === null ? undefined : readIndexCache(entry);
-  const session = await factory.open(path, { ...options, cachedIndex });
-  if (entry !== null && !session.index.fromCache && session.exportIndex) {
-    const bytes = session.exportIndex();
+  const opened = await factory.open(path, { ...options, cachedIndex });
+  if (entry !== null && !opened.index.fromCache && opened.exportIndex) {
+    const bytes = opened.exportIndex();
     if (bytes) writeIndexCache(entry, bytes);
   }
-  return session;
+  return opened;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, path: string): void {

@@ -4,7 +4,7 @@
  * file came back. A path containing 'missing' fails to open with TVL_FILE_NOT_FOUND.
  */
 import type { DeviceKind } from '@tvl/core';
-import type { BackendFactory, BackendSession, DecodeRequest } from '@tvl/core/backend';
+import type { BackendFactory, BackendVideo, DecodeRequest } from '@tvl/core/backend';
 
 export interface FakeBackendOptions {
   device?: DeviceKind;
@@ -13,7 +13,7 @@ export interface FakeBackendOptions {
   nFrames?: number;
   /** What the backend says it delivered for the kept frames of a plan (default: exactly those). */
   deliver?: (kept: number[]) => number[];
-  /** Sessions open right now, the most ever open at once, and (if present) how many were opened in all. */
+  /** Videos open right now, the most ever open at once, and (if present) how many were opened in all. */
   stats?: { open: number; peak: number; opened?: number };
 }
 
@@ -22,7 +22,7 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
   return {
     name,
     device: options.device ?? 'cpu',
-    async open(path: string): Promise<BackendSession> {
+    async open(path: string): Promise<BackendVideo> {
       if (path.includes('missing')) throw Object.assign(new Error(`No such file: '${path}'`), { code: 'TVL_FILE_NOT_FOUND' });
       const base = 100 * Number(/(\d+)/.exec(path)?.[1] ?? 0);
       let closed = false;
@@ -37,6 +37,7 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
           width: 4,
           height: 2,
           codec: 'fake',
+          decoder: 'fake',
           profile: '',
           pixelFormat: 'rgb24',
           bitDepth: 8,

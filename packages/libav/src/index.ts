@@ -3,23 +3,23 @@
  * for device 'cpu' under the name 'libav'.
  */
 import {
-  NativeBackendSession,
+  NativeBackendVideo,
   registerBackend,
   withCancel,
   type BackendFactory,
   type BackendOpenOptions,
-  type BackendSession,
+  type BackendVideo,
 } from '@tvl/core/backend';
 import { loadAddon } from './native.js';
 
 export const libavBackend: BackendFactory = {
   name: 'libav',
   device: 'cpu',
-  async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
+  async open(path: string, options: BackendOpenOptions): Promise<BackendVideo> {
     const native = await withCancel(options.signal, (cancel) =>
       loadAddon().openVideo(path, { threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex }, cancel),
     );
-    return new NativeBackendSession('libav', native, { seekCost: 6 });
+    return new NativeBackendVideo('libav', native, { seekCost: 6 });
   },
 };
 

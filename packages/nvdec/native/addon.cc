@@ -112,7 +112,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     s->demuxer.setCancel(cancel);
     s->demuxer.open(path);
     s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, 0, index.cached);
-    s->description = describeVideo(s->demuxer);
+    s->description = describeVideo(s->demuxer, "nvdec");
     {
       gpu::ContextScope scope(s->device->context());
       s->engine = std::make_unique<NvdecEngine>(s->demuxer.stream(), *s->device, s->description, gpu::kFrameKernelPtx);

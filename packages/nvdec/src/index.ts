@@ -8,12 +8,12 @@
  */
 import { fromNativeError } from '@tvl/core';
 import {
-  NativeBackendSession,
+  NativeBackendVideo,
   registerBackend,
   withCancel,
   type BackendFactory,
   type BackendOpenOptions,
-  type BackendSession,
+  type BackendVideo,
 } from '@tvl/core/backend';
 import { loadAddon, type CudaDeviceInfo } from './native.js';
 
@@ -22,12 +22,12 @@ export type { CudaDeviceInfo } from './native.js';
 export const nvdecBackend: BackendFactory = {
   name: 'nvdec',
   device: 'cuda',
-  async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
+  async open(path: string, options: BackendOpenOptions): Promise<BackendVideo> {
     const native = await withCancel(options.signal, (cancel) =>
       loadAddon().openVideo(path, { device: options.device.ordinal, index: options.index, cachedIndex: options.cachedIndex }, cancel),
     );
     // A seek costs the GPU about what decoding a few frames does (the parser restarts, NVDEC does not).
-    return new NativeBackendSession('nvdec', native, { seekCost: 4 });
+    return new NativeBackendVideo('nvdec', native, { seekCost: 4 });
   },
 };
 

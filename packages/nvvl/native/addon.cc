@@ -106,10 +106,10 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
         s->demuxer.setCancel(cancel);
         s->demuxer.open(path);
         s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
-        s->description = describeVideo(s->demuxer);
+        s->description = describeVideo(s->demuxer, "");
         s->engine = std::make_unique<NvvlEngine>(s->demuxer.stream(), s->gpu.get(), threads, s->description.colour,
                                                  s->description.rotation, emulate);
-        s->description.codec = s->engine->codecName();
+        s->description.decoder = s->engine->codecName();
         s->startExecutor();
         return s;
       });

@@ -5,12 +5,12 @@
  */
 import type { DeviceKind } from '@tvl/core';
 import {
-  NativeBackendSession,
+  NativeBackendVideo,
   registerBackend,
   withCancel,
   type BackendFactory,
   type BackendOpenOptions,
-  type BackendSession,
+  type BackendVideo,
 } from '@tvl/core/backend';
 import { nvvlCostModel } from './cost-model.js';
 import { emulatesNvdecSurface } from './emulate.js';
@@ -28,7 +28,7 @@ function nvvlBackend(device: DeviceKind): BackendFactory {
     // On the CPU, nvvl runs its GPU maths in software: for checking them, not a CPU decoder to pick
     // by default (that is @tvl/libav, whatever was imported first).
     explicitOnly: device === 'cpu',
-    async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
+    async open(path: string, options: BackendOpenOptions): Promise<BackendVideo> {
       const emulateNvdecSurface = emulatesNvdecSurface(options.backendOptions);
       const native = await withCancel(options.signal, (cancel) =>
         loadAddon().openVideo(
@@ -43,7 +43,7 @@ function nvvlBackend(device: DeviceKind): BackendFactory {
           cancel,
         ),
       );
-      return new NativeBackendSession('nvvl', native, nvvlCostModel(device));
+      return new NativeBackendVideo('nvvl', native, nvvlCostModel(device));
     },
   };
 }

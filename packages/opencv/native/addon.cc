@@ -79,7 +79,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
           demuxer.setCancel(cancel);
           demuxer.open(path);
           s->index = loadOrBuildFrameIndex(demuxer, index.mode, 0, index.cached);
-          s->description = describeVideo(demuxer);
+          s->description = describeVideo(demuxer, "opencv");
           refuseKnownDefects(s->description);
           streamStart = demuxer.stream()->start_time;
           const AVPixelFormat fmt = AVPixelFormat(demuxer.stream()->codecpar->format);

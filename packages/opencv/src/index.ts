@@ -9,12 +9,12 @@
  */
 import { InvalidArgumentError, describeValue } from '@tvl/core';
 import {
-  NativeBackendSession,
+  NativeBackendVideo,
   registerBackend,
   withCancel,
   type BackendFactory,
   type BackendOpenOptions,
-  type BackendSession,
+  type BackendVideo,
 } from '@tvl/core/backend';
 import { loadAddon } from './native.js';
 
@@ -37,14 +37,14 @@ export const opencvBackend: BackendFactory = {
   name: 'opencv',
   device: 'cpu',
   backendOptionNames: ['colour'] satisfies Array<keyof OpencvBackendOptions>,
-  async open(path: string, options: BackendOpenOptions): Promise<BackendSession> {
+  async open(path: string, options: BackendOpenOptions): Promise<BackendVideo> {
     const colour = colourOption(options);
     const native = await withCancel(options.signal, (cancel) =>
       loadAddon().openVideo(path, { colour, index: options.index, cachedIndex: options.cachedIndex }, cancel),
     );
     // VideoCapture's own seek steps back 16 frames before its keyframe search, so a seek costs
     // more than with @tvl/libav; continuing through a few frames is usually cheaper.
-    return new NativeBackendSession('opencv', native, { seekCost: 20 });
+    return new NativeBackendVideo('opencv', native, { seekCost: 20 });
   },
 };
 

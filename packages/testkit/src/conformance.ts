@@ -21,7 +21,20 @@ import {
   runFfmpeg,
   testMediaDir,
   type ClipSpec,
+  type TestCodec,
 } from './media.js';
+
+/** FFmpeg's codec name for each kind of test clip: what VideoInfo.codec says. */
+const CODEC_NAMES: Record<TestCodec, string> = {
+  h264: 'h264',
+  hevc: 'hevc',
+  hevc10: 'hevc',
+  vp9: 'vp9',
+  'vp9-10bit': 'vp9',
+  av1: 'av1',
+  mpeg4: 'mpeg4',
+  mjpeg: 'mjpeg',
+};
 
 export interface ConformanceCase {
   name: string;
@@ -165,6 +178,9 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         const vl = await open(file);
         try {
           expect(vl.nFrames).toBe(expected.length);
+          // The codec by its name, whichever backend (and decoder: libdav1d, nvdec, opencv) decodes it.
+          expect(vl.info.codec).toBe(CODEC_NAMES[c.spec.codec]);
+          expect(vl.info.decoder).not.toBe('');
           const rotated = c.spec.rotate === 90 || c.spec.rotate === 270;
           expect(vl.width).toBe(rotated ? (c.spec.height ?? 120) : (c.spec.width ?? 160));
           // (Damaged leading frames come with gaps in their timestamps: no constant rate to check.)

@@ -18,7 +18,8 @@ namespace tvl {
 struct VideoDescription {
   int width = 0;  // display size: rotation applied
   int height = 0;
-  std::string codec;
+  std::string codec;    // the codec, by FFmpeg's codec name ("h264", "hevc", "av1"): the same for every backend
+  std::string decoder;  // what decodes it: FFmpeg's decoder ("h264", "libdav1d"), "nvdec" or "opencv"
   std::string profile;
   std::string pixelFormat;
   int bitDepth = 8;
@@ -27,8 +28,8 @@ struct VideoDescription {
   std::string container;
 };
 
-// `codecName` is the decoder's name when the addon opened one (e.g. "h264"), else FFmpeg's codec name.
-inline VideoDescription describeVideo(const Demuxer& demuxer, const std::string& codecName = "") {
+// `decoder`: the name of what decodes the stream (see VideoDescription::decoder).
+inline VideoDescription describeVideo(const Demuxer& demuxer, const std::string& decoder) {
   const AVCodecParameters* par = demuxer.stream()->codecpar;
   const AVPixelFormat fmt = AVPixelFormat(par->format);
   VideoDescription d;
@@ -36,7 +37,8 @@ inline VideoDescription describeVideo(const Demuxer& demuxer, const std::string&
   const bool swap = rotationSwapsAxes(d.rotation);
   d.width = swap ? par->height : par->width;
   d.height = swap ? par->width : par->height;
-  d.codec = codecName.empty() ? avcodec_get_name(par->codec_id) : codecName;
+  d.codec = avcodec_get_name(par->codec_id);
+  d.decoder = decoder;
   const char* profile = avcodec_profile_name(par->codec_id, par->profile);
   d.profile = profile ? profile : "";
   const char* fmtName = av_get_pix_fmt_name(fmt);

@@ -20,13 +20,14 @@ inline Napi::Error toJsError(Napi::Env env, const std::string& code, const std::
   return e;
 }
 
-// info = { width, height, codec, profile, pixelFormat, bitDepth, colourMatrix, colourRange,
+// info = { width, height, codec, decoder, profile, pixelFormat, bitDepth, colourMatrix, colourRange,
 //          colourMatrixGuessed, rotation, container }: @tvl/core's VideoInfo.
 inline Napi::Object videoInfoToJs(Napi::Env env, const VideoDescription& d) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("width", d.width);
   o.Set("height", d.height);
   o.Set("codec", d.codec);
+  o.Set("decoder", d.decoder);
   o.Set("profile", d.profile);
   o.Set("pixelFormat", d.pixelFormat);
   o.Set("bitDepth", d.bitDepth);
