@@ -34,11 +34,21 @@ import { resolveBackend } from './registry.js';
 import { indexCacheDir, indexCacheEntry, readIndexCache, writeIndexCache } from './index-cache.js';
 import { DEFAULT_COST_MODEL, planDecode, planOutputOrder } from './seek-planner.js';
 
-export interface VideoLoaderOptions {
+/**
+ * The `backendOptions` type of each backend, by name: backend packages add theirs by declaration
+ * merging (`declare module '@tvl/core' { interface BackendOptionsByName { opencv: OpencvBackendOptions } }`),
+ * so `VideoLoader.open(path, { backend: 'opencv', backendOptions: { colour: 'opencv' } })` is typed.
+ */
+export interface BackendOptionsByName {}
+
+/** The options of backend `B`, where its package declares them; else any object. */
+export type BackendOptionsFor<B extends string> = B extends keyof BackendOptionsByName ? BackendOptionsByName[B] : Record<string, unknown>;
+
+export interface VideoLoaderOptions<B extends string = string> {
   /** 'cpu' (default), 'cuda' or 'cuda:N'. */
   device?: string | Device;
-  /** Backend name for the device ('libav', 'opencv', 'nvdec', ...); default: pinned or first registered. */
-  backend?: string;
+  /** Backend name for the device ('libav', 'opencv', 'nvdec', ...); default: the pinned one, else by a fixed preference (see registry.ts). */
+  backend?: B;
   /** 'float32' (RGB in [0, 1], default) or 'int32' (0..255). */
   dtype?: TensorDtype;
   /** 'hwc' ([H, W, 3], tfjs's convention, default) or 'chw' ([3, H, W]). */
@@ -78,7 +88,7 @@ export interface VideoLoaderOptions {
    */
   indexCache?: string;
   /** Options only the chosen backend understands; see the backend package's README. */
-  backendOptions?: Record<string, unknown>;
+  backendOptions?: BackendOptionsFor<B>;
   /**
    * What to do when a 'cuda' device cannot decode the video (no driver, no GPU, no such device,
    * codec/profile/size the GPU's decoder lacks, no GPU backend installed): 'none' (default)
@@ -203,7 +213,7 @@ export class VideoLoader implements AsyncDisposable {
   }
 
   /** Opens a video: picks the backend for the device, demuxes the file and builds its frame index. */
-  static async open(path: string, options: VideoLoaderOptions = {}): Promise<VideoLoader> {
+  static async open<B extends string = string>(path: string, options: VideoLoaderOptions<B> = {}): Promise<VideoLoader> {
     if (typeof path !== 'string' || path.length === 0) {
       throw new InvalidArgumentError(`Expected a file path but received ${describeValue(path)}`);
     }

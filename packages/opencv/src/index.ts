@@ -20,6 +20,12 @@ import { loadAddon } from './native.js';
 
 export type OpencvColourMode = 'stream' | 'opencv';
 
+declare module '@tvl/core' {
+  interface BackendOptionsByName {
+    opencv: OpencvBackendOptions;
+  }
+}
+
 export interface OpencvBackendOptions {
   /** 'stream' (default): correct OpenCV's BT.601 output to the stream's matrix and range. 'opencv': as OpenCV returns it. */
   colour?: OpencvColourMode;
