@@ -24,6 +24,10 @@ beforeAll(async () => {
   await page.waitForSelector('body[data-shown="0"]');
 });
 
+it('refuses to start on a file it cannot play, with the TvlError (not an error page later)', async () => {
+  await expect(startPlayer({ file: '/nonexistent/video.mp4' })).rejects.toMatchObject({ code: 'TVL_FILE_NOT_FOUND' });
+});
+
 afterAll(async () => {
   await browser?.close();
   await player?.close();
@@ -67,13 +71,32 @@ it('seeks with the slider, and shows the pts', async () => {
   expect(Number(await page.textContent('#pts'))).toBeCloseTo(47 / 25, 3);
 });
 
-it('plays, pauses, and switches backend on the same frame', async () => {
+it('quick key presses all count: 20 presses of the right arrow move 20 frames', async () => {
+  await page.$eval('#seek', (el) => {
+    (el as HTMLInputElement).value = '10';
+    el.dispatchEvent(new Event('input'));
+  });
+  await page.waitForSelector('body[data-shown="10"]');
+  // No waiting between presses: most arrive while a frame is still loading.
+  for (let k = 0; k < 20; k++) await page.keyboard.press('ArrowRight');
+  await page.waitForSelector('body[data-shown="30"]');
+  expect(await shown()).toEqual({ label: 30, pixels: 30 });
+  for (let k = 0; k < 5; k++) await page.keyboard.press('ArrowLeft');
+  await page.waitForSelector('body[data-shown="25"]');
+  expect(await shown()).toEqual({ label: 25, pixels: 25 });
+});
+
+it('plays with the next frames decoded ahead, pauses, and switches backend on the same frame', async () => {
+  const before = Number(await page.evaluate(() => document.body.dataset.prefetched ?? '0'));
   await page.click('#play');
   await page.waitForFunction(() => Number(document.body.dataset.shown) >= 50);
   await page.click('#play'); // pause
   await page.waitForTimeout(100);
   const paused = await shown();
   expect(paused.pixels).toBe(paused.label);
+  // Of the 25+ frames played from 25, most were decoded ahead while the previous one was shown.
+  const prefetched = Number(await page.evaluate(() => document.body.dataset.prefetched)) - before;
+  expect(prefetched).toBeGreaterThan((paused.label - 25) / 2);
   await page.selectOption('#backend', 'opencv');
   await page.waitForFunction(() => document.getElementById('decoder')!.textContent === 'opencv');
   expect(await shown()).toEqual(paused);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
 import { TvlError, VideoLoader, listBackends } from '@tvl/core';
-import { encodePng } from '@tvl/cli';
+import { encodePngAsync } from '@tvl/cli';
 import '@tvl/libav';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,9 +25,16 @@ async function loadBackends() {
     .map((b) => b.name);
 }
 
+/** Frames decoded ahead while playing, per request that asks for them. */
+const MAX_AHEAD = 12;
+/** zlib level for the PNGs: fast (frames on localhost, not files to keep). */
+const PNG_LEVEL = 1;
+
 /**
  * Starts the player's server for `file` on `port` (0: any free port). Resolves to
- * { url, close() }. One loader per backend, opened on first use and kept for the session.
+ * { url, close() }. One loader per backend, opened on first use and kept while the server runs.
+ * The video is opened before the server listens, so a file that cannot be played fails here
+ * (with its TvlError), not later in the page.
  */
 export async function startPlayer({ file, port = 0 }) {
   const backends = await loadBackends();
@@ -37,6 +44,43 @@ export async function startPlayer({ file, port = 0 }) {
       throw new TvlError('TVL_NO_BACKEND', `backend '${backend}' is not installed (have: ${backends.join(', ')})`);
     if (!loaders.has(backend)) loaders.set(backend, VideoLoader.open(file, { backend }));
     return loaders.get(backend);
+  };
+  try {
+    await loader(backends[0]);
+  } catch (err) {
+    loaders.clear();
+    throw err;
+  }
+
+  // While the page plays, it asks for the next frames ahead: they are decoded in one native call
+  // and compressed on the thread pool while the current one is on screen. Keyed by backend and
+  // frame; entries behind the frame asked for are dropped.
+  const ahead = new Map();
+  const encode = async (frame) => ({ png: await encodePngAsync(frame.data, frame.width, frame.height, PNG_LEVEL), report: frame.report });
+  const prefetch = (backend, vl, from, count) => {
+    const wanted = [];
+    for (let i = from; i < Math.min(vl.nFrames, from + count); i++) if (!ahead.has(`${backend}:${i}`)) wanted.push(i);
+    if (wanted.length === 0) return;
+    const batch = vl.selectRawFrames(wanted);
+    wanted.forEach((i, k) => {
+      const p = batch.then((frames) => encode(frames[k]));
+      p.catch(() => ahead.delete(`${backend}:${i}`)); // a failure is met again (and reported) when the frame is shown
+      ahead.set(`${backend}:${i}`, p);
+    });
+  };
+  const frameFor = async (backend, vl, index, count) => {
+    for (const key of ahead.keys()) {
+      const [b, i] = key.split(':');
+      if (b !== backend || Number(i) < index || Number(i) > index + MAX_AHEAD) ahead.delete(key);
+    }
+    const cached = ahead.get(`${backend}:${index}`);
+    ahead.delete(`${backend}:${index}`);
+    // (Queued before the prefetch: a loader decodes its calls in order.)
+    const own = cached ? null : vl.selectRawFrames([index]);
+    if (count > 0) prefetch(backend, vl, index + 1, Math.min(count, MAX_AHEAD));
+    if (cached) return { ...(await cached), prefetched: true };
+    const [frame] = await own;
+    return { ...(await encode(frame)), prefetched: false };
   };
 
   const server = http.createServer(async (req, res) => {
@@ -61,17 +105,22 @@ export async function startPlayer({ file, port = 0 }) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       } else if (url.pathname === '/api/frame') {
-        const vl = await loader(url.searchParams.get('backend') ?? backends[0]);
+        const backend = url.searchParams.get('backend') ?? backends[0];
+        const vl = await loader(backend);
         const index = Number(url.searchParams.get('i'));
-        const [frame] = await vl.selectRawFrames([index]);
+        if (!Number.isInteger(index) || index < 0 || index >= vl.nFrames) {
+          throw new TvlError('TVL_INDEX_OUT_OF_RANGE', `frame ${url.searchParams.get('i')} is not a frame of ${vl.nFrames}`);
+        }
+        const { png, report, prefetched } = await frameFor(backend, vl, index, Number(url.searchParams.get('ahead') ?? 0) || 0);
         res.writeHead(200, {
           'content-type': 'image/png',
           'cache-control': 'no-store',
-          'x-frame-index': String(frame.report.index),
-          'x-frame-pts': String(frame.report.pts),
-          'x-backend': frame.report.backend,
+          'x-frame-index': String(report.index),
+          'x-frame-pts': String(report.pts),
+          'x-backend': report.backend,
+          'x-prefetched': prefetched ? '1' : '0',
         });
-        res.end(encodePng(frame.data, frame.width, frame.height));
+        res.end(png);
       } else {
         res.writeHead(404).end('not found');
       }
@@ -87,7 +136,8 @@ export async function startPlayer({ file, port = 0 }) {
     url: `http://127.0.0.1:${server.address().port}/`,
     async close() {
       await new Promise((resolve) => server.close(resolve));
-      for (const p of loaders.values()) await (await p).close();
+      await Promise.allSettled(ahead.values());
+      for (const p of loaders.values()) await (await p.catch(() => null))?.close();
     },
   };
 }
@@ -130,6 +180,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const args = process.argv.slice(2);
   const at = args.indexOf('--port');
   const port = at >= 0 ? Number(args.splice(at, 2)[1]) : 8080;
-  const player = await startPlayer({ file: args[0] ?? sampleVideo(), port });
-  console.log(`TVL video player: ${player.url}  (Ctrl+C to stop)`);
+  try {
+    const player = await startPlayer({ file: args[0] ?? sampleVideo(), port });
+    console.log(`TVL video player: ${player.url}  (Ctrl+C to stop)`);
+  } catch (err) {
+    console.error(`video player: ${err instanceof TvlError ? `error [${err.code}]: ` : ''}${err.message}`);
+    process.exit(1);
+  }
 }

@@ -59,12 +59,8 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   if (info[1].IsObject()) {
     Napi::Value c = info[1].As<Napi::Object>().Get("colour");
     if (c.IsString()) {
-      const std::string s = c.As<Napi::String>().Utf8Value();
-      if (s == "opencv")
-        mode = ColourMode::OpenCV;
-      else if (s != "stream")
-        return rejectWith(info.Env(),
-                          Error("TVL_INVALID_ARGUMENT", "colour must be 'stream' or 'opencv', not '" + s + "'"));
+      // (Validated by the package's TypeScript: 'stream' or 'opencv'.)
+      if (c.As<Napi::String>().Utf8Value() == "opencv") mode = ColourMode::OpenCV;
     }
   }
   return openOffThread<Session>(

@@ -81,11 +81,8 @@ inline IndexOptions readIndexOptions(const Napi::Value& options) {
   const Napi::Object obj = options.As<Napi::Object>();
   const Napi::Value index = obj.Get("index");
   if (!index.IsUndefined()) {
-    const std::string s = index.IsString() ? index.As<Napi::String>().Utf8Value() : "";
-    if (s == "decoded")
-      o.mode = IndexMode::Decoded;
-    else if (s != "packets")
-      throw Error("TVL_INVALID_ARGUMENT", "index must be 'packets' or 'decoded'");
+    // (Core validated it: 'packets' or 'decoded'.)
+    if (index.IsString() && index.As<Napi::String>().Utf8Value() == "decoded") o.mode = IndexMode::Decoded;
   }
   const Napi::Value cached = obj.Get("cachedIndex");
   if (cached.IsBuffer()) {
@@ -117,7 +114,9 @@ inline OutputSpec readOutputSpec(const Napi::Object& o) {
   s.height = o.Get("height").As<Napi::Number>().Int32Value();
   s.dtype = parseDtype(o.Get("dtype").As<Napi::String>().Utf8Value());
   s.layout = parseLayout(o.Get("layout").As<Napi::String>().Utf8Value());
-  if (s.width <= 0 || s.height <= 0) throw Error("TVL_INVALID_ARGUMENT", "output size must be positive");
+  // Core validated the size; this guards the buffer arithmetic below it.
+  if (s.width <= 0 || s.height <= 0)
+    throw Error("TVL_INTERNAL", "output size must be positive (core validates it first)");
   return s;
 }
 
@@ -130,9 +129,8 @@ struct PinnedBuffers {
     for (uint32_t i = 0; i < arr.Length(); i++) {
       Napi::TypedArray t = arr.Get(i).As<Napi::TypedArray>();
       if (t.ByteLength() != expectedBytes) {
-        throw Error("TVL_INVALID_ARGUMENT", "frame buffer " + std::to_string(i) + " has " +
-                                                std::to_string(t.ByteLength()) + " bytes, expected " +
-                                                std::to_string(expectedBytes));
+        throw Error("TVL_INTERNAL", "frame buffer " + std::to_string(i) + " has " + std::to_string(t.ByteLength()) +
+                                        " bytes, expected " + std::to_string(expectedBytes));
       }
       data.push_back(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
       refs.push_back(Napi::Persistent(t));

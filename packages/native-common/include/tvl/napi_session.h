@@ -113,8 +113,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
       size_t kept = 0;
       for (const auto& r : runs_) kept += r.keep.size();
       if (kept != buffers.data.size())
-        throw Error("TVL_INVALID_ARGUMENT", "the plan keeps " + std::to_string(kept) + " frames but " +
-                                                std::to_string(buffers.data.size()) + " buffers were given");
+        throw Error("TVL_INTERNAL", "the plan keeps " + std::to_string(kept) + " frames but " +
+                                        std::to_string(buffers.data.size()) + " buffers were given");
       if constexpr (detail::HasCallOptions<Session>::value) {
         stats_ = session_->decode(runs_, buffers.data, out_, cancel.token, options);
       } else {
@@ -222,7 +222,8 @@ class OpenWorker : public PromiseWorker {
 template <class Session>
 Napi::Value openOffThread(const Napi::CallbackInfo& info, typename OpenWorker<Session>::OpenFn open) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) return rejectWith(env, Error("TVL_INVALID_ARGUMENT", "path must be a string"));
+  if (!info[0].IsString())
+    return rejectWith(env, Error("TVL_INTERNAL", "path must be a string (core validates it first)"));
   IndexOptions index;
   try {
     index = readIndexOptions(info[1]);

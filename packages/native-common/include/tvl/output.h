@@ -27,13 +27,13 @@ inline Dtype parseDtype(const std::string& s) {
   if (s == "float32") return Dtype::Float32;
   if (s == "int32") return Dtype::Int32;
   if (s == "uint8") return Dtype::Uint8;
-  throw Error("TVL_INVALID_ARGUMENT", "unknown dtype '" + s + "'");
+  throw Error("TVL_INTERNAL", "unknown dtype '" + s + "' (core validates it first)");
 }
 
 inline Layout parseLayout(const std::string& s) {
   if (s == "hwc") return Layout::HWC;
   if (s == "chw") return Layout::CHW;
-  throw Error("TVL_INVALID_ARGUMENT", "unknown layout '" + s + "'");
+  throw Error("TVL_INTERNAL", "unknown layout '" + s + "' (core validates it first)");
 }
 
 namespace detail {

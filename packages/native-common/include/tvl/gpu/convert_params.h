@@ -45,10 +45,11 @@ inline ConvertParams makeConvertParams(const ColourSpec& colour, int bitDepth, i
   p.cropX = proc.cropX;
   p.cropY = proc.cropY;
   if (p.cropX < 0 || p.cropY < 0 || p.cropX + p.outW > p.resizeW || p.cropY + p.outH > p.resizeH) {
-    throw Error("TVL_INVALID_ARGUMENT", "crop " + std::to_string(p.outW) + "x" + std::to_string(p.outH) + " at (" +
-                                            std::to_string(p.cropX) + ", " + std::to_string(p.cropY) +
-                                            ") does not fit in the resized frame " + std::to_string(p.resizeW) + "x" +
-                                            std::to_string(p.resizeH));
+    // Core checked the crop (nvvl's processing.ts); this keeps the kernel inside the frame.
+    throw Error("TVL_INTERNAL", "crop " + std::to_string(p.outW) + "x" + std::to_string(p.outH) + " at (" +
+                                    std::to_string(p.cropX) + ", " + std::to_string(p.cropY) +
+                                    ") does not fit in the resized frame " + std::to_string(p.resizeW) + "x" +
+                                    std::to_string(p.resizeH));
   }
   p.flip = proc.flip ? 1 : 0;
   p.rotation = rotation;
