@@ -2,7 +2,7 @@
  * @tvl/nvdec's whole engine, without a GPU: test/emulated/nvdec.emulated.ts (core's conformance
  * and bad-input suites, colour parity, parallel loaders, unsupported streams) runs in a child jest
  * whose addon loads the emulated NVIDIA driver (@tvl/native-common's
- * testing/emulated-nvidia-driver.cc). The driver enforces what a real one does (a current CUDA
+ * packages/testkit/native/emulated-nvidia-driver.cc). The driver enforces what a real one does (a current CUDA
  * context for every call, a bounded number of mapped pictures, parameter sets before pictures,
  * delayed display, asynchronous host copies) and reports at exit what was never freed.
  */

@@ -1,7 +1,7 @@
 /**
  * @tvl/nvvl's GPU path without a GPU: test/emulated/nvvl.emulated.ts runs in a child jest whose
  * addon, and FFmpeg's NVDEC hwaccel inside it, load the emulated NVIDIA driver (@tvl/native-common's
- * testing/emulated-nvidia-driver.cc). FFmpeg parses; the emulated NVDEC decodes the pictures it
+ * packages/testkit/native/emulated-nvidia-driver.cc). FFmpeg parses; the emulated NVDEC decodes the pictures it
  * is sent (H.264, VP9, MJPEG) and reports their decode status; TVL's kernel converts the mapped
  * surfaces; the driver enforces a real one's rules and reports at exit what was never freed.
  */

@@ -1,6 +1,6 @@
 /**
  * @tvl/nvdec's engine run end to end against the emulated NVIDIA driver (see @tvl/native-common's
- * testing/emulated-nvidia-driver.cc): core's conformance and bad-input suites, colour parity with
+ * packages/testkit/native/emulated-nvidia-driver.cc): core's conformance and bad-input suites, colour parity with
  * @tvl/libav, resized output, several loaders at once, and the typed error (and CPU fallback) for
  * a stream the GPU cannot decode. Started by test/emulated-driver.test.ts in a child jest, with
  * the driver's environment set; a real GPU runs the same checks through bench/gpu-check.mjs.

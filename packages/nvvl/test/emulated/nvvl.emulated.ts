@@ -1,6 +1,6 @@
 /**
  * @tvl/nvvl's GPU path run end to end against the emulated NVIDIA driver (see @tvl/native-common's
- * testing/emulated-nvidia-driver.cc): FFmpeg's NVDEC hwaccel on TVL's CUDA context, its mapped
+ * packages/testkit/native/emulated-nvidia-driver.cc): FFmpeg's NVDEC hwaccel on TVL's CUDA context, its mapped
  * NV12/P010 surfaces converted by the frame kernel with the fused processing. The emulated NVDEC
  * decodes what FFmpeg sends it for H.264, VP9 and MJPEG (not HEVC, AV1 or MPEG-4), so the
  * conformance cases are those codecs', in every container and timing the suite knows. Started by
