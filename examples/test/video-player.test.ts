@@ -36,13 +36,8 @@ afterAll(async () => {
 /** The frame index the page claims and the one its pixels carry. */
 async function shown(): Promise<{ label: number; pixels: number }> {
   const { label, rgb, width, height } = await page.evaluate(() => {
-    const img = document.getElementById('frame') as HTMLImageElement;
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d')!;
-    ctx.drawImage(img, 0, 0);
-    const rgba = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const canvas = document.getElementById('frame') as HTMLCanvasElement;
+    const rgba = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
     const rgb: number[] = [];
     for (let i = 0; i < rgba.length; i += 4) rgb.push(rgba[i], rgba[i + 1], rgba[i + 2]);
     return { label: Number(document.getElementById('index')!.textContent), rgb, width: canvas.width, height: canvas.height };

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // A small local video player over TVL: this Node server decodes frames with a TVL backend and
-// serves them as PNG to the page next to it (index.html).
+// serves them, as raw RGB24 bytes, to the page next to it (index.html), which draws them on a
+// canvas. (No image codec on either side: on a 2-core machine compressing and decoding PNGs cost
+// more than decoding the video.)
 //   node examples/video-player/server.mjs [video] [--port 8080]
 // Then open http://localhost:8080. Without a video it generates a sample with the frame number
 // drawn in (the ffmpeg CLI's testsrc2).
@@ -12,7 +14,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
 import { TvlError, VideoLoader, listBackends } from '@tvl/core';
-import { encodePngAsync } from '@tvl/cli';
 import '@tvl/libav';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,9 +27,9 @@ async function loadBackends() {
 }
 
 /** Frames decoded ahead while playing, per request that asks for them. */
-const MAX_AHEAD = 12;
-/** zlib level for the PNGs: fast (frames on localhost, not files to keep). */
-const PNG_LEVEL = 1;
+const MAX_AHEAD = 8;
+/** Decoded frames kept behind the one asked for: the page has a few requests in flight, which may arrive out of order. */
+const KEEP_BEHIND = 4;
 
 /**
  * Starts the player's server for `file` on `port` (0: any free port). Resolves to
@@ -53,17 +54,16 @@ export async function startPlayer({ file, port = 0 }) {
   }
 
   // While the page plays, it asks for the next frames ahead: they are decoded in one native call
-  // and compressed on the thread pool while the current one is on screen. Keyed by backend and
-  // frame; entries behind the frame asked for are dropped.
+  // while the current one is on screen. Keyed by backend and frame; entries behind the frame asked
+  // for are dropped.
   const ahead = new Map();
-  const encode = async (frame) => ({ png: await encodePngAsync(frame.data, frame.width, frame.height, PNG_LEVEL), report: frame.report });
   const prefetch = (backend, vl, from, count) => {
     const wanted = [];
     for (let i = from; i < Math.min(vl.nFrames, from + count); i++) if (!ahead.has(`${backend}:${i}`)) wanted.push(i);
     if (wanted.length === 0) return;
     const batch = vl.selectRawFrames(wanted);
     wanted.forEach((i, k) => {
-      const p = batch.then((frames) => encode(frames[k]));
+      const p = batch.then((frames) => frames[k]);
       p.catch(() => ahead.delete(`${backend}:${i}`)); // a failure is met again (and reported) when the frame is shown
       ahead.set(`${backend}:${i}`, p);
     });
@@ -71,16 +71,16 @@ export async function startPlayer({ file, port = 0 }) {
   const frameFor = async (backend, vl, index, count) => {
     for (const key of ahead.keys()) {
       const [b, i] = key.split(':');
-      if (b !== backend || Number(i) < index || Number(i) > index + MAX_AHEAD) ahead.delete(key);
+      if (b !== backend || Number(i) < index - KEEP_BEHIND || Number(i) > index + 2 * MAX_AHEAD) ahead.delete(key);
     }
     const cached = ahead.get(`${backend}:${index}`);
     ahead.delete(`${backend}:${index}`);
     // (Queued before the prefetch: a loader decodes its calls in order.)
     const own = cached ? null : vl.selectRawFrames([index]);
     if (count > 0) prefetch(backend, vl, index + 1, Math.min(count, MAX_AHEAD));
-    if (cached) return { ...(await cached), prefetched: true };
+    if (cached) return { frame: await cached, prefetched: true };
     const [frame] = await own;
-    return { ...(await encode(frame)), prefetched: false };
+    return { frame, prefetched: false };
   };
 
   const server = http.createServer(async (req, res) => {
@@ -111,16 +111,18 @@ export async function startPlayer({ file, port = 0 }) {
         if (!Number.isInteger(index) || index < 0 || index >= vl.nFrames) {
           throw new TvlError('TVL_INDEX_OUT_OF_RANGE', `frame ${url.searchParams.get('i')} is not a frame of ${vl.nFrames}`);
         }
-        const { png, report, prefetched } = await frameFor(backend, vl, index, Number(url.searchParams.get('ahead') ?? 0) || 0);
+        const { frame, prefetched } = await frameFor(backend, vl, index, Number(url.searchParams.get('ahead') ?? 0) || 0);
         res.writeHead(200, {
-          'content-type': 'image/png',
+          'content-type': 'application/octet-stream',
           'cache-control': 'no-store',
-          'x-frame-index': String(report.index),
-          'x-frame-pts': String(report.pts),
-          'x-backend': report.backend,
+          'x-width': String(frame.width),
+          'x-height': String(frame.height),
+          'x-frame-index': String(frame.report.index),
+          'x-frame-pts': String(frame.report.pts),
+          'x-backend': frame.report.backend,
           'x-prefetched': prefetched ? '1' : '0',
         });
-        res.end(png);
+        res.end(frame.data);
       } else {
         res.writeHead(404).end('not found');
       }

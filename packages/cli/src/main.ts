@@ -501,4 +501,4 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
 }
 
-export { encodePng, encodePngAsync } from './png.js';
+export { encodePng } from './png.js';

@@ -58,16 +58,7 @@ function assemble(width: number, height: number, idat: Buffer): Buffer {
   ]);
 }
 
-/** `level`: zlib's compression level, 1 (fast, for showing frames) to 9 (small files); default 6. */
+/** `level`: zlib's compression level, 1 (fast) to 9 (small files); default 6. */
 export function encodePng(rgb: Uint8Array, width: number, height: number, level = 6): Buffer {
   return assemble(width, height, zlib.deflateSync(scanlines(rgb, width, height), { level }));
-}
-
-/** encodePng with the compression on libuv's thread pool, so several frames compress at once off the event loop. */
-export async function encodePngAsync(rgb: Uint8Array, width: number, height: number, level = 6): Promise<Buffer> {
-  const raw = scanlines(rgb, width, height);
-  const idat = await new Promise<Buffer>((resolve, reject) =>
-    zlib.deflate(raw, { level }, (err, out) => (err ? reject(err) : resolve(out))),
-  );
-  return assemble(width, height, idat);
 }
