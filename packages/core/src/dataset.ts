@@ -298,20 +298,23 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     outer?.addEventListener('abort', onOuterAbort, { once: true });
     const inFlight: Promise<Batch<T>>[] = [];
     let next = 0;
-    const launch = () => {
-      while (next < groups.length && inFlight.length < this.o.prefetch + 1) {
+    // Keeps `limit` batches loading (or loaded, not yet handed out).
+    const launch = (limit: number) => {
+      while (next < groups.length && inFlight.length < limit) {
         const p = this.loadBatch(groups[next++], stop.signal);
         p.catch(() => undefined); // observed when awaited; never an unhandled rejection
         inFlight.push(p);
       }
     };
     try {
-      launch();
+      launch(this.o.prefetch + 1);
       while (inFlight.length > 0) {
         if (outer?.aborted) throw new AbortedError('batch loading was aborted', { cause: outer.reason });
         const batch = await inFlight.shift()!;
-        launch();
+        // While the caller has this batch, `prefetch` batches load: none with prefetch 0.
+        launch(this.o.prefetch);
         yield batch;
+        launch(1);
       }
     } finally {
       outer?.removeEventListener('abort', onOuterAbort);
@@ -348,18 +351,29 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     }
     const loaded = items as T[];
     try {
-      const data = this.o.collate
-        ? this.o.collate(loaded)
-        : tf.stack(
-            loaded.map((item) => {
-              const t = tensorOf(item);
-              if (!t) throw new InvalidArgumentError('items have no tensor `data`: pass a collate function');
-              return t;
-            }),
-          );
+      const data = this.o.collate ? this.o.collate(loaded) : this.stackItems(loaded, indices);
       return { data, indices, items: loaded };
     } finally {
       loaded.forEach(disposeItem);
     }
+  }
+
+  /** The default collate: the items' tensors stacked, after checking they can be (naming those that cannot). */
+  private stackItems(items: T[], indices: number[]): tf.Tensor {
+    const name = (k: number) => this.dataset.describe?.(indices[k]) ?? `item ${indices[k]}`;
+    const tensors = items.map((item, k) => {
+      const t = tensorOf(item);
+      if (!t) throw new InvalidArgumentError(`dataset item ${indices[k]} (${name(k)}) has no tensor \`data\`: pass a collate function`);
+      return t;
+    });
+    const first = tensors[0];
+    const k = tensors.findIndex((t) => t.dtype !== first.dtype || t.shape.join() !== first.shape.join());
+    if (k > 0) {
+      throw new InvalidArgumentError(
+        `a batch needs items of one shape and dtype, but ${name(0)} is [${first.shape}] ${first.dtype} and ${name(k)} is ` +
+          `[${tensors[k].shape}] ${tensors[k].dtype}: give every clip the same number of frames and an outWidth/outHeight, or pass a collate function`,
+      );
+    }
+    return tf.stack(tensors);
   }
 }

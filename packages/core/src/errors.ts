@@ -20,6 +20,7 @@ export type TvlErrorCode =
   | 'TVL_ABORTED'
   | 'TVL_IO_ERROR'
   | 'TVL_NATIVE_LOAD_FAILED'
+  | 'TVL_NO_TFJS_BACKEND'
   | 'TVL_INTERNAL';
 
 export interface TvlErrorDetails {
@@ -128,6 +129,13 @@ export class NativeLoadError extends TvlError {
   }
 }
 
+/** TensorFlow.js has no backend registered: frames cannot become tensors until one is imported. */
+export class NoTfjsBackendError extends TvlError {
+  constructor(message: string, details?: TvlErrorDetails) {
+    super('TVL_NO_TFJS_BACKEND', message, details);
+  }
+}
+
 /** A fault inside TVL (a bug): please report it with the message. */
 export class InternalError extends TvlError {
   constructor(message: string, details?: TvlErrorDetails) {
@@ -151,6 +159,7 @@ const classByCode: Record<TvlErrorCode, new (message: string, details?: TvlError
   TVL_ABORTED: AbortedError,
   TVL_IO_ERROR: IoError,
   TVL_NATIVE_LOAD_FAILED: NativeLoadError,
+  TVL_NO_TFJS_BACKEND: NoTfjsBackendError,
   TVL_INTERNAL: InternalError,
 };
 

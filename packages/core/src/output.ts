@@ -1,7 +1,7 @@
 /** Output shapes, buffers and tensor wrapping. Pixels are produced natively; tfjs only wraps them. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FrameBuffer, OutputDtype, OutputLayout, OutputSpec, VideoInfo } from './backend.js';
-import { InvalidArgumentError, describeValue } from './errors.js';
+import { InvalidArgumentError, NoTfjsBackendError, describeValue } from './errors.js';
 
 export type TensorDtype = 'float32' | 'int32';
 
@@ -30,13 +30,14 @@ export function frameElementCount(spec: OutputSpec): number {
 }
 
 /**
- * A buffer for one frame. Backends overwrite every byte, so the memory is not zero-filled first
- * (zeroing a 1080p float32 frame is 25 MB of writes per frame for nothing).
+ * A buffer for `frames` frames (one by default), back to back. Backends overwrite every byte, so
+ * the memory is not zero-filled first (zeroing a 1080p float32 frame is 25 MB of writes per frame
+ * for nothing).
  */
-export function allocateFrameBuffer(spec: OutputSpec): FrameBuffer {
-  const n = frameElementCount(spec);
+export function allocateFrameBuffer(spec: OutputSpec, frames = 1): FrameBuffer {
+  const n = frameElementCount(spec) * frames;
   // allocUnsafeSlow: an unpooled, uninitialised ArrayBuffer of exactly this size, offset 0.
-  const bytes = Buffer.allocUnsafeSlow(bytesPerFrame(spec)).buffer;
+  const bytes = Buffer.allocUnsafeSlow(bytesPerFrame(spec) * frames).buffer;
   switch (spec.dtype) {
     case 'float32':
       return new Float32Array(bytes, 0, n);
@@ -59,7 +60,31 @@ export function frameShape(spec: OutputSpec): [number, number, number] {
 /** Wraps a filled buffer as a tensor without copying or converting it. */
 export function bufferToTensor(buffer: FrameBuffer, spec: OutputSpec): tf.Tensor3D {
   if (spec.dtype === 'uint8') throw new InvalidArgumentError("dtype 'uint8' is for raw frames; tensors are 'float32' or 'int32'");
-  return tf.tensor3d(buffer as Float32Array | Int32Array, frameShape(spec), spec.dtype);
+  try {
+    return tf.tensor3d(buffer as Float32Array | Int32Array, frameShape(spec), spec.dtype);
+  } catch (err) {
+    throw withoutTfjsBackend(err);
+  }
+}
+
+/**
+ * `err` from tfjs, or TVL_NO_TFJS_BACKEND saying what to import when the cause is that tfjs has
+ * no backend to hold tensors (its own message for that names no package).
+ */
+export function withoutTfjsBackend(err: unknown): unknown {
+  let hasBackend = true;
+  try {
+    hasBackend = tf.engine().backend !== undefined;
+  } catch {
+    hasBackend = false;
+  }
+  if (hasBackend) return err;
+  return new NoTfjsBackendError(
+    'TensorFlow.js has no backend registered, so frames cannot become tensors: import one first ' +
+      "(import '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu' or '@tensorflow/tfjs-backend-cpu'), " +
+      'or read raw frames with selectRawFrames',
+    { cause: err },
+  );
 }
 
 export function checkDtype(dtype: unknown): TensorDtype {

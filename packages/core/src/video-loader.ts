@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs-core';
-import { stack } from '@tensorflow/tfjs-core';
+import { tensor } from '@tensorflow/tfjs-core';
 import type { BackendFactory, BackendOpenOptions, BackendVideo, DecodeResult, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
 import { parseDevice, formatDevice, type Device } from './device.js';
 import {
@@ -26,7 +26,10 @@ import {
   bytesPerFrame,
   checkDtype,
   checkLayout,
+  frameElementCount,
+  frameShape,
   resolveOutputSize,
+  withoutTfjsBackend,
   type TensorDtype,
 } from './output.js';
 import { rejectUnknownOptions } from './options.js';
@@ -404,10 +407,28 @@ export class VideoLoader implements AsyncDisposable {
   }
 
   /** Streams every frame from the current position to the end, a few frames per native call. */
+  /**
+   * Leaving the loop early (break, return, an exception) or aborting frees the frames decoded but
+   * not handed out, and leaves `position` at the first of them: the next read continues there.
+   */
   async *remainingFrames(options: ReadOptions = {}): AsyncGenerator<tf.Tensor3D> {
+    this.checkReadOptions(options);
     const perCall = Math.max(1, Math.min(STREAM_BATCH_FRAMES, Math.floor(this.maxBatchBytes / bytesPerFrame(this.spec))));
     while (this.cursor < this.nFrames) {
-      for (const frame of await this.readFrames(perCall, options)) yield frame;
+      const start = this.cursor;
+      const frames = await this.readFrames(perCall, options);
+      let handed = 0;
+      try {
+        while (handed < frames.length) {
+          throwIfAborted(options.signal, this.path);
+          yield frames[handed++];
+        }
+      } finally {
+        if (handed < frames.length) {
+          for (let k = handed; k < frames.length; k++) frames[k].dispose();
+          this.cursor = start + handed;
+        }
+      }
     }
   }
 
@@ -430,7 +451,9 @@ export class VideoLoader implements AsyncDisposable {
    */
   async *selectFrames(indices: Iterable<number>, options: ReadOptions = {}): AsyncGenerator<tf.Tensor3D> {
     this.checkReadOptions(options);
+    // (Frames decoded ahead are plain buffers until yielded: leaving early leaves no tensors behind.)
     for await (const { buffer } of this.decodeInRequestOrder(this.toIndexList(indices), this.spec, options.signal)) {
+      throwIfAborted(options.signal, this.path);
       yield bufferToTensor(buffer, this.spec);
     }
   }
@@ -448,13 +471,32 @@ export class VideoLoader implements AsyncDisposable {
     const list = this.toIndexList(indices);
     if (list.length === 0)
       throw new InvalidArgumentError('selectFrameBatch needs at least one frame index (a batch of none has no shape)', { path: this.path });
-    this.checkResultSize(list.length * 2, this.spec, 'selectFrameBatch'); // the frames, then the stacked copy
-    const frames: tf.Tensor3D[] = [];
+    this.checkResultSize(list.length, this.spec, 'selectFrameBatch');
+    this.checkReadOptions(options);
+    this.checkOpen();
+    for (const i of list) this.validateIndex(i);
+    // The backend writes each frame straight into its slot of one batch buffer (no stacking copy).
+    const frameElements = frameElementCount(this.spec);
+    const batch = allocateFrameBuffer(this.spec, list.length);
+    const slot = (k: number) => batch.subarray(k * frameElements, (k + 1) * frameElements) as FrameBuffer;
+    const firstSlot = new Map<number, number>();
+    list.forEach((idx, k) => {
+      if (!firstSlot.has(idx)) firstSlot.set(idx, k);
+    });
+    // Distinct frames in native calls of at most maxBatchBytes each.
+    const distinct = [...firstSlot.keys()];
+    const perCall = Math.max(1, Math.floor(this.maxBatchBytes / bytesPerFrame(this.spec)));
+    for (let at = 0; at < distinct.length; at += perCall) {
+      await this.decode(distinct.slice(at, at + perCall), this.spec, options.signal, (idx) => slot(firstSlot.get(idx)!));
+    }
+    list.forEach((idx, k) => {
+      const first = firstSlot.get(idx)!;
+      if (first !== k) batch.copyWithin(k * frameElements, first * frameElements, (first + 1) * frameElements);
+    });
     try {
-      for await (const f of this.selectFrames(list, options)) frames.push(f);
-      return stack(frames) as tf.Tensor4D;
-    } finally {
-      for (const f of frames) f.dispose();
+      return tensor(batch as Float32Array | Int32Array, [list.length, ...frameShape(this.spec)], this.dtype) as tf.Tensor4D;
+    } catch (err) {
+      throw withoutTfjsBackend(err);
     }
   }
 
@@ -621,7 +663,13 @@ export class VideoLoader implements AsyncDisposable {
   }
 
   /** One plan, one native call; runs after any operation already queued on this loader. */
-  private decode(targets: number[], spec: OutputSpec, signal?: AbortSignal): Promise<Map<number, DecodedFrame>> {
+  /** `bufferFor`: where frame `idx` goes (default: a buffer of its own). */
+  private decode(
+    targets: number[],
+    spec: OutputSpec,
+    signal?: AbortSignal,
+    bufferFor: (idx: number) => FrameBuffer = () => allocateFrameBuffer(spec),
+  ): Promise<Map<number, DecodedFrame>> {
     // Checked when called, not when run: work queued before close() still completes.
     try {
       this.checkOpen();
@@ -632,7 +680,7 @@ export class VideoLoader implements AsyncDisposable {
       throwIfAborted(signal, this.path);
       const plan = planDecode(this.frameIndex, targets, this.decoderPosition, this.opened.costModel ?? DEFAULT_COST_MODEL);
       const order = planOutputOrder(plan);
-      const buffers = order.map(() => allocateFrameBuffer(spec));
+      const buffers = order.map(bufferFor);
       let result: DecodeResult;
       try {
         result = await this.opened.decode({ plan, output: spec, buffers, signal });

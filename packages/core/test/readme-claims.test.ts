@@ -32,6 +32,7 @@ describe('README claims', () => {
       'TVL_ABORTED',
       'TVL_IO_ERROR',
       'TVL_NATIVE_LOAD_FAILED',
+      'TVL_NO_TFJS_BACKEND',
       'TVL_INTERNAL',
     ] as const satisfies readonly core.TvlErrorCode[];
     for (const code of codes) {

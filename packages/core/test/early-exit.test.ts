@@ -1,0 +1,124 @@
+/**
+ * Leaving an iterator early or aborting it frees every tensor it made and did not hand out, and
+ * leaves the loader's position at the first frame not delivered. Batches load ahead only as far
+ * as `prefetch` says, and batches that cannot be stacked say which items differ.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { BatchDataLoader, VideoLoader, asyncDataset, listBackends } from '@tvl/core';
+import { registerBackend, unregisterBackend } from '@tvl/core/backend';
+import { fakeBackend } from './fake-backend.js';
+
+beforeEach(() => registerBackend(fakeBackend('fake', [], { nFrames: 20 })));
+afterEach(() => {
+  for (const b of listBackends()) unregisterBackend(b.name);
+});
+
+const value = (t: tf.Tensor) => Math.round(t.dataSync()[0] * 255);
+
+describe('VideoLoader iterators', () => {
+  it('remainingFrames: a break after 3 frames frees the rest of the native call and the next read is frame 3', async () => {
+    const vl = await VideoLoader.open('clip');
+    const before = tf.memory().numTensors;
+    const got: number[] = [];
+    for await (const t of vl.remainingFrames()) {
+      got.push(value(t));
+      t.dispose();
+      if (got.length === 3) break;
+    }
+    expect(got).toEqual([0, 1, 2]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(vl.position).toBe(3);
+    const next = await vl.readFrame();
+    expect(value(next)).toBe(3);
+    next.dispose();
+    await vl.close();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('remainingFrames: an abort stops at once with TVL_ABORTED, frees what was not handed out, and keeps the position', async () => {
+    const vl = await VideoLoader.open('clip');
+    const before = tf.memory().numTensors;
+    const abort = new AbortController();
+    const got: number[] = [];
+    await expect(
+      (async () => {
+        for await (const t of vl.remainingFrames({ signal: abort.signal })) {
+          got.push(value(t));
+          t.dispose();
+          if (got.length === 2) abort.abort();
+        }
+      })(),
+    ).rejects.toMatchObject({ code: 'TVL_ABORTED' });
+    expect(got).toEqual([0, 1]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(vl.position).toBe(2);
+    await vl.close();
+  });
+
+  it('selectFrames: leaving early or aborting leaves no tensor behind', async () => {
+    const vl = await VideoLoader.open('clip');
+    const before = tf.memory().numTensors;
+    for await (const t of vl.selectFrames([5, 9, 1, 7])) {
+      t.dispose();
+      break;
+    }
+    const abort = new AbortController();
+    const got: number[] = [];
+    await expect(
+      (async () => {
+        for await (const t of vl.selectFrames([5, 9, 1, 7], { signal: abort.signal })) {
+          got.push(value(t));
+          t.dispose();
+          abort.abort();
+        }
+      })(),
+    ).rejects.toMatchObject({ code: 'TVL_ABORTED' });
+    expect(got).toEqual([5]);
+    expect(tf.memory().numTensors).toBe(before);
+    await vl.close();
+  });
+});
+
+describe('BatchDataLoader', () => {
+  it('prefetch 0 loads nothing ahead; prefetch k keeps k batches loading while the caller has one', async () => {
+    for (const prefetch of [0, 1, 2]) {
+      const started: number[] = [];
+      const ds = asyncDataset(12, async (i) => {
+        started.push(i);
+        return tf.scalar(i);
+      });
+      const loader = new BatchDataLoader(ds, { batchSize: 2, prefetch });
+      const startedWhileHolding: number[] = [];
+      for await (const batch of loader) {
+        // Let any loading that was started run.
+        await new Promise((r) => setTimeout(r, 5));
+        startedWhileHolding.push(started.length);
+        batch.data.dispose();
+      }
+      // Holding batch b (items 2b, 2b+1), the loader has started the items of batches b+1..b+prefetch.
+      expect(startedWhileHolding).toEqual(Array.from({ length: 6 }, (_, b) => Math.min(12, 2 * (b + 1 + prefetch))));
+    }
+  });
+
+  it('items of different shapes are TVL_INVALID_ARGUMENT naming the two that differ', async () => {
+    const ds = asyncDataset(
+      2,
+      async (i) => tf.zeros(i === 0 ? [4, 2, 2, 3] : [4, 3, 2, 3]),
+      (i) => `clip-${i}.mp4 frames [0..3]`,
+    );
+    const before = tf.memory().numTensors;
+    const loader = new BatchDataLoader(ds, { batchSize: 2 });
+    await expect(
+      (async () => {
+        for await (const b of loader) b.data.dispose();
+      })(),
+    ).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+      message: expect.stringMatching(
+        /clip-0\.mp4 frames \[0\.\.3\] is \[4,2,2,3\] float32 and clip-1\.mp4 frames \[0\.\.3\] is \[4,3,2,3\]/,
+      ),
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
