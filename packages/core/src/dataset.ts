@@ -9,6 +9,8 @@ import { AbortedError, InvalidArgumentError, TvlError, describeValue, makeError,
 import { rejectUnknownOptions } from './options.js';
 import { VideoLoaderPool } from './pool.js';
 import { seededRandom } from './random.js';
+import type { FrameBuffer, OutputSpec } from './backend.js';
+import { allocateFrameBuffer, bytesPerFrame, frameElementCount, frameShape, withoutTfjsBackend } from './output.js';
 import type { VideoLoaderOptions } from './video-loader.js';
 
 /** Anything indexable whose items load asynchronously. */
@@ -17,6 +19,20 @@ export interface AsyncDataset<T> {
   get(index: number, options?: { signal?: AbortSignal }): Promise<T>;
   /** Describes item `index` for error messages (e.g. its path and frames). */
   describe?(index: number): string;
+  /**
+   * Optional: loads the items `indices` as one batch, with its native work started when `started`
+   * resolves (so it goes on while the caller's thread is blocked), or null when this dataset
+   * cannot for these options (BatchDataLoader then loads item by item). VideoDataset has it.
+   */
+  startBatch?(indices: number[], signal: AbortSignal): BatchStart<T> | null;
+}
+
+/** A batch whose loading has begun: see AsyncDataset.startBatch. */
+export interface BatchStart<T> {
+  /** Resolves once every native call of the batch has been started. */
+  started: Promise<void>;
+  /** The batch; `data` is one buffer the backends wrote into, wrapped without a copy. */
+  done: Promise<{ data: tf.Tensor; items: T[] }>;
 }
 
 /** An AsyncDataset from a length and a loading function. */
@@ -93,6 +109,80 @@ export class VideoDataset implements AsyncDataset<Clip> {
     return `${c.path} frames [${frames}]`;
   }
 
+  /**
+   * The clips `indices` as one [B, T, H, W, C] batch, for BatchDataLoader: per file, one native
+   * call decodes that file's clips straight into their slots of one buffer, and every call is
+   * started before `started` resolves. Null with a `transform` (which takes one clip at a time).
+   */
+  startBatch(indices: number[], signal: AbortSignal): BatchStart<Clip> | null {
+    if (this.options.transform) return null;
+    const specs = indices.map((i) => {
+      const spec = this.clips[i];
+      if (spec === undefined) throw new InvalidArgumentError(`clip ${i} is out of range (the dataset has ${this.length})`);
+      return spec;
+    });
+    const length = specs[0].frames.length;
+    const k = specs.findIndex((s) => s.frames.length !== length);
+    if (k > 0) {
+      throw new InvalidArgumentError(
+        `a batch needs clips of one length, but ${this.describe(indices[0])} has ${length} frames and ` +
+          `${this.describe(indices[k])} has ${specs[k].frames.length}`,
+      );
+    }
+    // The clips of each file, in one native call: positions in the batch, and the frames in order.
+    const byPath = new Map<string, number[]>();
+    specs.forEach((s, b) => byPath.set(s.path, [...(byPath.get(s.path) ?? []), b]));
+    let batch: { buffer: FrameBuffer; spec: OutputSpec; first: number } | undefined;
+    const calls: Promise<void>[] = [];
+    const submitted = [...byPath].map(([path, positions]) =>
+      this.pool
+        .withLoader(
+          path,
+          (vl) => {
+            const spec: OutputSpec = { width: vl.outWidth, height: vl.outHeight, dtype: vl.dtype, layout: vl.layout };
+            batch ??= { buffer: allocateFrameBuffer(spec, specs.length * length), spec, first: positions[0] };
+            if (bytesPerFrame(spec) !== bytesPerFrame(batch.spec) || spec.width !== batch.spec.width || spec.height !== batch.spec.height) {
+              throw new InvalidArgumentError(
+                `a batch needs frames of one size, but ${this.describe(indices[batch.first])} gives ${batch.spec.width}x${batch.spec.height} ` +
+                  `and ${this.describe(indices[positions[0]])} gives ${spec.width}x${spec.height}: set outWidth and outHeight in loaderOptions`,
+              );
+            }
+            const { buffer } = batch;
+            const elements = frameElementCount(spec);
+            // Frame t of the clip at batch position b goes to slot b * length + t.
+            const slots = positions.flatMap((b) => specs[b].frames.map((_, t) => b * length + t));
+            const frames = positions.flatMap((b) => specs[b].frames);
+            const call = vl
+              .decodeInto(frames, (j) => buffer.subarray(slots[j] * elements, (slots[j] + 1) * elements) as FrameBuffer, signal)
+              .catch((err) => {
+                // Name the clip whose frame failed.
+                const at = frames.findIndex((f) => f === (err as TvlError)?.frameIndex);
+                const b = at >= 0 ? Math.floor(slots[at] / length) : positions[0];
+                throw signal.aborted ? err : new DatasetItemError(indices[b], this.describe(indices[b]), err);
+              });
+            call.catch(() => undefined); // observed through `done`
+            calls.push(call);
+            // Returned without waiting: the pool's slot is free again once the call has started.
+          },
+          { signal, loaderOptions: this.options.loaderOptions },
+        )
+        .catch((err) => {
+          // Opening the file failed: name its first clip.
+          throw signal.aborted || err instanceof DatasetItemError
+            ? err
+            : new DatasetItemError(indices[positions[0]], this.describe(indices[positions[0]]), err);
+        }),
+    );
+    const started = Promise.all(submitted).then(() => undefined);
+    const done = started.then(async () => {
+      await Promise.all(calls);
+      const { buffer, spec } = batch!;
+      const data = wrapBuffer(buffer, [specs.length, length, ...frameShape(spec)], spec.dtype);
+      return { data, items: specs.map(batchedClip) };
+    });
+    return { started, done };
+  }
+
   async get(index: number, options: { signal?: AbortSignal } = {}): Promise<Clip> {
     const spec = this.clips[index];
     if (spec === undefined) throw new InvalidArgumentError(`clip ${index} is out of range (the dataset has ${this.length})`);
@@ -107,6 +197,25 @@ export class VideoDataset implements AsyncDataset<Clip> {
       data.dispose();
     }
   }
+}
+
+/** A buffer the backends filled, as a tensor of `shape` (no copy). */
+function wrapBuffer(buffer: FrameBuffer, shape: number[], dtype: OutputSpec['dtype']): tf.Tensor {
+  try {
+    return tf.tensor(buffer as Float32Array | Int32Array, shape, dtype as 'float32' | 'int32');
+  } catch (err) {
+    throw withoutTfjsBackend(err);
+  }
+}
+
+/** A clip of a batch loaded whole (startBatch): its frames are the batch's `data[b]`, not a tensor of its own. */
+function batchedClip(spec: VideoClip): Clip {
+  return {
+    spec,
+    get data(): tf.Tensor4D {
+      throw new InvalidArgumentError(`this clip (${spec.path}) was loaded as part of a batch: its frames are in the batch's data`);
+    },
+  };
 }
 
 /** Evenly spaced clips of `length` frames `stride` apart, over a video of `nFrames` frames. */
@@ -296,39 +405,58 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     const outer = this.o.signal;
     const onOuterAbort = () => stop.abort(outer?.reason);
     outer?.addEventListener('abort', onOuterAbort, { once: true });
-    const inFlight: Promise<Batch<T>>[] = [];
+    const inFlight: BatchStart<T>[] = [];
     let next = 0;
     // Keeps `limit` batches loading (or loaded, not yet handed out).
     const launch = (limit: number) => {
       while (next < groups.length && inFlight.length < limit) {
-        const p = this.loadBatch(groups[next++], stop.signal);
-        p.catch(() => undefined); // observed when awaited; never an unhandled rejection
-        inFlight.push(p);
+        const start = this.startBatch(groups[next++], stop.signal);
+        // Observed when awaited; never an unhandled rejection.
+        start.started.catch(() => undefined);
+        start.done.catch(() => undefined);
+        inFlight.push(start);
       }
     };
     try {
       launch(this.o.prefetch + 1);
       while (inFlight.length > 0) {
         if (outer?.aborted) throw new AbortedError('batch loading was aborted', { cause: outer.reason });
-        const batch = await inFlight.shift()!;
-        // While the caller has this batch, `prefetch` batches load: none with prefetch 0.
+        const indices = groups[next - inFlight.length];
+        const { data, items } = await inFlight.shift()!.done;
+        // While the caller has this batch, `prefetch` batches load: none with prefetch 0. Their
+        // native calls are started before the caller gets this one, so they go on while the
+        // caller's step blocks the thread (as a synchronous training step does).
         launch(this.o.prefetch);
-        yield batch;
+        await Promise.all(inFlight.map((b) => b.started.catch(() => undefined)));
+        yield { data, indices, items };
         launch(1);
       }
     } finally {
       outer?.removeEventListener('abort', onOuterAbort);
       stop.abort();
       // Batches loaded (or loading) but never handed out are disposed.
-      for (const p of inFlight)
-        p.then(
+      for (const start of inFlight)
+        start.done.then(
           (b) => b.data.dispose(),
           () => undefined,
         );
     }
   }
 
-  private async loadBatch(indices: number[], signal: AbortSignal): Promise<Batch<T>> {
+  /** A batch through the dataset's own batch loading when it has one (and no collate), else item by item. */
+  private startBatch(indices: number[], signal: AbortSignal): BatchStart<T> {
+    let start: BatchStart<T> | null = null;
+    if (!this.o.collate && typeof this.dataset.startBatch === 'function') {
+      try {
+        start = this.dataset.startBatch(indices, signal);
+      } catch (err) {
+        return { started: Promise.resolve(), done: Promise.reject(err) };
+      }
+    }
+    return start ?? { started: Promise.resolve(), done: this.loadBatch(indices, signal) };
+  }
+
+  private async loadBatch(indices: number[], signal: AbortSignal): Promise<{ data: tf.Tensor; items: T[] }> {
     const items: (T | undefined)[] = new Array(indices.length);
     let failure: unknown;
     let cursor = 0;
@@ -352,7 +480,7 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     const loaded = items as T[];
     try {
       const data = this.o.collate ? this.o.collate(loaded) : this.stackItems(loaded, indices);
-      return { data, indices, items: loaded };
+      return { data, items: loaded };
     } finally {
       loaded.forEach(disposeItem);
     }

@@ -15,10 +15,14 @@ export type Interpolation = 'nearest' | 'bilinear';
 /** Largest output side a transform makes (a typo'd size would otherwise exhaust memory). */
 const MAX_SIDE = 16384;
 
-function checkRank(x: tf.Tensor, name: string): void {
+/** `batches`: per-channel transforms also take batches of clips [B, T, H, W, C] (what BatchDataLoader gives). */
+function checkRank(x: tf.Tensor, name: string, batches = false): void {
   if (!(x instanceof tf.Tensor)) throw new InvalidArgumentError(`${name}: expected a tf.Tensor frame or clip, got ${describeValue(x)}`);
-  if (x.rank !== 3 && x.rank !== 4) {
-    throw new InvalidArgumentError(`${name}: expected a frame [H, W, C] or a clip [T, H, W, C], got shape [${x.shape.join(', ')}]`);
+  if (x.rank !== 3 && x.rank !== 4 && !(batches && x.rank === 5)) {
+    const expected = batches
+      ? 'a frame [H, W, C], a clip [T, H, W, C] or a batch of clips [B, T, H, W, C]'
+      : 'a frame [H, W, C] or a clip [T, H, W, C]';
+    throw new InvalidArgumentError(`${name}: expected ${expected}, got shape [${x.shape.join(', ')}]`);
   }
 }
 
@@ -55,8 +59,8 @@ function checkOptions(options: unknown, name: string): void {
 }
 
 /** (x - mean) / std per channel. ImageNet on [0, 1] input: mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]. */
-export function normalise<T extends FrameOrClip>(x: T, mean: number | readonly number[], std: number | readonly number[]): T {
-  checkRank(x, 'normalise');
+export function normalise<T extends FrameOrClip | tf.Tensor5D>(x: T, mean: number | readonly number[], std: number | readonly number[]): T {
+  checkRank(x, 'normalise', true);
   const c = x.shape[x.rank - 1];
   return tf.tidy(() => {
     const s = channelVector(std, c, 'normalise std');
@@ -66,8 +70,12 @@ export function normalise<T extends FrameOrClip>(x: T, mean: number | readonly n
 }
 
 /** The inverse of normalise: x * std + mean per channel. */
-export function denormalise<T extends FrameOrClip>(x: T, mean: number | readonly number[], std: number | readonly number[]): T {
-  checkRank(x, 'denormalise');
+export function denormalise<T extends FrameOrClip | tf.Tensor5D>(
+  x: T,
+  mean: number | readonly number[],
+  std: number | readonly number[],
+): T {
+  checkRank(x, 'denormalise', true);
   const c = x.shape[x.rank - 1];
   return tf.tidy(
     () => tf.add(tf.mul(tf.cast(x, 'float32'), channelVector(std, c, 'denormalise std')), channelVector(mean, c, 'denormalise mean')) as T,

@@ -195,6 +195,12 @@ export class VideoLoader implements AsyncDisposable {
   private decoderPosition: number | null = -1;
   private closed = false;
   private tail: Promise<unknown> = Promise.resolve();
+  /**
+   * Native calls in flight. Calls started while another is in flight (decodeInto) plan as if the
+   * decoder's position were unknown (they seek), and leave it unknown: the backend may run them
+   * in any order.
+   */
+  private readonly active = new Set<{ overlapped: boolean; done: Promise<unknown> }>();
 
   private constructor(
     path: string,
@@ -518,6 +524,7 @@ export class VideoLoader implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     await this.tail.catch(() => undefined);
+    await Promise.allSettled([...this.active].map((call) => call.done));
     await this.opened.close();
   }
 
@@ -676,9 +683,52 @@ export class VideoLoader implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
+    const run = () => this.execute(targets, spec, signal, bufferFor);
+    const p = this.tail.then(run, run);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Decodes `frames` (request order, duplicates allowed) into `out(k)` for the k-th, in one native
+   * call started before this returns: not queued behind this loader's other calls, so that a
+   * batch's work is in the backend's hands even if the caller then blocks its thread. For loading
+   * batches ahead (VideoDataset.startBatch); frames are checked like selectFrames'.
+   * @internal
+   */
+  decodeInto(frames: number[], out: (k: number) => FrameBuffer, signal?: AbortSignal): Promise<void> {
+    try {
+      this.checkOpen();
+      for (const i of frames) this.validateIndex(i);
+      throwIfAborted(signal, this.path);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const firstSlot = new Map<number, number>();
+    frames.forEach((idx, k) => {
+      if (!firstSlot.has(idx)) firstSlot.set(idx, k);
+    });
+    return this.execute([...firstSlot.keys()], this.spec, signal, (idx) => out(firstSlot.get(idx)!)).then(() => {
+      frames.forEach((idx, k) => {
+        const first = firstSlot.get(idx)!;
+        if (first !== k) out(k).set(out(first));
+      });
+    });
+  }
+
+  /** Plans and starts one native call now (the part of it before the call runs synchronously). */
+  private execute(
+    targets: number[],
+    spec: OutputSpec,
+    signal: AbortSignal | undefined,
+    bufferFor: (idx: number) => FrameBuffer,
+  ): Promise<Map<number, DecodedFrame>> {
+    const call = { overlapped: this.active.size > 0, done: Promise.resolve() as Promise<unknown> };
+    for (const other of this.active) other.overlapped = true;
     const run = async (): Promise<Map<number, DecodedFrame>> => {
       throwIfAborted(signal, this.path);
-      const plan = planDecode(this.frameIndex, targets, this.decoderPosition, this.opened.costModel ?? DEFAULT_COST_MODEL);
+      const position = call.overlapped ? null : this.decoderPosition;
+      const plan = planDecode(this.frameIndex, targets, position, this.opened.costModel ?? DEFAULT_COST_MODEL);
       const order = planOutputOrder(plan);
       const buffers = order.map(bufferFor);
       let result: DecodeResult;
@@ -688,12 +738,14 @@ export class VideoLoader implements AsyncDisposable {
         this.decoderPosition = null;
         throw fromNativeError(err, this.path);
       }
-      this.decoderPosition = result.continuable ? result.position : null;
+      this.decoderPosition = !call.overlapped && result.continuable ? result.position : null;
       this.checkDelivered(order, result.delivered);
       return new Map(order.map((idx, k) => [idx, { buffer: buffers[k], delivered: result.delivered[k] }]));
     };
-    const p = this.tail.then(run, run);
-    this.tail = p.catch(() => undefined);
+    const p = run();
+    call.done = p.catch(() => undefined);
+    this.active.add(call);
+    void call.done.then(() => this.active.delete(call));
     return p;
   }
 }

@@ -5,8 +5,8 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchDataLoader, VideoLoader, asyncDataset, listBackends } from '@tvl/core';
-import { registerBackend, unregisterBackend } from '@tvl/core/backend';
+import { BatchDataLoader, VideoDataset, VideoLoader, asyncDataset, listBackends } from '@tvl/core';
+import { registerBackend, unregisterBackend, type DecodeRequest } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
 beforeEach(() => registerBackend(fakeBackend('fake', [], { nFrames: 20 })));
@@ -120,5 +120,35 @@ describe('BatchDataLoader', () => {
       ),
     });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('VideoDataset batches', () => {
+  it("the next batches' native calls are started before the caller gets a batch, so they run while its step blocks", async () => {
+    for (const b of listBackends()) unregisterBackend(b.name);
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls, { nFrames: 40 }));
+    const clips = Array.from({ length: 8 }, (_, k) => ({ path: `clip-${k % 2}.mp4`, frames: [k, k + 1, k + 2] }));
+    for (const prefetch of [0, 1, 2]) {
+      calls.length = 0;
+      const ds = new VideoDataset(clips, { loaderOptions: { outWidth: 4, outHeight: 2 } });
+      const loader = new BatchDataLoader(ds, { batchSize: 2, prefetch });
+      const seen: number[] = [];
+      let b = 0;
+      for await (const batch of loader) {
+        // Synchronously, as a blocking step would: what has the backend been asked to decode?
+        seen.push(calls.length);
+        expect(batch.data.shape).toEqual([2, 3, 2, 4, 3]);
+        // Clip k holds frames k..k+2 of clip-(k % 2).mp4 (the fake backend writes frame i of clip-n as i + 100 n).
+        const values = batch.data.dataSync();
+        expect([0, 1].map((j) => Math.round(values[j * 3 * 2 * 4 * 3] * 255))).toEqual(batch.indices.map((k) => k + 100 * (k % 2)));
+        batch.data.dispose();
+        b++;
+      }
+      // One native call per file per batch (each batch here has one clip of each of the 2 files):
+      // holding batch b, the calls of batches b+1..b+prefetch have been made too.
+      expect(seen).toEqual(Array.from({ length: 4 }, (_, k) => 2 * Math.min(4, k + 1 + prefetch)));
+      await ds.close();
+    }
   });
 });

@@ -191,7 +191,7 @@ describe('VideoDataset and BatchDataLoader', () => {
   it('names the clip that failed, with the original code', async () => {
     registerBackend(fakeBackend('fake'));
     const ds = new VideoDataset([
-      { path: 'clip-1.mp4', frames: [0] },
+      { path: 'clip-1.mp4', frames: [0, 1] },
       { path: 'missing-2.mp4', frames: [3, 4] },
     ]);
     const run = async () => {

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// Benchmark (not a test): does background loading hide behind a training step that blocks the
+// main thread, as a synchronous step (tfjs-node ops, most real steps) does?
+//   node bench/training-loop.mjs [--batches N] [--backend libav]
+// Batches of 8 clips x 16 frames at 112x112 from a 1080p and a 720p H.264 file. Prints, in one run:
+//   - pure loading (step 0 ms): clips/s through BatchDataLoader, against a plain loop over
+//     VideoLoader.selectFrameBatch (one clip at a time, then stacked);
+//   - with a step that busy-waits 1.5x the time to load one batch: the share of the total spent
+//     waiting for data, for prefetch 0, 1 and 2, and the main thread's milliseconds per batch
+//     spent outside the step (TVL's own work on the main thread).
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { BatchDataLoader, VideoDataset, VideoLoader, VideoLoaderPool } from '@tvl/core';
+
+const args = process.argv.slice(2);
+function option(name, fallback) {
+  const at = args.indexOf(name);
+  return at >= 0 ? args.splice(at, 2)[1] : fallback;
+}
+const batches = Number(option('--batches', 12));
+const backend = option('--backend', 'libav');
+await import(`@tvl/${backend}`);
+
+const BATCH = 8;
+const FRAMES = 16;
+const SIZE = 112;
+
+function clip(name, size) {
+  const file = path.join(os.tmpdir(), `tvl-training-${name}.mp4`);
+  if (!fs.existsSync(file)) {
+    process.stderr.write(`generating ${file}...\n`);
+    const r = spawnSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=s=${size}:r=30`,
+      '-frames:v',
+      '600',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-g',
+      '60',
+      '-bf',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      `${file}.tmp.mp4`,
+    ]);
+    if (r.status !== 0) throw new Error(String(r.stderr));
+    fs.renameSync(`${file}.tmp.mp4`, file);
+  }
+  return file;
+}
+const files = [clip('1080p', '1920x1080'), clip('720p', '1280x720')];
+
+// Clips of 16 consecutive frames at seeded places, alternating between the two files.
+let seed = 12345;
+const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+const clips = Array.from({ length: BATCH * batches }, (_, k) => {
+  const start = Math.floor(random() * (600 - FRAMES));
+  return { path: files[k % 2], frames: Array.from({ length: FRAMES }, (_, t) => start + t) };
+});
+const loaderOptions = { backend, outWidth: SIZE, outHeight: SIZE };
+
+function busy(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    /* a synchronous training step */
+  }
+}
+
+/** One epoch through BatchDataLoader; returns seconds, seconds waiting for data, and main-thread ms per batch outside the step. */
+async function epoch(prefetch, stepMs) {
+  const pool = new VideoLoaderPool({ slots: { cpu: 2 } });
+  const dataset = new VideoDataset(clips, { pool, loaderOptions });
+  // Open both files first (indexing is a one-time cost, not loading).
+  await Promise.all(files.map((f) => pool.withLoader(f, () => undefined, { loaderOptions })));
+  const loader = new BatchDataLoader(dataset, { batchSize: BATCH, prefetch });
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  let waiting = 0;
+  let firstWait = 0;
+  let n = 0;
+  let asked = performance.now();
+  for await (const batch of loader) {
+    const waited = performance.now() - asked;
+    if (n === 0) firstWait = waited;
+    waiting += waited;
+    busy(stepMs);
+    batch.data.dispose();
+    n++;
+    asked = performance.now();
+  }
+  const total = performance.now() - t0;
+  const elu = performance.eventLoopUtilization(elu0);
+  await dataset.close();
+  await pool.close();
+  return {
+    seconds: total / 1000,
+    waitShare: waiting / total,
+    // After the first batch, which nothing can hide (there is no step before it).
+    steadyWaitShare: (waiting - firstWait) / (total - firstWait),
+    mainMsPerBatch: (elu.active - n * stepMs) / n,
+    batches: n,
+  };
+}
+
+/** The plain way: each clip with selectFrameBatch, one after another, then stacked. */
+async function plainLoop() {
+  const loaders = new Map(await Promise.all(files.map(async (f) => [f, await VideoLoader.open(f, loaderOptions)])));
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) {
+    const parts = [];
+    for (const c of clips.slice(b * BATCH, (b + 1) * BATCH)) parts.push(await loaders.get(c.path).selectFrameBatch(c.frames));
+    const data = tf.stack(parts);
+    parts.forEach((p) => p.dispose());
+    data.dispose();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  for (const vl of loaders.values()) await vl.close();
+  return seconds;
+}
+
+console.log(
+  `${batches} batches of ${BATCH} clips x ${FRAMES} frames at ${SIZE}x${SIZE} from 1080p and 720p H.264 (${backend}), ${os.availableParallelism()} cores, ${new Date().toISOString().slice(0, 10)}`,
+);
+const plain = await plainLoop();
+const pure = await epoch(1, 0);
+const clipsPerSecond = (s) => ((batches * BATCH) / s).toFixed(1);
+console.log(
+  `pure loading: BatchDataLoader ${clipsPerSecond(pure.seconds)} clips/s; plain selectFrameBatch loop ${clipsPerSecond(plain)} clips/s (${(plain / pure.seconds).toFixed(2)}x)`,
+);
+const loadMs = (pure.seconds * 1000) / pure.batches;
+const stepMs = 1.5 * loadMs;
+console.log(`one batch loads in ${loadMs.toFixed(0)} ms; the step blocks the main thread for ${stepMs.toFixed(0)} ms`);
+console.log('prefetch  waiting for data  after the first batch  main-thread ms per batch (outside the step)');
+for (const prefetch of [0, 1, 2]) {
+  const r = await epoch(prefetch, stepMs);
+  const share = (x) => `${(100 * x).toFixed(1)} %`;
+  console.log(
+    `${String(prefetch).padStart(8)}  ${share(r.waitShare).padStart(16)}  ${share(r.steadyWaitShare).padStart(21)}  ${r.mainMsPerBatch.toFixed(2).padStart(24)}`,
+  );
+}
