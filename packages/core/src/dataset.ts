@@ -218,10 +218,10 @@ function batchedClip(spec: VideoClip): Clip {
   };
 }
 
-/** Evenly spaced clips of `length` frames `stride` apart, over a video of `nFrames` frames. */
 /** More clips than any video yields: a sign of a wrong nFrames, before it exhausts memory. */
 const MAX_SLIDING_CLIPS = 10_000_000;
 
+/** Evenly spaced clips of `length` frames `stride` apart, over a video of `nFrames` frames. */
 export function slidingClips(
   path: string,
   nFrames: number,
@@ -260,7 +260,10 @@ export interface Batch<T> {
   data: tf.Tensor;
   /** Dataset indices of the items, in batch order. */
   indices: number[];
-  /** The items themselves (tensor fields already stacked into `data` and disposed). */
+  /**
+   * The items themselves, without their tensors: those were stacked into `data` and disposed (for a
+   * VideoDataset batch loaded whole, a clip's `data` throws, saying its frames are in `data`).
+   */
   items: T[];
 }
 

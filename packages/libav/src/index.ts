@@ -12,6 +12,15 @@ import {
 } from '@tvl/core/backend';
 import { loadAddon } from './native.js';
 
+declare module '@tvl/core' {
+  interface BackendOptionsByName {
+    libav: LibavBackendOptions;
+  }
+}
+
+/** @tvl/libav reads no `backendOptions`: any name given is refused (typed here, checked at run time). */
+export type LibavBackendOptions = Record<string, never>;
+
 export const libavBackend: BackendFactory = {
   name: 'libav',
   device: 'cpu',

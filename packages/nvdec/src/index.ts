@@ -19,6 +19,15 @@ import { loadAddon, type CudaDeviceInfo } from './native.js';
 
 export type { CudaDeviceInfo } from './native.js';
 
+declare module '@tvl/core' {
+  interface BackendOptionsByName {
+    nvdec: NvdecBackendOptions;
+  }
+}
+
+/** @tvl/nvdec reads no `backendOptions`: any name given is refused (typed here, checked at run time). */
+export type NvdecBackendOptions = Record<string, never>;
+
 export const nvdecBackend: BackendFactory = {
   name: 'nvdec',
   device: 'cuda',
