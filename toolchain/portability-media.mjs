@@ -5,7 +5,7 @@
 //   node toolchain/portability-media.mjs OUT_DIR      writes OUT_DIR/manifest.json and the files
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONFORMANCE_CASES, ffmpegFrameCodes, ffmpegRgbFrames, makeIndexedClip } from '../packages/core/dist/testing/index.js';
+import { CONFORMANCE_CASES, ffmpegFrameCodes, ffmpegRgbFrames, makeIndexedClip } from '../packages/testkit/dist/index.js';
 
 const WANTED = [
   'H.264 in MP4 with B-frames',
