@@ -93,6 +93,11 @@ define pack
 	rm -rf dist && mkdir -p dist
 	for p in $(1); do cp LICENSE packages/$$p/LICENSE && (cd packages/$$p && pnpm pack --pack-destination ../../dist >/dev/null); \
 	  rc=$$?; rm -f packages/$$p/LICENSE; [ $$rc = 0 ] || exit $$rc; done
+	@# What ships: no source maps (their sources are not shipped), no test code, a LICENSE in each.
+	@for t in dist/*.tgz; do \
+	  if tar -tzf $$t | grep -E '\.map$$|/testing/|/test/' ; then echo "$$t ships files it must not (above)"; exit 1; fi; \
+	  tar -tzf $$t | grep -qx 'package/LICENSE' || { echo "$$t has no LICENSE"; exit 1; }; \
+	done
 endef
 
 dist: prebuilds
