@@ -16,7 +16,7 @@ export type {
   OutputLayout,
   FrameBuffer,
 } from './backend.js';
-export { planDecode, planOutputOrder, CONTINUE, FROM_START, DEFAULT_COST_MODEL } from './seek-planner.js';
+export { planDecode, planOutputOrder, checkDelivered, CONTINUE, FROM_START, DEFAULT_COST_MODEL } from './seek-planner.js';
 export type { DecodePlan, DecodeRun, SeekCostModel } from './seek-planner.js';
 export { resolveOutputSize, allocateFrameBuffer, bufferToTensor, frameShape } from './output.js';
 export { withCancel, NativeBackendVideo } from './native-backend.js';

@@ -7,6 +7,7 @@
  * decodes": reaching frame t by continuing from position p costs (t - p); seeking costs
  * `seekCost` plus (t - k) where k is the keyframe at or before t. Users never tune a threshold.
  */
+import { InexactFrameError } from './errors.js';
 import type { FrameIndex } from './frame-index.js';
 
 /** `continue`: keep decoding from the decoder's current position. */
@@ -74,4 +75,26 @@ export function planDecode(
 /** Frames kept by a plan, in the order the backend fills its output buffers. */
 export function planOutputOrder(plan: DecodePlan): number[] {
   return plan.runs.flatMap((r) => r.keep);
+}
+
+/**
+ * Every buffer holds the frame asked for (`order`, from planOutputOrder), by the backend's own
+ * account (DecodeResult.delivered); otherwise TVL_INEXACT_FRAME naming the frame asked for.
+ */
+export function checkDelivered(order: number[], delivered: ArrayLike<number> | undefined, backend: string, path: string): void {
+  if (delivered?.length !== order.length) {
+    throw new InexactFrameError(
+      `backend '${backend}' reported ${delivered?.length ?? 'no'} delivered frames for ${order.length} requested: ` +
+        'what it wrote cannot be identified',
+      { path, frameIndex: order[0] },
+    );
+  }
+  order.forEach((want, k) => {
+    if (delivered[k] !== want) {
+      throw new InexactFrameError(`frame ${want} was requested but backend '${backend}' delivered frame ${delivered[k]} in its place`, {
+        path,
+        frameIndex: want,
+      });
+    }
+  });
 }

@@ -12,7 +12,6 @@ import {
   AbortedError,
   EndOfVideoError,
   IndexOutOfRangeError,
-  InexactFrameError,
   InvalidArgumentError,
   LoaderClosedError,
   describeValue,
@@ -35,7 +34,7 @@ import {
 import { rejectUnknownOptions } from './options.js';
 import { resolveBackend } from './registry.js';
 import { indexCacheDir, indexCacheEntry, readIndexCache, writeIndexCache } from './index-cache.js';
-import { DEFAULT_COST_MODEL, planDecode, planOutputOrder } from './seek-planner.js';
+import { DEFAULT_COST_MODEL, checkDelivered, planDecode, planOutputOrder } from './seek-planner.js';
 
 /**
  * The `backendOptions` type of each backend, by name: backend packages add theirs by declaration
@@ -485,19 +484,12 @@ export class VideoLoader implements AsyncDisposable {
     const frameElements = frameElementCount(this.spec);
     const batch = allocateFrameBuffer(this.spec, list.length);
     const slot = (k: number) => batch.subarray(k * frameElements, (k + 1) * frameElements) as FrameBuffer;
-    const firstSlot = new Map<number, number>();
-    list.forEach((idx, k) => {
-      if (!firstSlot.has(idx)) firstSlot.set(idx, k);
-    });
     // Distinct frames in native calls of at most maxBatchBytes each.
-    const distinct = [...firstSlot.keys()];
     const perCall = Math.max(1, Math.floor(this.maxBatchBytes / bytesPerFrame(this.spec)));
-    for (let at = 0; at < distinct.length; at += perCall) {
-      await this.decode(distinct.slice(at, at + perCall), this.spec, options.signal, (idx) => slot(firstSlot.get(idx)!));
-    }
-    list.forEach((idx, k) => {
-      const first = firstSlot.get(idx)!;
-      if (first !== k) batch.copyWithin(k * frameElements, first * frameElements, (first + 1) * frameElements);
+    await intoSlots(list, slot, async (distinct, bufferFor) => {
+      for (let at = 0; at < distinct.length; at += perCall) {
+        await this.decode(distinct.slice(at, at + perCall), this.spec, options.signal, bufferFor);
+      }
     });
     try {
       return tensor(batch as Float32Array | Int32Array, [list.length, ...frameShape(this.spec)], this.dtype) as tf.Tensor4D;
@@ -546,27 +538,6 @@ export class VideoLoader implements AsyncDisposable {
       keyframe: this.frameIndex.keyframe[index] === 1,
       backend: this.opened.backend,
     };
-  }
-
-  /** Every buffer holds the frame asked for, by the backend's own account; otherwise TVL_INEXACT_FRAME naming it. */
-  private checkDelivered(order: number[], delivered: ArrayLike<number> | undefined): void {
-    if (delivered?.length !== order.length) {
-      this.decoderPosition = null;
-      throw new InexactFrameError(
-        `backend '${this.backend}' reported ${delivered?.length ?? 'no'} delivered frames for ${order.length} requested: ` +
-          'what it wrote cannot be identified',
-        { path: this.path, frameIndex: order[0] },
-      );
-    }
-    order.forEach((want, k) => {
-      if (delivered[k] !== want) {
-        this.decoderPosition = null;
-        throw new InexactFrameError(
-          `frame ${want} was requested but backend '${this.backend}' delivered frame ${delivered[k]} in its place`,
-          { path: this.path, frameIndex: want },
-        );
-      }
-    });
   }
 
   private checkOpen(): void {
@@ -704,16 +675,8 @@ export class VideoLoader implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    const firstSlot = new Map<number, number>();
-    frames.forEach((idx, k) => {
-      if (!firstSlot.has(idx)) firstSlot.set(idx, k);
-    });
-    return this.execute([...firstSlot.keys()], this.spec, signal, (idx) => out(firstSlot.get(idx)!)).then(() => {
-      frames.forEach((idx, k) => {
-        const first = firstSlot.get(idx)!;
-        if (first !== k) out(k).set(out(first));
-      });
-    });
+    // (intoSlots calls execute before its first await: the native call starts now.)
+    return intoSlots(frames, out, (distinct, bufferFor) => this.execute(distinct, this.spec, signal, bufferFor));
   }
 
   /** Plans and starts one native call now (the part of it before the call runs synchronously). */
@@ -739,7 +702,12 @@ export class VideoLoader implements AsyncDisposable {
         throw fromNativeError(err, this.path);
       }
       this.decoderPosition = !call.overlapped && result.continuable ? result.position : null;
-      this.checkDelivered(order, result.delivered);
+      try {
+        checkDelivered(order, result.delivered, this.backend, this.path);
+      } catch (err) {
+        this.decoderPosition = null;
+        throw err;
+      }
       return new Map(order.map((idx, k) => [idx, { buffer: buffers[k], delivered: result.delivered[k] }]));
     };
     const p = run();
@@ -748,6 +716,26 @@ export class VideoLoader implements AsyncDisposable {
     void call.done.then(() => this.active.delete(call));
     return p;
   }
+}
+
+/**
+ * Decodes `frames` (request order, duplicates allowed) into `out(k)` for the k-th: each distinct
+ * frame once, by `decodeDistinct` into its first slot, then copied into the slots that repeat it.
+ */
+async function intoSlots(
+  frames: number[],
+  out: (k: number) => FrameBuffer,
+  decodeDistinct: (distinct: number[], bufferFor: (idx: number) => FrameBuffer) => Promise<unknown>,
+): Promise<void> {
+  const firstSlot = new Map<number, number>();
+  frames.forEach((idx, k) => {
+    if (!firstSlot.has(idx)) firstSlot.set(idx, k);
+  });
+  await decodeDistinct([...firstSlot.keys()], (idx) => out(firstSlot.get(idx)!));
+  frames.forEach((idx, k) => {
+    const first = firstSlot.get(idx)!;
+    if (first !== k) out(k).set(out(first));
+  });
 }
 
 /** A decoded frame's buffer and the index the backend identified in it. */

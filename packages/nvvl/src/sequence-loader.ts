@@ -10,7 +10,6 @@ import {
   AbortedError,
   FrameIndex,
   IndexOutOfRangeError,
-  InexactFrameError,
   InvalidArgumentError,
   LoaderClosedError,
   fromNativeError,
@@ -21,6 +20,7 @@ import {
   type VideoInfo,
 } from '@tvl/core';
 import {
+  checkDelivered,
   cpuFallbackReason,
   planDecode,
   planOutputOrder,
@@ -284,14 +284,7 @@ export class SequenceLoader implements AsyncDisposable {
     try {
       const result = await withCancel(signal, (cancel) => video.session.decode(plan, spec, buffers, cancel, nativeProcessing(r, a)));
       video.position = result.continuable ? result.position : null;
-      planOutputOrder(plan).forEach((want, k) => {
-        if (result.delivered[k] !== want) {
-          throw new InexactFrameError(`frame ${want} was requested but nvvl delivered frame ${result.delivered[k]} in its place`, {
-            path,
-            frameIndex: want,
-          });
-        }
-      });
+      checkDelivered(planOutputOrder(plan), result.delivered, 'nvvl', path);
     } catch (err) {
       video.position = null;
       throw fromNativeError(err, path);
