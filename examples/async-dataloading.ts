@@ -9,12 +9,9 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { BatchDataLoader, VideoDataset, VideoLoader, VideoLoaderPool, normalise, slidingClips } from '@tvl/core';
 import '@tvl/libav';
+import { sampleVideo } from './sample-video.mjs';
 
 const args = process.argv.slice(2);
 function option(name: string, fallback: number): number {
@@ -25,37 +22,7 @@ const prefetchOption = option('--prefetch', -1);
 const prefetchCounts = prefetchOption >= 0 ? [prefetchOption] : [0, 2];
 const stepMs = option('--step-ms', 100);
 
-let file = args[0];
-if (!file) {
-  file = path.join(os.tmpdir(), 'tvl-example-480p.mp4');
-  if (!fs.existsSync(file)) {
-    console.log(`generating a sample video: ${file}`);
-    const r = spawnSync(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=s=854x480:r=25',
-        '-frames:v',
-        '400',
-        '-c:v',
-        'libx264',
-        '-g',
-        '25',
-        '-pix_fmt',
-        'yuv420p',
-        file,
-      ],
-      { stdio: 'inherit' },
-    );
-    if (r.status !== 0) process.exit(1);
-  }
-}
+const file = args[0] ?? sampleVideo({ name: 'example-480p', size: '854x480', frames: 400, gop: 25 });
 
 const nFrames = await VideoLoader.open(file).then(async (vl) => {
   const n = vl.nFrames;

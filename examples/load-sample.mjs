@@ -4,52 +4,17 @@
 //   node examples/load-sample.mjs [video]
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { VideoLoader } from '@tvl/core';
 import '@tvl/libav';
+import { sampleVideo } from './sample-video.mjs';
 
-let file = process.argv[2];
-if (!file) {
-  file = path.join(os.tmpdir(), 'tvl-sample-720p.mp4');
-  if (!fs.existsSync(file)) {
-    console.log(`generating a sample video: ${file}`);
-    const r = spawnSync(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=s=1280x720:r=25',
-        '-frames:v',
-        '250',
-        '-c:v',
-        'libx264',
-        '-g',
-        '50',
-        '-bf',
-        '2',
-        '-pix_fmt',
-        'yuv420p',
-        '-colorspace',
-        'bt709',
-        '-color_primaries',
-        'bt709',
-        '-color_trc',
-        'bt709',
-        file,
-      ],
-      { stdio: 'inherit' },
-    );
-    if (r.status !== 0) process.exit(1);
-  }
-}
+const file =
+  process.argv[2] ??
+  sampleVideo({
+    name: 'sample-720p',
+    size: '1280x720',
+    extraArgs: ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'],
+  });
 
 await tf.setBackend('cpu');
 const vl = await VideoLoader.open(file, { device: 'cpu' });

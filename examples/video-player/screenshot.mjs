@@ -4,41 +4,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startPlayer } from './server.mjs';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
+import { playerSample, startPlayer } from './server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const out = process.argv[2] ?? path.join(root, 'docs/video-player.png');
-const file = path.join(os.tmpdir(), 'tvl-player-sample.mp4');
-if (!fs.existsSync(file)) {
-  spawnSync(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=s=640x360:r=25',
-      '-frames:v',
-      '250',
-      '-c:v',
-      'libx264',
-      '-g',
-      '50',
-      '-bf',
-      '2',
-      '-pix_fmt',
-      'yuv420p',
-      file,
-    ],
-    { stdio: 'inherit' },
-  );
-}
+const file = playerSample();
 const player = await startPlayer({ file });
 const browser = await chromium.launch({ executablePath: process.env.TVL_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
 try {

@@ -6,15 +6,14 @@
 //   node examples/video-player/server.mjs [video] [--port 8080]
 // Then open http://localhost:8080. Without a video it generates a sample with the frame number
 // drawn in (the ffmpeg CLI's testsrc2).
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
 import { TvlError, VideoLoader, listBackends } from '@tvl/core';
 import '@tvl/libav';
+import { sampleVideo } from '../sample-video.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -144,38 +143,9 @@ export async function startPlayer({ file, port = 0 }) {
   };
 }
 
-function sampleVideo() {
-  const file = path.join(os.tmpdir(), 'tvl-player-sample.mp4');
-  if (!fs.existsSync(file)) {
-    console.log(`generating a sample video: ${file}`);
-    const r = spawnSync(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=s=640x360:r=25',
-        '-frames:v',
-        '250',
-        '-c:v',
-        'libx264',
-        '-g',
-        '50',
-        '-bf',
-        '2',
-        '-pix_fmt',
-        'yuv420p',
-        file,
-      ],
-      { stdio: 'inherit' },
-    );
-    if (r.status !== 0) process.exit(1);
-  }
-  return file;
+/** The player's sample: 640x360, 10 s. */
+export function playerSample() {
+  return sampleVideo({ name: 'player-sample', size: '640x360' });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
@@ -183,7 +153,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const at = args.indexOf('--port');
   const port = at >= 0 ? Number(args.splice(at, 2)[1]) : 8080;
   try {
-    const player = await startPlayer({ file: args[0] ?? sampleVideo(), port });
+    const player = await startPlayer({ file: args[0] ?? playerSample(), port });
     console.log(`TVL video player: ${player.url}  (Ctrl+C to stop)`);
   } catch (err) {
     console.error(`video player: ${err instanceof TvlError ? `error [${err.code}]: ` : ''}${err.message}`);
