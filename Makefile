@@ -28,7 +28,7 @@ help:
 	@echo "make test    run every package's tests (one jest run)"
 	@echo "make lint    type-check every package's sources and tests (ts-jest only transpiles)"
 	@echo "make format  format TypeScript/JavaScript (prettier) and C++ (clang-format); format-check only checks"
-	@echo "make bench   benchmark the CPU backends (@tvl/libav, @tvl/opencv) against the ffmpeg CLI"
+	@echo "make bench   benchmark @tvl/libav against the ffmpeg CLI and the Python TVL (bench/README.md)"
 	@echo "make fuzz    2,000 seeded damaged files per CPU backend, each read in a child process (FUZZ_FILES=N)"
 	@echo "make ffmpeg  build TVL's own decode-only FFmpeg (cached in ~/.cache/tvl by its inputs)"
 	@echo "make prebuilds  build the shipped addons in Debian 11/12/13 chroots (glibc 2.31 floor)"

@@ -1,185 +1,275 @@
 #!/usr/bin/env node
-// Benchmark (not a test): each CPU backend against the ffmpeg CLI on the same file, in the same run.
-//   node bench/bench.mjs [video] [--threads N] [--backends libav,opencv]
-// Prints sequential fps (rgb24 and float32 tensors) with the ratio to `ffmpeg -f rawvideo
-// -pix_fmt rgb24`, and random access to 32 frames against decoding from the start for each.
+// Benchmark (not a test): TVL against its peers on the same files, in the same run.
+//   node bench/bench.mjs [--rounds N] [--threads N] [--backends libav,opencv] [--json out.json]
+// Peers: the ffmpeg CLI (rgb24 sequential, scaled rgb24, and `-f null`, whose decode rate gives
+// the minimal-decode bound of each random request: every wanted GOP decoded from its keyframe to
+// its last wanted frame), and the Python TVL's PyAV backend where /usr/bin/python3 has torch and
+// av and ../shared/peers/tvl-python exists (skipped with a note otherwise). Each figure is the
+// median of `rounds` rounds (default 3); within a round every peer and TVL run one after another,
+// so all see the same machine.
 import '@tensorflow/tfjs-backend-cpu';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { VideoLoader } from '@tvl/core';
+import { benchClip } from './bench-clips.mjs';
 
 const args = process.argv.slice(2);
 function option(name, fallback) {
   const at = args.indexOf(name);
   return at >= 0 ? args.splice(at, 2)[1] : fallback;
 }
+const rounds = Number(option('--rounds', 3));
 const threads = Number(option('--threads', os.availableParallelism()));
-const backends = option('--backends', 'libav,opencv').split(',');
-let file = args[0];
+const backends = option('--backends', 'libav').split(',');
+const jsonOut = option('--json', null);
+if (args.length) throw new Error(`unknown arguments: ${args.join(' ')} (see the header of bench/bench.mjs)`);
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const pythonPeer = path.resolve(here, '../../shared/peers/tvl-python');
+const PICKS = 32;
+
+// The files: the issue's 720p60 clip (GOP 120, B-frames), a 1080p clip for the 224x224 resize,
+// and one hour of video made by stream-copying a 10 s clip 360 times (GOP 250: 10 s).
+const clip720 = benchClip('720p60', { size: '1280x720', rate: 60, frames: 1200, gop: 120 });
+const clip1080 = benchClip('1080p25', { size: '1920x1080', rate: 25, frames: 300, gop: 250 });
+const hourSource = benchClip('720p25-10s', { size: '1280x720', rate: 25, frames: 250, gop: 250, crf: 30 });
+const hour = benchClip('720p25-1h', { concatOf: hourSource, copies: 360 });
+
+for (const name of backends) await import(`@tvl/${name}`);
+
+// ---- the measurements, each returning seconds -------------------------------------------------
+
+function cli(file, outputArgs) {
+  const t0 = performance.now();
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-threads', String(threads), '-i', file, ...outputArgs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+  return (performance.now() - t0) / 1000;
+}
+
+async function timed(fn) {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+async function withLoader(file, options, fn) {
+  const vl = await VideoLoader.open(file, { threads, ...options });
+  try {
+    return await fn(vl);
+  } finally {
+    await vl.close();
+  }
+}
+
+const seqRaw = (backend) =>
+  withLoader(clip720, { backend }, (vl) =>
+    timed(async () => {
+      for (let i = 0; i < vl.nFrames; i += 32) await vl.selectRawFrames(range(i, Math.min(i + 32, vl.nFrames)));
+    }),
+  );
+
+const seqTensors = (file, backend, options = {}) =>
+  withLoader(file, { backend, ...options }, (vl) =>
+    timed(async () => {
+      for await (const t of vl.remainingFrames()) t.dispose();
+    }),
+  );
+
+/** 32 frames in one call, then the same frames one call each (rising order, and request order). */
+const randomAccess = (file, backend, picks) =>
+  withLoader(file, { backend }, async (vl) => {
+    const oneCall = await timed(() => vl.selectRawFrames(picks));
+    const work = vl.decodeWork;
+    vl.seekToFrame(0);
+    const rising = await timed(async () => {
+      for (const i of [...picks].sort((a, b) => a - b)) await vl.selectRawFrames([i]);
+    });
+    vl.seekToFrame(0);
+    const eachRandom = await timed(async () => {
+      for (const i of picks) await vl.selectRawFrames([i]);
+    });
+    return { oneCall, rising, eachRandom, framesDecoded: work.framesDecoded };
+  });
+
+function pythonTvl(file, picks) {
+  const script = `
+import json, sys, time
+sys.path[:0] = [${JSON.stringify(path.join(pythonPeer, 'src'))}, ${JSON.stringify(path.join(pythonPeer, 'tvl_backends/tvl-backends-pyav/src'))}]
+import torch, tvl
+vl = tvl.VideoLoader(${JSON.stringify(file)}, 'cpu', dtype=torch.uint8)
+t = time.perf_counter(); n = sum(1 for _ in vl.remaining_frames()); seq = time.perf_counter() - t
+vl = tvl.VideoLoader(${JSON.stringify(file)}, 'cpu', dtype=torch.uint8)
+t = time.perf_counter(); got = list(vl.select_frames(${JSON.stringify(picks)})); rand = time.perf_counter() - t
+print(json.dumps({"frames": n, "seq": seq, "rand": rand}))`;
+  const r = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  if (r.status !== 0) throw new Error(`the Python TVL failed: ${r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+function pythonTvlAvailable() {
+  if (!fs.existsSync(path.join(pythonPeer, 'src/tvl/__init__.py'))) return `${pythonPeer} is not there`;
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch, av'], { encoding: 'utf8' });
+  if (r.status !== 0) return '/usr/bin/python3 lacks torch or av (apt-get install python3-torch python3-av)';
+  return null;
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function range(from, to) {
+  return Array.from({ length: to - from }, (_, k) => from + k);
+}
+
+function seededPicks(n, count, seed) {
+  let s = seed;
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  return Array.from({ length: count }, () => Math.floor(rand() * n));
+}
+
+/** Frames a decoder must decode for `picks` at least: each wanted GOP from its keyframe to its last wanted frame. */
+function minimalDecode(frameIndex, picks) {
+  const last = new Map();
+  for (const p of picks) {
+    const k = Math.max(0, frameIndex.keyframeAtOrBefore(p));
+    last.set(k, Math.max(last.get(k) ?? -1, p));
+  }
+  let frames = 0;
+  for (const [k, l] of last) frames += l - k + 1;
+  return { frames, gops: last.size };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function progress(label) {
   const start = Date.now();
-  if (!process.stderr.isTTY) {
-    process.stderr.write(`${label}\n`);
-    return () => process.stderr.write(`${label} done in ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(`${label}...`);
+  return () => process.stderr.write(` ${((Date.now() - start) / 1000).toFixed(0)} s\n`);
+}
+
+// ---- the run --------------------------------------------------------------------------------------
+
+const facts = await withLoader(clip720, { backend: backends[0] }, (vl) => {
+  const picks = seededPicks(vl.nFrames, PICKS, 42);
+  return { n: vl.nFrames, keyframes: vl.frameIndex.keyframeCount, picks, bound: minimalDecode(vl.frameIndex, picks) };
+});
+const hourFacts = await withLoader(hour, { backend: backends[0] }, (vl) => {
+  const picks = seededPicks(vl.nFrames, PICKS, 7);
+  return { n: vl.nFrames, keyframes: vl.frameIndex.keyframeCount, picks, bound: minimalDecode(vl.frameIndex, picks) };
+});
+const n1080 = await withLoader(clip1080, { backend: backends[0] }, (vl) => vl.nFrames);
+const pythonMissing = pythonTvlAvailable();
+
+const samples = {};
+const add = (key, seconds) => (samples[key] ??= []).push(seconds);
+for (let round = 1; round <= rounds; round++) {
+  const done = progress(`round ${round} of ${rounds}`);
+  add('cli rgb24', cli(clip720, ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null']));
+  add('cli null', cli(clip720, ['-f', 'null', '-']));
+  add('cli null hour source', cli(hourSource, ['-f', 'null', '-']));
+  add('cli 224', cli(clip1080, ['-vf', 'scale=224:224', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-y', '/dev/null']));
+  for (const backend of backends) {
+    add(`${backend} raw`, await seqRaw(backend));
+    add(`${backend} float32`, await seqTensors(clip720, backend));
+    add(`${backend} 224`, await seqTensors(clip1080, backend, { outWidth: 224, outHeight: 224 }));
+    const r = await randomAccess(clip720, backend, facts.picks);
+    add(`${backend} random`, r.oneCall);
+    add(`${backend} rising`, r.rising);
+    add(`${backend} each`, r.eachRandom);
+    add(`${backend} decoded`, r.framesDecoded);
+    const h = await randomAccess(hour, backend, hourFacts.picks);
+    add(`${backend} hour random`, h.oneCall);
+    add(`${backend} hour each`, h.eachRandom);
   }
-  const timer = setInterval(() => process.stderr.write(`\r${label} ${((Date.now() - start) / 1000).toFixed(0)} s`), 500);
-  return () => {
-    clearInterval(timer);
-    process.stderr.write(`\r${label} done in ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
-  };
-}
-
-if (!file) {
-  file = path.join(os.tmpdir(), 'tvl-bench-1080p-gop250.mp4');
-  if (!fs.existsSync(file)) {
-    const done = progress('generating a 1000-frame 1080p H.264 clip (GOP 250) with the ffmpeg CLI...');
-    const r = spawnSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=s=1920x1080:r=25',
-      '-frames:v',
-      '1000',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-g',
-      '250',
-      '-keyint_min',
-      '250',
-      '-sc_threshold',
-      '0',
-      '-bf',
-      '2',
-      '-pix_fmt',
-      'yuv420p',
-      `${file}.tmp.mp4`,
-    ]);
-    done();
-    if (r.status !== 0) throw new Error(String(r.stderr));
-    fs.renameSync(`${file}.tmp.mp4`, file);
+  if (!pythonMissing) {
+    const p = pythonTvl(clip720, facts.picks);
+    add('python seq', p.seq);
+    add('python random', p.rand);
   }
-}
-
-const seconds = (t0) => (performance.now() - t0) / 1000;
-
-function ffmpegSequential() {
-  const t0 = performance.now();
-  const r = spawnSync('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-threads',
-    String(threads),
-    '-i',
-    file,
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'rgb24',
-    '-y',
-    '/dev/null',
-  ]);
-  if (r.status !== 0) throw new Error(String(r.stderr));
-  return seconds(t0);
-}
-
-const versions = [];
-for (const name of backends) {
-  const mod = await import(`@tvl/${name}`);
-  if (mod.ffmpegVersion) versions.push(`${name}: ffmpeg ${mod.ffmpegVersion()}`);
-  if (mod.opencvVersion) versions.push(`opencv ${mod.opencvVersion()}`);
-}
-
-const probe = await VideoLoader.open(file, { backend: backends[0], threads });
-const n = probe.nFrames;
-console.log(`file: ${file}`);
-console.log(
-  `${probe.width}x${probe.height}, ${n} frames, ${probe.frameIndex.keyframeCount} keyframes, ${probe.info.codec}; threads ${threads}; ${versions.join(', ')}`,
-);
-await probe.close();
-
-const fps = (frames, s) => (frames / s).toFixed(1).padStart(7);
-const all = Array.from({ length: n }, (_, i) => i);
-const chunks = [];
-for (let i = 0; i < n; i += 32) chunks.push(all.slice(i, i + 32));
-let seed = 42;
-const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-const picks = Array.from({ length: 32 }, () => Math.floor(rand() * n));
-
-// Sequential: best of two runs each, the CLI run before each backend run so both see the same machine state.
-let cli = Infinity;
-const results = [];
-for (const backend of backends) {
-  const vl = await VideoLoader.open(file, { backend, threads });
-  let raw = Infinity,
-    tensors = Infinity;
-  const done = progress(`${backend}: sequential and random access...`);
-  for (let rep = 0; rep < 2; rep++) {
-    cli = Math.min(cli, ffmpegSequential());
-    let t0 = performance.now();
-    for (const c of chunks) await vl.selectRawFrames(c);
-    raw = Math.min(raw, seconds(t0));
-    vl.seekToFrame(0);
-    t0 = performance.now();
-    for await (const t of vl.remainingFrames()) t.dispose();
-    tensors = Math.min(tensors, seconds(t0));
-  }
-  let t0 = performance.now();
-  await vl.selectRawFrames(picks);
-  const batch = seconds(t0);
-  t0 = performance.now();
-  for (const i of picks) await vl.selectRawFrames([i]);
-  const oneByOne = seconds(t0);
   done();
-  await vl.close();
-  results.push({ backend, raw, tensors, batch, oneByOne });
 }
 
-console.log('\nsequential decode (whole file)');
-console.log(`  ffmpeg CLI -> rgb24                 ${fps(n, cli)} fps`);
-for (const r of results) {
-  console.log(`  ${`${r.backend} raw rgb24`.padEnd(34)} ${fps(n, r.raw)} fps   ${(cli / r.raw).toFixed(2)}x the CLI`);
-  console.log(`  ${`${r.backend} float32 tensors [0,1]`.padEnd(34)} ${fps(n, r.tensors)} fps   ${(cli / r.tensors).toFixed(2)}x the CLI`);
+const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+const fps = (frames, seconds) => frames / seconds;
+const boundFps = fps(PICKS, facts.bound.frames / fps(facts.n, s['cli null']));
+const hourBoundFps = fps(PICKS, hourFacts.bound.frames / fps(250, s['cli null hour source']));
+const rows = [];
+const row = (name, value, against = '', target = '') => rows.push({ name, fps: value, against, target });
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+
+const cliRgb = fps(facts.n, s['cli rgb24']);
+const cli224 = fps(n1080, s['cli 224']);
+row('ffmpeg CLI -> rgb24, sequential (720p60)', cliRgb);
+row('ffmpeg CLI -f null (decode only)', fps(facts.n, s['cli null']));
+row('ffmpeg CLI -> 224x224 rgb24 (from 1080p)', cli224);
+row(`minimal-decode bound, ${PICKS} random frames (${facts.bound.frames} frames in ${facts.bound.gops} GOPs)`, boundFps);
+let python = null;
+if (!pythonMissing) {
+  python = { seq: fps(facts.n, s['python seq']), rand: fps(PICKS, s['python random']) };
+  row('Python TVL (PyAV) uint8, sequential', python.seq);
+  row(`Python TVL (PyAV), ${PICKS} random frames in one select_frames`, python.rand);
+}
+for (const b of backends) {
+  const random = fps(PICKS, s[`${b} random`]);
+  row(`@tvl/${b} raw rgb24, sequential`, fps(facts.n, s[`${b} raw`]), `${ratio(fps(facts.n, s[`${b} raw`]), cliRgb)} the CLI`, '>= 1.0x');
+  row(
+    `@tvl/${b} float32 tensors, sequential`,
+    fps(facts.n, s[`${b} float32`]),
+    `${ratio(fps(facts.n, s[`${b} float32`]), cliRgb)} the CLI's rgb24`,
+    '>= 0.8x',
+  );
+  row(
+    `@tvl/${b} float32 224x224 from 1080p`,
+    fps(n1080, s[`${b} 224`]),
+    `${ratio(fps(n1080, s[`${b} 224`]), cli224)} the CLI's scaled rgb24`,
+    '>= 1.0x',
+  );
+  row(
+    `@tvl/${b}, ${PICKS} random frames in one call (${Math.round(s[`${b} decoded`])} frames decoded)`,
+    random,
+    `${ratio(random, boundFps)} the bound${python ? `, ${ratio(random, python.rand)} the Python TVL` : ''}`,
+    '>= 0.9x bound, >= 2x Python',
+  );
+  row(
+    `@tvl/${b}, the same frames one call each, rising order`,
+    fps(PICKS, s[`${b} rising`]),
+    `${ratio(fps(PICKS, s[`${b} rising`]), random)} one call`,
+    '>= 0.5x',
+  );
+  row(
+    `@tvl/${b}, the same frames one call each, request order`,
+    fps(PICKS, s[`${b} each`]),
+    `${ratio(fps(PICKS, s[`${b} each`]), random)} one call`,
+  );
+  const hourRandom = fps(PICKS, s[`${b} hour random`]);
+  row(
+    `@tvl/${b}, 1-hour file, ${PICKS} random frames in one call`,
+    hourRandom,
+    `${ratio(hourRandom, hourBoundFps)} its bound (${hourBoundFps.toFixed(1)} fps)`,
+  );
+  row(
+    `@tvl/${b}, 1-hour file, the same frames one call each`,
+    fps(PICKS, s[`${b} hour each`]),
+    `${(s[`${b} hour each`] / PICKS).toFixed(3)} s a frame`,
+  );
 }
 
-// Without an index, reaching frame i means decoding frames 0..i: at the CLI's sequential speed.
-const fromStart = picks.reduce((s, i) => s + (i + 1), 0) * (cli / n);
-console.log('\nrandom access, 32 frames');
-console.log(`  decode from the start each          ${fps(32, fromStart)} fps   (at the CLI's sequential speed)`);
-for (const r of results) {
-  console.log(
-    `  ${`${r.backend}, one selectFrames call`.padEnd(34)} ${fps(32, r.batch)} fps   ${(fromStart / r.batch).toFixed(1)}x decoding from the start`,
+const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').replace(/\s+/g, ' ');
+console.log(
+  `\n${new Date().toISOString().slice(0, 10)}, ${os.availableParallelism()} cores (${cpu}), ${threads} threads, medians of ${rounds} rounds`,
+);
+console.log(
+  `720p60 H.264: ${facts.n} frames, ${facts.keyframes} keyframes (GOP 120, B-frames); 1-hour file: ${hourFacts.n} frames, ${hourFacts.keyframes} keyframes`,
+);
+if (pythonMissing) console.log(`Python TVL skipped: ${pythonMissing}`);
+const width = Math.max(...rows.map((r) => r.name.length));
+for (const r of rows)
+  console.log(`${r.name.padEnd(width)}  ${r.fps.toFixed(1).padStart(7)} fps  ${r.against}${r.target ? `  (target ${r.target})` : ''}`);
+if (jsonOut)
+  fs.writeFileSync(
+    jsonOut,
+    `${JSON.stringify({ date: new Date().toISOString(), cores: os.availableParallelism(), cpu, threads, rounds, rows }, null, 2)}\n`,
   );
-  console.log(
-    `  ${`${r.backend}, one call per frame`.padEnd(34)} ${fps(32, r.oneByOne)} fps   ${(fromStart / r.oneByOne).toFixed(1)}x decoding from the start`,
-  );
-}
-
-// Parallel loaders: the file split into equal parts, each read by its own loader (1 decoder
-// thread each), all at once. Decoding runs on libuv worker threads, so this scales with cores
-// (UV_THREADPOOL_SIZE, default 4, caps it).
-console.log(`\nparallel loaders (${backends[0]}, 1 decoder thread each, ${os.availableParallelism()} cores)`);
-let oneLoader = 0;
-for (const loaders of [1, 2, 4]) {
-  const parts = Array.from({ length: loaders }, (_, k) => all.slice(Math.floor((k * n) / loaders), Math.floor(((k + 1) * n) / loaders)));
-  const opened = await Promise.all(parts.map(() => VideoLoader.open(file, { backend: backends[0], threads: 1 })));
-  const t0 = performance.now();
-  await Promise.all(
-    opened.map(async (vl, k) => {
-      for (let i = 0; i < parts[k].length; i += 32) await vl.selectRawFrames(parts[k].slice(i, i + 32));
-    }),
-  );
-  const s = seconds(t0);
-  await Promise.all(opened.map((vl) => vl.close()));
-  if (loaders === 1) oneLoader = s;
-  console.log(`  ${`${loaders} loader${loaders > 1 ? 's' : ''}`.padEnd(34)} ${fps(n, s)} fps   ${(oneLoader / s).toFixed(2)}x one loader`);
-}

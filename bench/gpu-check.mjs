@@ -103,6 +103,7 @@ const {
   checkRandomAccess,
   checkSequential,
   checkSeeks,
+  checkSparseAccess,
   checkExactOrCorrupt,
   FUSED_PROCESSING_CASE,
   fusedProcessingError,
@@ -138,7 +139,7 @@ for (const role of ['nvdec', 'nvvl']) {
         const first = firstDecodable(c.expected);
         const wrong = await checkRandomAccess(vl, c.expected, first);
         const sequential = await checkSequential(vl, c.expected, first);
-        const seekWrong = await checkSeeks(vl, c.expected, first);
+        const seekWrong = [...(await checkSeeks(vl, c.expected, first)), ...(await checkSparseAccess(vl, c.expected, first))];
         record(
           name,
           vl.nFrames === c.expected.length &&

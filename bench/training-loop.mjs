@@ -10,12 +10,10 @@
 //     spent outside the step (TVL's own work on the main thread).
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BatchDataLoader, VideoDataset, VideoLoader, VideoLoaderPool } from '@tvl/core';
+import { benchClip } from './bench-clips.mjs';
 
 const args = process.argv.slice(2);
 function option(name, fallback) {
@@ -30,39 +28,11 @@ const BATCH = 8;
 const FRAMES = 16;
 const SIZE = 112;
 
-function clip(name, size) {
-  const file = path.join(os.tmpdir(), `tvl-training-${name}.mp4`);
-  if (!fs.existsSync(file)) {
-    process.stderr.write(`generating ${file}...\n`);
-    const r = spawnSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=s=${size}:r=30`,
-      '-frames:v',
-      '600',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-g',
-      '60',
-      '-bf',
-      '2',
-      '-pix_fmt',
-      'yuv420p',
-      `${file}.tmp.mp4`,
-    ]);
-    if (r.status !== 0) throw new Error(String(r.stderr));
-    fs.renameSync(`${file}.tmp.mp4`, file);
-  }
-  return file;
-}
-const files = [clip('1080p', '1920x1080'), clip('720p', '1280x720')];
+// (Keyframes every 60 frames: the x264 default would put some in at scene cuts too.)
+const files = [
+  benchClip('training-1080p', { size: '1920x1080', rate: 30, frames: 600, gop: 60 }),
+  benchClip('training-720p', { size: '1280x720', rate: 30, frames: 600, gop: 60 }),
+];
 
 // Clips of 16 consecutive frames at seeded places, alternating between the two files.
 let seed = 12345;

@@ -89,6 +89,11 @@ export interface BackendVideo {
   /** Optional backend-specific cost of a seek; core falls back to a default. */
   readonly costModel?: SeekCostModel;
   decode(request: DecodeRequest): Promise<DecodeResult>;
+  /**
+   * Memory for `bytes` of output (optional): what the backend writes fastest into, e.g. pages
+   * already mapped. Uninitialised; core then writes or lets the backend write every byte.
+   */
+  allocate?(bytes: number): ArrayBuffer;
   /** The frame index as bytes this backend accepts back as `cachedIndex` (optional). */
   exportIndex?(): Uint8Array | null;
   /** Frees all native resources; waits for a decode in flight to finish. */

@@ -10,7 +10,7 @@ import { rejectUnknownOptions } from './options.js';
 import { VideoLoaderPool } from './pool.js';
 import { seededRandom } from './random.js';
 import type { FrameBuffer, OutputSpec } from './backend.js';
-import { allocateFrameBuffer, bytesPerFrame, frameElementCount, frameShape, withoutTfjsBackend } from './output.js';
+import { bytesPerFrame, frameElementCount, frameShape, withoutTfjsBackend } from './output.js';
 import type { VideoLoaderOptions } from './video-loader.js';
 
 /** Anything indexable whose items load asynchronously. */
@@ -140,7 +140,7 @@ export class VideoDataset implements AsyncDataset<Clip> {
           path,
           (vl) => {
             const spec: OutputSpec = { width: vl.outWidth, height: vl.outHeight, dtype: vl.dtype, layout: vl.layout };
-            batch ??= { buffer: allocateFrameBuffer(spec, specs.length * length), spec, first: positions[0] };
+            batch ??= { buffer: vl.allocateOutput(specs.length * length), spec, first: positions[0] };
             if (bytesPerFrame(spec) !== bytesPerFrame(batch.spec) || spec.width !== batch.spec.width || spec.height !== batch.spec.height) {
               throw new InvalidArgumentError(
                 `a batch needs frames of one size, but ${this.describe(indices[batch.first])} gives ${batch.spec.width}x${batch.spec.height} ` +

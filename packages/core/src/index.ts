@@ -3,7 +3,15 @@
  * contract they implement and the helpers they share; see for-backends.ts).
  */
 export { VideoLoader } from './video-loader.js';
-export type { VideoLoaderOptions, ReadOptions, FrameReport, RawFrame, BackendOptionsByName, BackendOptionsFor } from './video-loader.js';
+export type {
+  VideoLoaderOptions,
+  ReadOptions,
+  FrameReport,
+  RawFrame,
+  DecodeWork,
+  BackendOptionsByName,
+  BackendOptionsFor,
+} from './video-loader.js';
 export * from './errors.js';
 export { parseDevice, formatDevice } from './device.js';
 export type { Device, DeviceKind } from './device.js';

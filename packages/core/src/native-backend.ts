@@ -7,6 +7,7 @@
 import type { BackendVideo, DecodeRequest, DecodeResult, VideoInfo } from './backend.js';
 import { AbortedError } from './errors.js';
 import type { FrameIndexData } from './frame-index.js';
+import { allocateUninitialised } from './output.js';
 import type { SeekCostModel } from './seek-planner.js';
 
 /** The session object native-common's SessionWrap hands back from an addon's open call. */
@@ -21,6 +22,10 @@ export interface NativeSession {
   ): Promise<DecodeResult>;
   close(): Promise<void>;
   exportIndex?(): Uint8Array | null;
+  /** Memory for output buffers that stays mapped between uses (native-common's frame_memory.h); null if refused. */
+  allocate?(bytes: number): ArrayBuffer | null;
+  /** What a seek costs this decoder, in frames decoded, where the addon measures it (SeekCostModel). */
+  seekCost?: number;
 }
 
 /**
@@ -40,13 +45,21 @@ export async function withCancel<T>(signal: AbortSignal | undefined, call: (canc
   }
 }
 
-/** A BackendVideo over a NativeSession. */
+/**
+ * A BackendVideo over a NativeSession. Its seek cost is the one the addon reported for the decoder
+ * it opened (`seekCost`), else `fallbackCost`.
+ */
 export class NativeBackendVideo implements BackendVideo {
+  readonly costModel?: SeekCostModel;
+
   constructor(
     readonly backend: string,
     private readonly native: NativeSession,
-    readonly costModel?: SeekCostModel,
-  ) {}
+    fallbackCost?: SeekCostModel,
+  ) {
+    const reported = native.seekCost;
+    this.costModel = typeof reported === 'number' && reported > 0 ? { seekCost: reported } : fallbackCost;
+  }
 
   get info(): VideoInfo {
     return this.native.info;
@@ -61,6 +74,10 @@ export class NativeBackendVideo implements BackendVideo {
 
   exportIndex(): Uint8Array | null {
     return this.native.exportIndex?.() ?? null;
+  }
+
+  allocate(bytes: number): ArrayBuffer {
+    return this.native.allocate?.(bytes) ?? allocateUninitialised(bytes);
   }
 
   close(): Promise<void> {

@@ -29,15 +29,23 @@ export function frameElementCount(spec: OutputSpec): number {
   return spec.width * spec.height * 3;
 }
 
+/** An uninitialised ArrayBuffer of exactly `bytes` (unpooled: offset 0, nothing else in it). */
+export function allocateUninitialised(bytes: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(bytes).buffer;
+}
+
 /**
- * A buffer for `frames` frames (one by default), back to back. Backends overwrite every byte, so
- * the memory is not zero-filled first (zeroing a 1080p float32 frame is 25 MB of writes per frame
- * for nothing).
+ * A buffer for `frames` frames (one by default), back to back, from `allocate` (the backend's
+ * memory: BackendVideo.allocate). Backends overwrite every byte, so the memory is not zero-filled
+ * first (zeroing a 1080p float32 frame is 25 MB of writes per frame for nothing).
  */
-export function allocateFrameBuffer(spec: OutputSpec, frames = 1): FrameBuffer {
+export function allocateFrameBuffer(
+  spec: OutputSpec,
+  frames = 1,
+  allocate: (bytes: number) => ArrayBuffer = allocateUninitialised,
+): FrameBuffer {
   const n = frameElementCount(spec) * frames;
-  // allocUnsafeSlow: an unpooled, uninitialised ArrayBuffer of exactly this size, offset 0.
-  const bytes = Buffer.allocUnsafeSlow(bytesPerFrame(spec) * frames).buffer;
+  const bytes = allocate(bytesPerFrame(spec) * frames);
   switch (spec.dtype) {
     case 'float32':
       return new Float32Array(bytes, 0, n);

@@ -21,6 +21,7 @@ import {
 import { FrameIndex, type IndexMode } from './frame-index.js';
 import {
   allocateFrameBuffer,
+  allocateUninitialised,
   bufferToTensor,
   bytesPerFrame,
   checkDtype,
@@ -152,6 +153,17 @@ export interface FrameReport {
   backend: string;
 }
 
+/** VideoLoader.decodeWork: totals over the loader's native calls. */
+export interface DecodeWork {
+  /** Native calls (one per plan). */
+  calls: number;
+  seeks: number;
+  /** Frames the decoder produced, including those decoded only to reach a wanted frame. */
+  framesDecoded: number;
+  /** Distinct frames written into output buffers (a frame asked for twice in one call counts once). */
+  framesDelivered: number;
+}
+
 export interface RawFrame {
   /** RGB24, row-major [height][width][3]. */
   data: Uint8Array;
@@ -200,6 +212,7 @@ export class VideoLoader implements AsyncDisposable {
    * in any order.
    */
   private readonly active = new Set<{ overlapped: boolean; done: Promise<unknown> }>();
+  private readonly work: DecodeWork = { calls: 0, seeks: 0, framesDecoded: 0, framesDelivered: 0 };
 
   private constructor(
     path: string,
@@ -352,6 +365,16 @@ export class VideoLoader implements AsyncDisposable {
     return this.spec.layout;
   }
   /** Index of the frame readFrame() returns next. */
+  /**
+   * What decoding has cost so far, summed over every native call of this loader: how many frames
+   * the decoder produced (kept or not) for the frames delivered, and how many seeks. For judging
+   * an access pattern: random frames in one GOP cost the frames up to the last of them, the same
+   * frames spread over the file cost a seek and a GOP's head each.
+   */
+  get decodeWork(): Readonly<DecodeWork> {
+    return { ...this.work };
+  }
+
   get position(): number {
     return this.cursor;
   }
@@ -482,7 +505,7 @@ export class VideoLoader implements AsyncDisposable {
     for (const i of list) this.validateIndex(i);
     // The backend writes each frame straight into its slot of one batch buffer (no stacking copy).
     const frameElements = frameElementCount(this.spec);
-    const batch = allocateFrameBuffer(this.spec, list.length);
+    const batch = this.allocateOutput(list.length);
     const slot = (k: number) => batch.subarray(k * frameElements, (k + 1) * frameElements) as FrameBuffer;
     // Distinct frames in native calls of at most maxBatchBytes each.
     const perCall = Math.max(1, Math.floor(this.maxBatchBytes / bytesPerFrame(this.spec)));
@@ -640,13 +663,24 @@ export class VideoLoader implements AsyncDisposable {
     }
   }
 
+  /**
+   * Output memory for `frames` frames of this loader's output, back to back, from the backend (pages
+   * it keeps mapped between uses, where it has them: no page faults for each frame written).
+   * @internal
+   */
+  allocateOutput(frames: number): FrameBuffer {
+    return allocateFrameBuffer(this.spec, frames, this.allocate);
+  }
+
+  private readonly allocate = (bytes: number): ArrayBuffer => this.opened.allocate?.(bytes) ?? allocateUninitialised(bytes);
+
   /** One plan, one native call; runs after any operation already queued on this loader. */
   /** `bufferFor`: where frame `idx` goes (default: a buffer of its own). */
   private decode(
     targets: number[],
     spec: OutputSpec,
     signal?: AbortSignal,
-    bufferFor: (idx: number) => FrameBuffer = () => allocateFrameBuffer(spec),
+    bufferFor: (idx: number) => FrameBuffer = () => allocateFrameBuffer(spec, 1, this.allocate),
   ): Promise<Map<number, DecodedFrame>> {
     // Checked when called, not when run: work queued before close() still completes.
     try {
@@ -702,6 +736,10 @@ export class VideoLoader implements AsyncDisposable {
         throw fromNativeError(err, this.path);
       }
       this.decoderPosition = !call.overlapped && result.continuable ? result.position : null;
+      this.work.calls++;
+      this.work.seeks += result.seeks;
+      this.work.framesDecoded += result.framesDecoded;
+      this.work.framesDelivered += order.length;
       try {
         checkDelivered(order, result.delivered, this.backend, this.path);
       } catch (err) {

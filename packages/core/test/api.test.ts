@@ -119,6 +119,17 @@ describe('VideoLoader over a backend', () => {
     await vl.close();
   });
 
+  it('decodeWork sums what the backend reported over every native call', async () => {
+    registerBackend(fakeBackend('fake', []));
+    const vl = await VideoLoader.open('clip');
+    expect(vl.decodeWork).toEqual({ calls: 0, seeks: 0, framesDecoded: 0, framesDelivered: 0 });
+    await vl.selectRawFrames([7, 2, 7]);
+    await vl.selectRawFrames([9]);
+    // The fake reports one decoded frame per kept frame and one seek per run.
+    expect(vl.decodeWork).toEqual({ calls: 2, seeks: 2, framesDecoded: 3, framesDelivered: 3 });
+    await vl.close();
+  });
+
   it('bounds each native call by maxBatchBytes and still decodes each frame once', async () => {
     const calls: DecodeRequest[] = [];
     registerBackend(fakeBackend('fake', calls));

@@ -4,10 +4,13 @@
 // Every call runs on a libuv worker thread; one call executes a whole plan.
 #include <napi.h>
 
+#include <algorithm>
 #include <memory>
+#include <thread>
 #include <mutex>
 #include <string>
 
+#include "gop_parallel.h"
 #include "libav_engine.h"
 #include "tvl/ffmpeg_log.h"
 #include "tvl/demuxed_session.h"
@@ -21,16 +24,40 @@ namespace tvl {
 namespace {
 
 struct Session : DemuxedSession<LibavEngine> {
+  std::unique_ptr<GopParallel> parallel;
+
   DecodeStats decode(const std::vector<DecodeRun>& runs, const std::vector<void*>& dst, const OutputSpec& out,
                      const CancelToken& cancel) {
+    if (parallel->lanesFor(runs) < 2) return executeAndFinish(runs, dst, out, cancel);
     demuxer.setCancel(cancel);
-    return executor->execute(runs, dst, out, cancel);
+    return parallel->execute(
+        *executor, [this](bool ok) { engine->finishPlan(ok); }, demuxer, index, demuxer.rotation(), runs, dst, out,
+        cancel);
   }
 
-  void close() { release(); }
+  void close() {
+    parallel->release();
+    release();
+  }
+
+  // Reported by open (see tvl/napi_session.h): the planner's cost of a seek for this decoder.
+  int seekCost() const { return engine->seekCost(); }
 };
 
 using LibavSessionWrap = SessionWrap<Session>;
+
+// Decoders a plan's independent runs may use at once (tvl/gop_parallel.h): one per core, at most 16.
+int parallelLanes(int threads) {
+  const int cores = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  return std::min(cores, 16);
+}
+
+// Threads converting frames beside the decoder's: one for every four decoder threads (a
+// conversion costs a fraction of a decode), at least one, at most four.
+int conversionThreads(int threads) {
+  const int decoders = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  return std::clamp(decoders / 4, 1, 4);
+}
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int threads = 0;
@@ -44,8 +71,10 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
         s->demuxer.setCancel(cancel);
         s->demuxer.open(path);
         s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
-        s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation());
+        s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),
+                                                  conversionThreads(threads));
         s->description = describeVideo(s->demuxer, s->engine->codecName());
+        s->parallel = std::make_unique<GopParallel>(parallelLanes(threads));
         s->startExecutor();
         return s;
       });

@@ -28,7 +28,7 @@ export const libavBackend: BackendFactory = {
     const native = await withCancel(options.signal, (cancel) =>
       loadAddon().openVideo(path, { threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex }, cancel),
     );
-    return new NativeBackendVideo('libav', native, { seekCost: 6 });
+    return new NativeBackendVideo('libav', native); // the addon reports its decoder's seek cost
   },
 };
 

@@ -72,6 +72,26 @@ export async function checkRandomAccess(vl: VideoLoader, expected: number[], fir
   return wrong;
 }
 
+/**
+ * Few frames per call, far apart (seeded): plans that seek to keyframes and decode only up to each
+ * wanted frame, where decoders may skip pictures nothing references. Every frame must show its code.
+ */
+export async function checkSparseAccess(vl: VideoLoader, expected: number[], first = 0, seed = 99): Promise<FrameMismatch[]> {
+  const rand = seededRandom(seed);
+  const span = vl.nFrames - first;
+  const wrong: FrameMismatch[] = [];
+  for (let call = 0; call < 6; call++) {
+    const request = Array.from({ length: 1 + (call % 3) * 2 }, () => first + Math.floor(rand() * span));
+    const frames = await vl.selectRawFrames(request);
+    frames.forEach((f, k) => {
+      const index = request[k];
+      const got = rawCode(vl, f);
+      if (got !== expected[index] || f.report.index !== index) wrong.push({ index, expected: expected[index], got });
+    });
+  }
+  return wrong;
+}
+
 /** Every frame from `first` to the end with remainingFrames; `ended` when reading on is TVL_END_OF_VIDEO. */
 export async function checkSequential(
   vl: VideoLoader,

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VideoLoader } from '@tvl/core';
-import { checkRandomAccess, checkSeeks, checkSequential, firstDecodable } from './checks.js';
+import { checkRandomAccess, checkSeeks, checkSparseAccess, checkSequential, firstDecodable } from './checks.js';
 import {
   ffmpegFrameCodes,
   ffmpegRgbFrames,
@@ -197,6 +197,15 @@ export function runConformanceSuite(options: ConformanceOptions): void {
             await expect(vl.selectRawFrames([i])).rejects.toMatchObject({ code: 'TVL_CORRUPT_DATA', frameIndex: i });
           }
           expect(await checkRandomAccess(vl, expected, first)).toEqual([]);
+        } finally {
+          await vl.close();
+        }
+      });
+
+      it('returns exactly a few frames far apart per call (seeks, pictures skipped on the way)', async () => {
+        const vl = await open(file);
+        try {
+          expect(await checkSparseAccess(vl, expected, first)).toEqual([]);
         } finally {
           await vl.close();
         }

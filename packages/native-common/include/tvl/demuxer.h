@@ -25,8 +25,12 @@ namespace tvl {
 // Cancellation: JS owns an Int32Array cell; writing 1 to it asks the native call to stop. It is
 // read between packets and by libavformat's interrupt callback, so blocking reads stop too.
 struct CancelToken {
-  const int32_t* cell = nullptr;
-  bool requested() const { return cell && __atomic_load_n(cell, __ATOMIC_RELAXED) != 0; }
+  const int32_t* cell = nullptr;  // the caller's (JavaScript's) cancel cell
+  const int32_t* also = nullptr;  // a second cell, e.g. a parallel plan's own stop
+  bool requested() const {
+    return (cell && __atomic_load_n(cell, __ATOMIC_RELAXED) != 0) ||
+           (also && __atomic_load_n(also, __ATOMIC_RELAXED) != 0);
+  }
   void check() const {
     if (requested()) throw Error("TVL_ABORTED", "the operation was aborted");
   }
@@ -284,10 +288,12 @@ class Demuxer {
   // How many frames the decoder holds back to reorder them (0: decode order is presentation order).
   int reorderDelay() const { return stream_->codecpar->video_delay; }
 
-  // Positions the demuxer so the next packets start at or before the keyframe `e` in decode
-  // order. Returns false when the container refused; the caller then starts from the beginning.
-  bool seekToKeyframe(const IndexEntry& e) {
-    int64_t ts = e.dts != AV_NOPTS_VALUE ? std::min(e.dts, e.pts) : e.pts;
+  // Positions the demuxer near the keyframe `e`, aimed at its pts or at its earliest timestamp
+  // (min of dts and pts: never past it, but a GOP early in containers whose seek index is not in
+  // dts). Returns false when the container refused. Where it lands is for the caller to check.
+  enum class SeekAim { Pts, Earliest };
+  bool seekToKeyframe(const IndexEntry& e, SeekAim aim = SeekAim::Earliest) {
+    int64_t ts = aim == SeekAim::Earliest && e.dts != AV_NOPTS_VALUE ? std::min(e.dts, e.pts) : e.pts;
     return av_seek_frame(fmt_, streamIndex_, ts, AVSEEK_FLAG_BACKWARD) >= 0;
   }
 

@@ -81,6 +81,11 @@ class LibavDecoder {
     }
     frame_ = av_frame_alloc();
     codecName_ = codec->name;
+    // H.264 and HEVC mark the pictures nothing references (nal_ref_idc 0, sub-layer non-reference
+    // NAL types), so the decoder can drop them without touching any other picture. Other codecs'
+    // "non-reference" skipping is judged from the picture type (MPEG-4 part 2's packed B-frames
+    // share packets with P-frames), so they are decoded whole.
+    canSkip_ = !hwDevice && (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC);
   }
 
   ~LibavDecoder() {
@@ -93,6 +98,13 @@ class LibavDecoder {
   void flush() {
     avcodec_flush_buffers(ctx_);
     errorLog_.clear();
+  }
+
+  // Before send: let the decoder drop the next packet's picture if it is unreferenced. (Frame
+  // threads copy skip_frame from this context when the packet is submitted, so it holds per packet.)
+  bool skipUnreferenced(bool skip) {
+    ctx_->skip_frame = skip && canSkip_ ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+    return skip && canSkip_;
   }
 
   int send(const AVPacket* pkt) {
@@ -115,6 +127,15 @@ class LibavDecoder {
     info.corrupt =
         (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame_->decode_error_flags != 0 || errorLog_.damaged(frame_);
     return 0;
+  }
+
+  // What a seek costs, in frames decoded, for core's planner: after a flush the decoder holds back
+  // `has_b_frames` pictures to reorder them and refills its frame-thread pipeline, work that
+  // decoding on from where it stands has already done; plus about one frame for the demuxer's
+  // seek and the keyframe (which costs more than the pictures that follow it).
+  int seekCost() const {
+    const int frameThreads = (ctx_->active_thread_type & FF_THREAD_FRAME) ? ctx_->thread_count : 1;
+    return 1 + ctx_->has_b_frames + (frameThreads - 1);
   }
 
   // The frame last received.
@@ -168,6 +189,7 @@ class LibavDecoder {
   AVFrame* frame_ = nullptr;
   std::string codecName_;
   bool hardwareRefused_ = false;
+  bool canSkip_ = false;
 };
 
 }  // namespace tvl

@@ -4,6 +4,7 @@
 //     -> Promise<{ framesDecoded, seeks, position, continuable, delivered: Float64Array }>
 //   session.close() -> Promise<void>
 //   session.exportIndex() -> Buffer | null       (the frame index, for the persistent index cache)
+//   session.allocate(bytes) -> ArrayBuffer        (memory for output buffers: tvl/frame_memory.h)
 // Both run on a libuv worker thread. An addon supplies its Session type:
 //   struct Session {
 //     std::mutex mu; bool closed;
@@ -17,6 +18,8 @@
 //     using CallOptions = ...;                                     // plain data, read on the JS thread
 //     static CallOptions readCallOptions(const Napi::Value&);      // throws tvl::Error when invalid
 //     DecodeStats decode(runs, dst, out, cancel, const CallOptions&);
+// and a Session that knows what a seek costs its decoder (in frames decoded) declares
+//     int seekCost() const;                                        // reported by open as `seekCost`
 #pragma once
 #include <napi.h>
 
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "tvl/frame_index_builder.h"
+#include "tvl/frame_memory.h"
 #include "tvl/napi_bridge.h"
 
 namespace tvl {
@@ -50,6 +54,10 @@ template <class S, class = void>
 struct HasCallOptions : std::false_type {};
 template <class S>
 struct HasCallOptions<S, std::void_t<typename S::CallOptions>> : std::true_type {};
+template <class S, class = void>
+struct HasSeekCost : std::false_type {};
+template <class S>
+struct HasSeekCost<S, std::void_t<decltype(std::declval<const S&>().seekCost())>> : std::true_type {};
 template <class S, bool = HasCallOptions<S>::value>
 struct CallOptionsOf {
   using type = char;  // none
@@ -64,11 +72,11 @@ template <class Session>
 class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
  public:
   static void Init(Napi::Env env, const char* className) {
-    Napi::Function f =
-        SessionWrap::DefineClass(env, className,
-                                 {SessionWrap::InstanceMethod("decode", &SessionWrap::Decode),
-                                  SessionWrap::InstanceMethod("close", &SessionWrap::Close),
-                                  SessionWrap::InstanceMethod("exportIndex", &SessionWrap::ExportIndex)});
+    Napi::Function f = SessionWrap::DefineClass(env, className,
+                                                {SessionWrap::InstanceMethod("decode", &SessionWrap::Decode),
+                                                 SessionWrap::InstanceMethod("close", &SessionWrap::Close),
+                                                 SessionWrap::InstanceMethod("exportIndex", &SessionWrap::ExportIndex),
+                                                 SessionWrap::InstanceMethod("allocate", &SessionWrap::Allocate)});
     constructor() = Napi::Persistent(f);
     constructor().SuppressDestruct();
   }
@@ -85,6 +93,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     Napi::Object obj = New(env, session);
     obj.Set("info", videoInfoToJs(env, session->description));
     obj.Set("index", frameIndexToJs(env, session->index));
+    if constexpr (detail::HasSeekCost<Session>::value) obj.Set("seekCost", double(session->seekCost()));
     return obj;
   }
 
@@ -185,6 +194,23 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     if (session_->closed) return info.Env().Null();
     const std::string bytes = serializeFrameIndex(session_->index);
     return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
+  }
+
+  // Uninitialised memory for output buffers, reused once V8 collects them (tvl/frame_memory.h);
+  // null when the kernel refuses it.
+  Napi::Value Allocate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const double bytes = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(bytes >= 0 && bytes <= double(size_t(1) << 46))) {
+      toJsError(env, "TVL_INTERNAL", "allocate: a byte count is required (core computes it)", -1)
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    try {
+      return FrameMemory::instance().arrayBuffer(env, size_t(bytes));
+    } catch (const std::bad_alloc&) {
+      return env.Null();  // core then allocates as Node does, and reports Node's error if that fails too
+    }
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) { return queue(new CloseWorker(info.Env(), session_)); }

@@ -5,6 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "tvl/error.h"
 
@@ -76,10 +80,48 @@ inline const uint8_t* sourcePixel(const uint8_t* src, int stride, int srcW, int 
   return src + size_t(sy) * stride + size_t(sx) * 3;
 }
 
+// Frames this large are written with non-temporal stores: they go to memory without first reading
+// each cache line they fill (half the memory traffic), and they would not stay in the cache anyway.
+constexpr size_t kStreamingBytes = size_t(1) << 20;
+
+#if defined(__SSE2__)
+// One row of samples to float32 (v / 255) or int32, streamed; the same values as convertSample.
+template <class T>
+inline void streamRow(const uint8_t* src, T* dst, size_t n) {
+  size_t i = 0;
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 15) != 0; i++) dst[i] = convertSample<T>(src[i]);
+  const __m128i zero = _mm_setzero_si128();
+  const __m128 scale = _mm_set1_ps(1.0f / 255.0f);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m128i lo = _mm_unpacklo_epi8(v, zero), hi = _mm_unpackhi_epi8(v, zero);
+    const __m128i q[4] = {_mm_unpacklo_epi16(lo, zero), _mm_unpackhi_epi16(lo, zero), _mm_unpacklo_epi16(hi, zero),
+                          _mm_unpackhi_epi16(hi, zero)};
+    for (int k = 0; k < 4; k++) {
+      if constexpr (std::is_same_v<T, float>) {
+        _mm_stream_ps(dst + i + 4 * k, _mm_mul_ps(_mm_cvtepi32_ps(q[k]), scale));
+      } else {
+        _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 4 * k), q[k]);
+      }
+    }
+  }
+  for (; i < n; i++) dst[i] = convertSample<T>(src[i]);
+}
+#endif
+
 template <class T>
 void writeFrame(const uint8_t* src, int stride, int srcW, int srcH, int rotation, const OutputSpec& out, T* dst) {
   const int W = out.width, H = out.height;
   const size_t plane = size_t(W) * H;
+#if defined(__SSE2__)
+  if constexpr (!std::is_same_v<T, uint8_t>) {
+    if (rotation == 0 && out.layout == Layout::HWC && out.bytes() >= kStreamingBytes) {
+      for (int y = 0; y < H; y++) streamRow(src + size_t(y) * stride, dst + size_t(y) * W * 3, size_t(W) * 3);
+      _mm_sfence();  // streamed stores are weakly ordered: done before the frame is reported written
+      return;
+    }
+  }
+#endif
   if (rotation == 0) {
     for (int y = 0; y < H; y++) {
       const uint8_t* row = src + size_t(y) * stride;

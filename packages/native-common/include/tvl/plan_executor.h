@@ -15,9 +15,14 @@
 //   int  send(const AVPacket* pkt);                // nullptr drains; 0, AVERROR(EAGAIN), AVERROR_EOF or <0
 //   int  receive(FrameInfo& info);                 // 0 when a frame is ready, AVERROR(EAGAIN), AVERROR_EOF or <0
 //   void deliver(void* dst, const OutputSpec& out);// convert the frame last received into dst
+// Optional:
+//   bool skipUnreferenced(bool skip);              // before a send: may the decoder drop this packet's
+//                                                  // picture if nothing references it? (false: cannot)
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tvl/demuxer.h"
@@ -87,6 +92,13 @@ inline void checkPlan(const FrameIndex& index, const std::vector<DecodeRun>& run
   }
 }
 
+namespace detail {
+template <class E, class = void>
+struct CanSkipUnreferenced : std::false_type {};
+template <class E>
+struct CanSkipUnreferenced<E, std::void_t<decltype(std::declval<E&>().skipUnreferenced(true))>> : std::true_type {};
+}  // namespace detail
+
 template <class Engine>
 class PlanExecutor {
  public:
@@ -135,30 +147,47 @@ class PlanExecutor {
     recoveryFrame_ = -1;
     position_ = -1;
     checkLanding_ = false;
-    if (from == kFromStart || !demuxer_.seekToKeyframe(index_.frames[size_t(from)])) {
+    if (from == kFromStart) {
       demuxer_.seekToStart(index_);
       return;
     }
+    // Aimed at the keyframe's pts first: containers whose seek index is kept in another time
+    // than the packets' dts (MP4 with an edit list) land a whole GOP early when aimed at its dts.
+    // If that lands past the keyframe, nextPacket aims again at its earliest timestamp.
     const IndexEntry& k = index_.frames[size_t(from)];
     landingKey_ = orderKey(k.dts, k.pts);
+    aim_ = Aim::Pts;
+    if (!demuxer_.seekToKeyframe(k, Demuxer::SeekAim::Pts)) {
+      aim_ = Aim::Earliest;
+      if (!demuxer_.seekToKeyframe(k, Demuxer::SeekAim::Earliest)) {
+        demuxer_.seekToStart(index_);
+        return;
+      }
+    }
+    seekTarget_ = from;
     checkLanding_ = true;
   }
 
   // Reads the next packet; after a seek, checks the demuxer did not land past the keyframe
-  // (some containers seek inexactly) and starts again from the top of the file if it did.
+  // (some containers seek inexactly): then aims again at its earliest timestamp, and if that
+  // lands past it too, starts again from the top of the file.
   bool nextPacket() {
-    const bool read = demuxer_.readPacket(packet_);
-    if (checkLanding_) {
-      checkLanding_ = false;
+    bool read = demuxer_.readPacket(packet_);
+    while (checkLanding_) {
       // Landing at the end of the file happens too (MP4 with an edit list, seeking to its first
       // keyframe after reading to the end).
-      if (!read || orderKey(packet_->dts, packet_->pts) > landingKey_) {
-        av_packet_unref(packet_);
-        engine_.flush();
+      if (read && !landedPast()) break;
+      av_packet_unref(packet_);
+      engine_.flush();
+      if (aim_ == Aim::Pts && demuxer_.seekToKeyframe(index_.frames[size_t(seekTarget_)], Demuxer::SeekAim::Earliest)) {
+        aim_ = Aim::Earliest;
+      } else {
         demuxer_.seekToStart(index_);
-        return demuxer_.readPacket(packet_);
+        checkLanding_ = false;
       }
+      read = demuxer_.readPacket(packet_);
     }
+    checkLanding_ = false;
     return read;
   }
 
@@ -218,6 +247,7 @@ class PlanExecutor {
           continue;
         }
         havePending_ = true;
+        if constexpr (detail::CanSkipUnreferenced<Engine>::value) engine_.skipUnreferenced(unwanted(run));
       }
       int s = engine_.send(packet_);
       if (s == AVERROR(EAGAIN)) continue;  // output first, packet stays pending
@@ -231,6 +261,25 @@ class PlanExecutor {
       havePending_ = false;
     }
     continuable_ = !drained_;
+  }
+
+  // Whether the first packet after a seek lies past the keyframe aimed at. Judged by the frame its
+  // pts identifies where it has one (a picture decoded before a keyframe is also shown before it),
+  // else by decode order: after a seek some demuxers (Matroska) give the first packet its pts as
+  // dts, which would look past the keyframe's dts.
+  bool landedPast() const {
+    const int64_t idx = index_.identify(packet_->pts, packet_->pos);
+    if (idx >= 0) return idx > seekTarget_;
+    return orderKey(packet_->dts, packet_->pts) > landingKey_;
+  }
+
+  // Whether the pending packet's picture is one the run does not keep and comes before the run's
+  // last kept frame: if nothing references it either, the decoder need not decode it at all (the
+  // pictures the run keeps are still identified by their own pts, so skipping changes no number).
+  // Unknown pictures (leading ones, no pts) are decoded.
+  bool unwanted(const DecodeRun& run) const {
+    const int64_t idx = index_.identify(packet_->pts, packet_->pos);
+    return idx >= 0 && idx < run.keep.back() && !std::binary_search(run.keep.begin(), run.keep.end(), idx);
   }
 
   // Every frame from here on may depend on damaged data, until a keyframe decoded after this point
@@ -257,6 +306,8 @@ class PlanExecutor {
   bool drained_ = false;
   bool continuable_ = true;  // right after open the decoder is at the start of the stream
   bool checkLanding_ = false;
+  enum class Aim { Pts, Earliest } aim_ = Aim::Pts;
+  int64_t seekTarget_ = 0;  // the keyframe the last seek aimed at
   int64_t landingKey_ = 0;
   int64_t position_ = -1;
   std::string damaged_;         // non-empty while decoded frames may be wrong

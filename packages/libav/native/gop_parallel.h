@@ -1,0 +1,164 @@
+// GOP-parallel plans: the runs of a plan that seek to a keyframe do not depend on one another, so
+// they can be decoded at once, each by a decoder of its own (a "lane": its own demuxer, decoder
+// and conversion), instead of one frame-threaded decoder flushed at every seek. The session's own
+// executor is lane 0: it takes a run that continues from where it stands, and always the plan's
+// last run, so the position it reports is the plan's. The other lanes are made on the first plan
+// that can use them (a demuxer each, so the file is opened again) and kept while the video is
+// open; they only ever start with a seek. Still one native call per plan: the lanes run on
+// threads of this call and it returns when all are done. Exactness is each executor's as before.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "libav_engine.h"
+#include "tvl/demuxer.h"
+#include "tvl/plan_executor.h"
+
+namespace tvl {
+
+struct DecodeLane {
+  Demuxer demuxer;
+  std::unique_ptr<LibavEngine> engine;
+  std::unique_ptr<PlanExecutor<LibavEngine>> executor;
+
+  DecodeLane(const std::string& path, const FrameIndex& index, int rotation) {
+    demuxer.open(path);
+    // One decoder thread each: the lanes are the parallelism.
+    engine = std::make_unique<LibavEngine>(demuxer.stream(), 1, rotation, 1);
+    executor = std::make_unique<PlanExecutor<LibavEngine>>(demuxer, index, *engine);
+  }
+};
+
+class GopParallel {
+ public:
+  // lanes: decoders at most, lane 0 included (1 = never in parallel).
+  explicit GopParallel(int lanes) : maxLanes_(std::max(1, lanes)) {}
+
+  // How many lanes `runs` can keep busy: its runs that seek, up to the lanes there are.
+  int lanesFor(const std::vector<DecodeRun>& runs) const {
+    int seeking = 0;
+    for (const DecodeRun& r : runs)
+      if (!r.keep.empty() && r.start != kContinue) seeking++;
+    return std::min(maxLanes_, seeking);
+  }
+
+  // Executes `runs` over lane 0 (`primary`, the session's executor, finished by `finishPrimary`)
+  // and up to lanesFor(runs) - 1 other lanes. Fails with the error of the earliest failed run.
+  template <class FinishPrimary>
+  DecodeStats execute(PlanExecutor<LibavEngine>& primary, FinishPrimary finishPrimary, Demuxer& primaryDemuxer,
+                      const FrameIndex& index, int rotation, const std::vector<DecodeRun>& runs,
+                      const std::vector<void*>& dst, const OutputSpec& out, const CancelToken& cancel) {
+    const int lanes = lanesFor(runs);
+    while (int(others_.size()) < lanes - 1)
+      others_.push_back(std::make_unique<DecodeLane>(primaryDemuxer.path(), index, rotation));
+
+    // Each run's first output slot; the runs lane 0 must take: a continuing first run, the last run.
+    std::vector<size_t> firstSlot(runs.size());
+    size_t slots = 0;
+    for (size_t i = 0; i < runs.size(); i++) {
+      firstSlot[i] = slots;
+      slots += runs[i].keep.size();
+    }
+    size_t last = runs.size();
+    while (last > 0 && runs[last - 1].keep.empty()) last--;
+    if (last == 0) return primary.execute(runs, dst, out, cancel);
+    last--;
+    const bool continues = runs[0].start == kContinue && !runs[0].keep.empty();
+
+    std::atomic<size_t> next{continues ? 1u : 0u};
+    std::vector<DecodeStats> done(runs.size());
+    std::vector<std::exception_ptr> failed(runs.size());
+    std::vector<char> induced(runs.size(), 0);  // failed only because another run had failed
+    std::atomic<bool> stop{false};
+    int32_t stopCell = 0;
+    // Any lane stopped by a failure elsewhere, or the caller's cancel.
+    auto aborted = [&] { return cancel.requested() || stop.load(std::memory_order_relaxed); };
+
+    auto runOne = [&](PlanExecutor<LibavEngine>& executor, Demuxer& demuxer, size_t i) {
+      if (aborted()) return;
+      try {
+        std::vector<void*> slice(dst.begin() + firstSlot[i], dst.begin() + firstSlot[i] + runs[i].keep.size());
+        demuxer.setCancel(laneCancel(cancel, stopCell));
+        done[i] = executor.execute({runs[i]}, slice, out, laneCancel(cancel, stopCell));
+      } catch (const Error& e) {
+        induced[i] = e.code() == std::string("TVL_ABORTED") && stop.load() && !cancel.requested();
+        failed[i] = std::current_exception();
+      } catch (...) {
+        failed[i] = std::current_exception();
+      }
+      if (failed[i]) {
+        stop = true;
+        __atomic_store_n(&stopCell, 1, __ATOMIC_RELAXED);
+      }
+    };
+    // Lanes take the runs between the first (if it continues) and the last, in order, as they free up.
+    auto takeRuns = [&](PlanExecutor<LibavEngine>& executor, Demuxer& demuxer) {
+      for (size_t i; (i = next.fetch_add(1)) < last;) runOne(executor, demuxer, i);
+    };
+
+    std::vector<std::thread> threads;
+    // Errors outside the runs: a lane's conversions, or a thread that could not start.
+    std::vector<std::exception_ptr> laneErrors(static_cast<size_t>(lanes));
+    try {
+      for (int l = 1; l < lanes; l++) {
+        DecodeLane* lane = others_[size_t(l - 1)].get();
+        threads.emplace_back([&, lane, l] {
+          takeRuns(*lane->executor, lane->demuxer);
+          lane->demuxer.setCancel({});  // the cells it pointed to live only during this call
+          try {
+            lane->engine->finishPlan(true);
+          } catch (...) {
+            laneErrors[size_t(l)] = std::current_exception();
+          }
+        });
+      }
+    } catch (...) {
+      stop = true;  // finish what started, then fail
+      laneErrors[0] = std::current_exception();
+    }
+    if (continues) runOne(primary, primaryDemuxer, 0);
+    takeRuns(primary, primaryDemuxer);
+    runOne(primary, primaryDemuxer, last);
+    for (std::thread& t : threads) t.join();
+    primaryDemuxer.setCancel(cancel);
+    finishPrimary(!aborted());
+
+    for (size_t i = 0; i < runs.size(); i++)
+      if (failed[i] && !induced[i]) std::rethrow_exception(failed[i]);
+    for (const std::exception_ptr& e : laneErrors)
+      if (e) std::rethrow_exception(e);
+    for (const std::exception_ptr& e : failed)
+      if (e) std::rethrow_exception(e);
+    cancel.check();
+
+    DecodeStats stats;
+    for (size_t i = 0; i < runs.size(); i++) {
+      stats.framesDecoded += done[i].framesDecoded;
+      stats.seeks += done[i].seeks;
+      stats.delivered.insert(stats.delivered.end(), done[i].delivered.begin(), done[i].delivered.end());
+    }
+    stats.position = done[last].position;
+    stats.continuable = done[last].continuable;
+    return stats;
+  }
+
+  void release() { others_.clear(); }
+
+ private:
+  // A lane's cancel token: the caller's cell, or the plan's own stop cell once a run failed.
+  static CancelToken laneCancel(const CancelToken& cancel, const int32_t& stopCell) {
+    CancelToken t = cancel;
+    t.also = &stopCell;
+    return t;
+  }
+
+  const int maxLanes_;
+  std::vector<std::unique_ptr<DecodeLane>> others_;
+};
+
+}  // namespace tvl

@@ -1,0 +1,115 @@
+/**
+ * How much @tvl/libav decodes to reach a frame (VideoLoader.decodeWork), on clips whose frames
+ * carry their index: a seek lands on the keyframe the plan names, in every container (MP4 with an
+ * edit list used to land a whole GOP early), and pictures nothing references are not decoded on
+ * the way to a wanted frame (H.264 and HEVC) while every frame still shows its own index.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import { parseDevice, VideoLoader } from '@tvl/core';
+import { damagedSourceClip, ffmpegFrameCodes, hasFfmpeg, makeIndexedClip, readFrameCode, type ClipSpec } from '@tvl/testkit';
+import { libavBackend } from '../src/index.js';
+
+const maybe = hasFfmpeg() ? describe : describe.skip;
+
+const clips: Array<[string, ClipSpec]> = [
+  ['H.264 in MP4 (edit list)', { codec: 'h264', container: 'mp4', frames: 90, gop: 30, bframes: 3 }],
+  ['H.264 in MOV', { codec: 'h264', container: 'mov', frames: 90, gop: 30, bframes: 3 }],
+  ['H.264 in MKV', { codec: 'h264', container: 'mkv', frames: 90, gop: 30, bframes: 3 }],
+  ['HEVC in MP4', { codec: 'hevc', container: 'mp4', frames: 90, gop: 30, bframes: 3 }],
+];
+
+maybe.each(clips)('%s', (_name, spec) => {
+  const file = makeIndexedClip(spec);
+  const expected = ffmpegFrameCodes(file);
+
+  it('a seek to a keyframe decodes from that keyframe, not from an earlier one', async () => {
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 2 });
+    try {
+      for (const target of [66, 35, 84]) {
+        const before = vl.decodeWork;
+        const [f] = await vl.selectRawFrames([target]);
+        expect(readFrameCode(f.data, f.width, f.height)).toBe(expected[target]);
+        const work = vl.decodeWork;
+        expect(work.seeks - before.seeks).toBe(1);
+        // Keyframes every 30 frames: at most the frames from the keyframe up to the target.
+        expect(work.framesDecoded - before.framesDecoded).toBeLessThanOrEqual((target % 30) + 1);
+      }
+    } finally {
+      await vl.close();
+    }
+  });
+
+  it('skips the pictures nothing references before a wanted frame, and keeps every frame exact', async () => {
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 2 });
+    try {
+      vl.seekToFrame(0);
+      const [f] = await vl.selectRawFrames([29]);
+      expect(readFrameCode(f.data, f.width, f.height)).toBe(expected[29]);
+      // Three B-frames between references: some are never referenced, so fewer than 30 frames come out.
+      expect(vl.decodeWork.framesDecoded).toBeLessThan(30);
+      // Then every frame of the GOP, one call each from a seek, and all of it in one call.
+      for (const target of [31, 33, 37, 58]) {
+        const [g] = await vl.selectRawFrames([target, 59]);
+        expect(readFrameCode(g.data, g.width, g.height)).toBe(expected[target]);
+      }
+      const all = await vl.selectRawFrames(Array.from({ length: 90 }, (_, i) => i));
+      expect(all.map((g) => readFrameCode(g.data, g.width, g.height))).toEqual(expected);
+    } finally {
+      await vl.close();
+    }
+  });
+});
+
+maybe('the seek cost the planner uses', () => {
+  it("is the decoder's own: one frame, plus its reorder delay and its frame-thread pipeline", async () => {
+    const file = makeIndexedClip(clips[0][1]);
+    const costs: number[] = [];
+    for (const threads of [1, 4]) {
+      const video = await libavBackend.open(file, { device: parseDevice('cpu'), threads });
+      costs.push(video.costModel?.seekCost ?? NaN);
+      await video.close();
+    }
+    // x264 with B-frames: a reorder delay of at least one frame; four frame threads add three.
+    expect(costs[0]).toBeGreaterThanOrEqual(2);
+    expect(costs[1]).toBe(costs[0] + 3);
+  });
+});
+
+maybe('GOP-parallel plans (runs from different keyframes on decoders of their own)', () => {
+  it('deliver exactly what one decoder delivers, pixel for pixel', async () => {
+    const file = makeIndexedClip(clips[0][1]);
+    const expected = ffmpegFrameCodes(file);
+    const request = [88, 3, 64, 31, 47, 3, 75, 12];
+    const read = async (threads: number) => {
+      const vl = await VideoLoader.open(file, { backend: 'libav', threads });
+      try {
+        const frames = await vl.selectRawFrames(request);
+        return { frames, work: vl.decodeWork, next: await vl.selectRawFrames([89]) };
+      } finally {
+        await vl.close();
+      }
+    };
+    const one = await read(1); // one lane
+    const four = await read(4); // up to four lanes: the plan has three seeking runs
+    expect(four.frames.map((f) => readFrameCode(f.data, f.width, f.height))).toEqual(request.map((i) => expected[i]));
+    four.frames.forEach((f, k) => expect(Buffer.compare(f.data, one.frames[k].data)).toBe(0));
+    expect(four.work.seeks).toBe(one.work.seeks);
+    // The last run ran on the session's own decoder: the next call continues from where it ended.
+    expect(readFrameCode(four.next[0].data, 160, 120)).toBe(expected[89]);
+  });
+
+  it('fail with the damaged frame that comes first in the plan, and leave the loader working', async () => {
+    const { file, source } = damagedSourceClip(); // GOPs of 25 frames; the one from frame 50 is damaged
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 4 });
+    const clean = await VideoLoader.open(source, { backend: 'libav', threads: 1 });
+    try {
+      await expect(vl.selectRawFrames([80, 10, 55, 30, 60])).rejects.toMatchObject({ code: 'TVL_CORRUPT_DATA', frameIndex: 55 });
+      const frames = await vl.selectRawFrames([80, 10, 30]);
+      const reference = await clean.selectRawFrames([80, 10, 30]);
+      frames.forEach((f, k) => expect(Buffer.compare(f.data, reference[k].data)).toBe(0));
+    } finally {
+      await vl.close();
+      await clean.close();
+    }
+  });
+});
