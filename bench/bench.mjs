@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark (not a test): TVL against its peers on the same files, in the same run.
-//   node bench/bench.mjs [--rounds N] [--threads N] [--backends libav,opencv] [--json out.json]
+//   node bench/bench.mjs [--rounds N] [--threads N] [--backends libav,opencv] [--json out.json] [--samples]
 // Peers: the ffmpeg CLI (rgb24 sequential, scaled rgb24, and `-f null`, whose decode rate gives
 // the minimal-decode bound of each random request: every wanted GOP decoded from its keyframe to
 // its last wanted frame), and the Python TVL's PyAV backend where /usr/bin/python3 has torch and
@@ -25,6 +25,7 @@ const rounds = Number(option('--rounds', 3));
 const threads = Number(option('--threads', os.availableParallelism()));
 const backends = option('--backends', 'libav').split(',');
 const jsonOut = option('--json', null);
+const showSamples = args.includes('--samples') && args.splice(args.indexOf('--samples'), 1).length > 0;
 if (args.length) throw new Error(`unknown arguments: ${args.join(' ')} (see the header of bench/bench.mjs)`);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -192,6 +193,7 @@ for (let round = 1; round <= rounds; round++) {
   done();
 }
 
+if (showSamples) console.error(`seconds per round: ${JSON.stringify(samples)}`);
 const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 const fps = (frames, seconds) => frames / seconds;
 const boundFps = fps(PICKS, facts.bound.frames / fps(facts.n, s['cli null']));

@@ -434,29 +434,39 @@ export class VideoLoader implements AsyncDisposable {
     return frames;
   }
 
-  /** Streams every frame from the current position to the end, a few frames per native call. */
   /**
-   * Leaving the loop early (break, return, an exception) or aborting frees the frames decoded but
-   * not handed out, and leaves `position` at the first of them: the next read continues there.
+   * Streams every frame from the current position to the end, a few frames per native call, the
+   * next call decoding while the caller uses the frames of the last one. Leaving the loop early
+   * (break, return, an exception) or aborting frees the frames decoded but not handed out, and
+   * leaves `position` at the first of them: the next read continues there. (It reads on from where
+   * it started: to read from elsewhere, leave the loop, seek, and iterate again.)
    */
   async *remainingFrames(options: ReadOptions = {}): AsyncGenerator<tf.Tensor3D> {
     this.checkReadOptions(options);
     const perCall = Math.max(1, Math.min(STREAM_BATCH_FRAMES, Math.floor(this.maxBatchBytes / bytesPerFrame(this.spec))));
-    while (this.cursor < this.nFrames) {
-      const start = this.cursor;
-      const frames = await this.readFrames(perCall, options);
-      let handed = 0;
-      try {
+    // One chunk ahead: the next native call decodes while the caller works through this chunk, so
+    // the decoder never waits for the caller (at most two chunks exist at once).
+    let next: Promise<tf.Tensor3D[]> | null = this.cursor < this.nFrames ? this.readFrames(perCall, options) : null;
+    let frames: tf.Tensor3D[] = [];
+    let chunkStart = this.cursor;
+    let handed = 0;
+    try {
+      while (next) {
+        frames = await next;
+        chunkStart = this.cursor - frames.length;
+        handed = 0;
+        next = this.cursor < this.nFrames ? this.readFrames(perCall, options) : null;
         while (handed < frames.length) {
           throwIfAborted(options.signal, this.path);
           yield frames[handed++];
         }
-      } finally {
-        if (handed < frames.length) {
-          for (let k = handed; k < frames.length; k++) frames[k].dispose();
-          this.cursor = start + handed;
-        }
       }
+    } finally {
+      // However it ends (to the end, break, return, abort or an error): nothing made and not handed
+      // out stays alive, and the position is the first frame not handed out.
+      for (let k = handed; k < frames.length; k++) frames[k].dispose();
+      if (next) for (const f of await next.catch(() => [])) f.dispose();
+      this.cursor = chunkStart + handed;
     }
   }
 

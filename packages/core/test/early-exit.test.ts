@@ -36,6 +36,36 @@ describe('VideoLoader iterators', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('remainingFrames: decodes one chunk ahead, and a break at the end of a chunk frees the chunk read ahead', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls, { nFrames: 20 }));
+    const vl = await VideoLoader.open('clip');
+    const before = tf.memory().numTensors;
+    const got: number[] = [];
+    for await (const t of vl.remainingFrames()) {
+      // The next chunk's native call is under way before the first frame of this one is used.
+      if (got.length === 0) expect(calls).toHaveLength(2);
+      got.push(value(t));
+      t.dispose();
+      if (got.length === 8) break; // exactly one chunk (8 frames a call)
+    }
+    expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(vl.position).toBe(8);
+    const next = await vl.readFrame();
+    expect(value(next)).toBe(8);
+    next.dispose();
+    // And read to the end: every frame once, in order, nothing left.
+    const rest: number[] = [];
+    for await (const t of vl.remainingFrames()) {
+      rest.push(value(t));
+      t.dispose();
+    }
+    expect(rest).toEqual(Array.from({ length: 11 }, (_, k) => 9 + k));
+    expect(tf.memory().numTensors).toBe(before);
+    await vl.close();
+  });
+
   it('remainingFrames: an abort stops at once with TVL_ABORTED, frees what was not handed out, and keeps the position', async () => {
     const vl = await VideoLoader.open('clip');
     const before = tf.memory().numTensors;

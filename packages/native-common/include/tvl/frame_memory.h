@@ -5,7 +5,8 @@
 // collects one (nothing can see its bytes any more, not even an array dataSync() returned) its
 // block goes back to a free list, already faulted in, for the next buffer of that size. Blocks
 // of 2 MiB and more ask for transparent huge pages, so even first use faults 512 times less.
-// Bounded: at most kMaxFreeBytes wait on the free lists; the rest is unmapped at once.
+// Bounded: at most kMaxFreeBytes wait on the free lists (blocks of the size given back last are
+// kept first); the rest is unmapped at once.
 #pragma once
 #include <napi.h>
 #include <sys/mman.h>
@@ -15,6 +16,8 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <utility>
+#include <vector>
 
 namespace tvl {
 
@@ -49,15 +52,29 @@ class FrameMemory {
   // Returns a block from take(); any thread.
   void give(void* p, size_t bytes) {
     const size_t size = roundUp(bytes);
+    std::vector<std::pair<size_t, void*>> unmap;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (freeBytes_ + size > kMaxFreeBytes) {
+        // Full: blocks of other sizes go first (the work changed: raw frames, then float32 ones).
+        for (auto it = free_.begin(); it != free_.end() && freeBytes_ + size > kMaxFreeBytes;) {
+          if (it->first == size) {
+            ++it;
+            continue;
+          }
+          unmap.push_back(*it);
+          freeBytes_ -= it->first;
+          it = free_.erase(it);
+        }
+      }
       if (freeBytes_ + size <= kMaxFreeBytes) {
         free_.emplace(size, p);
         freeBytes_ += size;
-        return;
+        p = nullptr;
       }
     }
-    munmap(p, size);
+    for (auto& [n, block] : unmap) munmap(block, n);
+    if (p) munmap(p, size);
   }
 
   // An ArrayBuffer of exactly `bytes` over a block, given back when V8 collects it.
@@ -65,7 +82,11 @@ class FrameMemory {
     void* p = take(bytes);
     try {
       return Napi::ArrayBuffer::New(
-          env, p, bytes, [](Napi::Env, void* data, size_t* size) { FrameMemory::instance().give(data, *size); delete size; },
+          env, p, bytes,
+          [](Napi::Env, void* data, size_t* size) {
+            FrameMemory::instance().give(data, *size);
+            delete size;
+          },
           new size_t(bytes));
     } catch (...) {
       give(p, bytes);
