@@ -53,9 +53,25 @@ class GopParallel {
   DecodeStats execute(PlanExecutor<LibavEngine>& primary, FinishPrimary finishPrimary, Demuxer& primaryDemuxer,
                       const FrameIndex& index, int rotation, const std::vector<DecodeRun>& runs,
                       const std::vector<void*>& dst, const OutputSpec& out, const CancelToken& cancel) {
-    const int lanes = lanesFor(runs);
-    while (int(others_.size()) < lanes - 1)
-      others_.push_back(std::make_unique<DecodeLane>(primaryDemuxer.path(), index, rotation));
+    int lanes = lanesFor(runs);
+    try {
+      while (int(others_.size()) < lanes - 1)
+        others_.push_back(std::make_unique<DecodeLane>(primaryDemuxer.path(), index, rotation));
+    } catch (...) {
+      // The file cannot be opened again (gone, or no file handles left): fewer lanes.
+      lanes = int(others_.size()) + 1;
+    }
+    auto serial = [&] {
+      try {
+        DecodeStats stats = primary.execute(runs, dst, out, cancel);
+        finishPrimary(true);
+        return stats;
+      } catch (...) {
+        finishPrimary(false);
+        throw;
+      }
+    };
+    if (lanes < 2) return serial();
 
     // Each run's first output slot; the runs lane 0 must take: a continuing first run, the last run.
     std::vector<size_t> firstSlot(runs.size());
@@ -66,7 +82,7 @@ class GopParallel {
     }
     size_t last = runs.size();
     while (last > 0 && runs[last - 1].keep.empty()) last--;
-    if (last == 0) return primary.execute(runs, dst, out, cancel);
+    if (last == 0) return serial();
     last--;
     const bool continues = runs[0].start == kContinue && !runs[0].keep.empty();
 

@@ -5,6 +5,9 @@
  * the way to a wanted frame (H.264 and HEVC) while every frame still shows its own index.
  */
 import '@tensorflow/tfjs-backend-cpu';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseDevice, VideoLoader } from '@tvl/core';
 import { damagedSourceClip, ffmpegFrameCodes, hasFfmpeg, makeIndexedClip, readFrameCode, type ClipSpec } from '@tvl/testkit';
 import { libavBackend } from '../src/index.js';
@@ -96,6 +99,21 @@ maybe('GOP-parallel plans (runs from different keyframes on decoders of their ow
     expect(four.work.seeks).toBe(one.work.seeks);
     // The last run ran on the session's own decoder: the next call continues from where it ended.
     expect(readFrameCode(four.next[0].data, 160, 120)).toBe(expected[89]);
+  });
+
+  it('decode on the one decoder when the file cannot be opened again (deleted after open)', async () => {
+    const source = makeIndexedClip(clips[0][1]);
+    const expected = ffmpegFrameCodes(source);
+    const file = path.join(os.tmpdir(), `tvl-deleted-${process.pid}.mp4`);
+    fs.copyFileSync(source, file);
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 4 });
+    try {
+      fs.rmSync(file); // the session's demuxer keeps its open file; new lanes cannot open it
+      const frames = await vl.selectRawFrames([88, 3, 47]);
+      expect(frames.map((f) => readFrameCode(f.data, f.width, f.height))).toEqual([88, 3, 47].map((i) => expected[i]));
+    } finally {
+      await vl.close();
+    }
   });
 
   it('fail with the damaged frame that comes first in the plan, and leave the loader working', async () => {
