@@ -82,8 +82,8 @@ const seqTensors = (file, backend, options = {}) =>
   );
 
 /** 32 frames in one call, then the same frames one call each (rising order, and request order). */
-const randomAccess = (file, backend, picks) =>
-  withLoader(file, { backend }, async (vl) => {
+const randomAccess = (file, backend, picks, options = {}) =>
+  withLoader(file, { backend, ...options }, async (vl) => {
     const oneCall = await timed(() => vl.selectRawFrames(picks));
     const work = vl.decodeWork;
     vl.seekToFrame(0);
@@ -181,6 +181,11 @@ for (let round = 1; round <= rounds; round++) {
     add(`${backend} rising`, r.rising);
     add(`${backend} each`, r.eachRandom);
     add(`${backend} decoded`, r.framesDecoded);
+    if (backend === 'libav') {
+      const skip = await randomAccess(clip720, backend, facts.picks, { backendOptions: { skipUnreferenced: true } });
+      add(`${backend} random skipping`, skip.oneCall);
+      add(`${backend} decoded skipping`, skip.framesDecoded);
+    }
     const h = await randomAccess(hour, backend, hourFacts.picks);
     add(`${backend} hour random`, h.oneCall);
     add(`${backend} hour each`, h.eachRandom);
@@ -235,6 +240,14 @@ for (const b of backends) {
     `${ratio(random, boundFps)} the bound${python ? `, ${ratio(random, python.rand)} the Python TVL` : ''}`,
     '>= 0.9x bound, >= 2x Python',
   );
+  if (s[`${b} random skipping`]) {
+    const skipping = fps(PICKS, s[`${b} random skipping`]);
+    row(
+      `@tvl/${b} skipUnreferenced, the same in one call (${Math.round(s[`${b} decoded skipping`])} frames decoded)`,
+      skipping,
+      `${ratio(skipping, boundFps)} the bound${python ? `, ${ratio(skipping, python.rand)} the Python TVL` : ''}`,
+    );
+  }
   row(
     `@tvl/${b}, the same frames one call each, rising order`,
     fps(PICKS, s[`${b} rising`]),

@@ -1,5 +1,5 @@
 // @tvl/libav's N-API surface. JavaScript calls:
-//   openVideo(path, { threads, index }, cancelCell) -> Promise<Session>   (demux + frame index, off-thread)
+//   openVideo(path, { threads, index, cachedIndex, skipUnreferenced }, cancelCell) -> Promise<Session>   (off-thread)
 //   session.decode(...) / session.close(): see tvl/napi_session.h
 // Every call runs on a libuv worker thread; one call executes a whole plan.
 #include <napi.h>
@@ -61,20 +61,24 @@ int conversionThreads(int threads) {
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int threads = 0;
+  bool skipUnreferenced = false;
   if (info[1].IsObject()) {
-    Napi::Value t = info[1].As<Napi::Object>().Get("threads");
+    Napi::Object options = info[1].As<Napi::Object>();
+    Napi::Value t = options.Get("threads");
     if (t.IsNumber()) threads = t.As<Napi::Number>().Int32Value();
+    Napi::Value skip = options.Get("skipUnreferenced");
+    if (skip.IsBoolean()) skipUnreferenced = skip.As<Napi::Boolean>().Value();
   }
   return openOffThread<Session>(
-      info, [threads](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
+      info, [threads, skipUnreferenced](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
         auto s = std::make_shared<Session>();
         s->demuxer.setCancel(cancel);
         s->demuxer.open(path);
         s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
         s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),
-                                                  conversionThreads(threads));
+                                                  conversionThreads(threads), skipUnreferenced);
         s->description = describeVideo(s->demuxer, s->engine->codecName());
-        s->parallel = std::make_unique<GopParallel>(parallelLanes(threads));
+        s->parallel = std::make_unique<GopParallel>(parallelLanes(threads), skipUnreferenced);
         s->startExecutor();
         return s;
       });

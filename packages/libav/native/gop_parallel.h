@@ -26,18 +26,19 @@ struct DecodeLane {
   std::unique_ptr<LibavEngine> engine;
   std::unique_ptr<PlanExecutor<LibavEngine>> executor;
 
-  DecodeLane(const std::string& path, const FrameIndex& index, int rotation) {
+  DecodeLane(const std::string& path, const FrameIndex& index, int rotation, bool skipUnreferenced) {
     demuxer.open(path);
     // One decoder thread each: the lanes are the parallelism.
-    engine = std::make_unique<LibavEngine>(demuxer.stream(), 1, rotation, 1);
+    engine = std::make_unique<LibavEngine>(demuxer.stream(), 1, rotation, 1, skipUnreferenced);
     executor = std::make_unique<PlanExecutor<LibavEngine>>(demuxer, index, *engine);
   }
 };
 
 class GopParallel {
  public:
-  // lanes: decoders at most, lane 0 included (1 = never in parallel).
-  explicit GopParallel(int lanes) : maxLanes_(std::max(1, lanes)) {}
+  // lanes: decoders at most, lane 0 included (1 = never in parallel); skipUnreferenced: for the
+  // lanes' decoders, as the session's.
+  GopParallel(int lanes, bool skipUnreferenced) : maxLanes_(std::max(1, lanes)), skipUnreferenced_(skipUnreferenced) {}
 
   // How many lanes `runs` can keep busy: its runs that seek, up to the lanes there are.
   int lanesFor(const std::vector<DecodeRun>& runs) const {
@@ -56,7 +57,7 @@ class GopParallel {
     int lanes = lanesFor(runs);
     try {
       while (int(others_.size()) < lanes - 1)
-        others_.push_back(std::make_unique<DecodeLane>(primaryDemuxer.path(), index, rotation));
+        others_.push_back(std::make_unique<DecodeLane>(primaryDemuxer.path(), index, rotation, skipUnreferenced_));
     } catch (...) {
       // The file cannot be opened again (gone, or no file handles left): fewer lanes.
       lanes = int(others_.size()) + 1;
@@ -174,6 +175,7 @@ class GopParallel {
   }
 
   const int maxLanes_;
+  const bool skipUnreferenced_;
   std::vector<std::unique_ptr<DecodeLane>> others_;
 };
 

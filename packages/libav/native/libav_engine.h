@@ -219,9 +219,10 @@ class ConversionPool {
 // converted by a ConversionPool.
 class LibavEngine {
  public:
-  // conversionThreads: threads converting frames alongside the decoder's own.
-  LibavEngine(AVStream* stream, int threads, int rotation, int conversionThreads)
-      : decoder_(stream, threads), pool_(conversionThreads, rotation) {}
+  // conversionThreads: threads converting frames alongside the decoder's own. skipUnreferenced:
+  // see LibavDecoder.
+  LibavEngine(AVStream* stream, int threads, int rotation, int conversionThreads, bool skipUnreferenced)
+      : decoder_(stream, threads, nullptr, skipUnreferenced), pool_(conversionThreads, rotation) {}
 
   void flush() { decoder_.flush(); }
   bool skipUnreferenced(bool skip) { return decoder_.skipUnreferenced(skip); }

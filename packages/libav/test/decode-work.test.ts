@@ -1,8 +1,9 @@
 /**
  * How much @tvl/libav decodes to reach a frame (VideoLoader.decodeWork), on clips whose frames
  * carry their index: a seek lands on the keyframe the plan names, in every container (MP4 with an
- * edit list used to land a whole GOP early), and pictures nothing references are not decoded on
- * the way to a wanted frame (H.264 and HEVC) while every frame still shows its own index.
+ * edit list used to land a whole GOP early); with `skipUnreferenced`, pictures nothing references
+ * are not decoded on the way to a wanted frame (H.264 and HEVC) while every frame still shows its
+ * own index; GOP-parallel plans match one decoder.
  */
 import '@tensorflow/tfjs-backend-cpu';
 import fs from 'node:fs';
@@ -34,7 +35,7 @@ maybe.each(clips)('%s', (_name, spec) => {
         expect(readFrameCode(f.data, f.width, f.height)).toBe(expected[target]);
         const work = vl.decodeWork;
         expect(work.seeks - before.seeks).toBe(1);
-        // Keyframes every 30 frames: at most the frames from the keyframe up to the target.
+        // Keyframes every 30 frames: the frames from the keyframe up to the target, no more.
         expect(work.framesDecoded - before.framesDecoded).toBeLessThanOrEqual((target % 30) + 1);
       }
     } finally {
@@ -42,14 +43,19 @@ maybe.each(clips)('%s', (_name, spec) => {
     }
   });
 
-  it('skips the pictures nothing references before a wanted frame, and keeps every frame exact', async () => {
-    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 2 });
+  it('with skipUnreferenced, skips the pictures nothing references before a wanted frame, and keeps every frame exact', async () => {
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 2, backendOptions: { skipUnreferenced: true } });
     try {
       vl.seekToFrame(0);
       const [f] = await vl.selectRawFrames([29]);
       expect(readFrameCode(f.data, f.width, f.height)).toBe(expected[29]);
       // Three B-frames between references: some are never referenced, so fewer than 30 frames come out.
       expect(vl.decodeWork.framesDecoded).toBeLessThan(30);
+      // (Without the option every picture up to frame 29 is decoded: damage cannot hide in a skipped one.)
+      const plain = await VideoLoader.open(file, { backend: 'libav', threads: 2 });
+      await plain.selectRawFrames([29]);
+      expect(plain.decodeWork.framesDecoded).toBe(30);
+      await plain.close();
       // Then every frame of the GOP, one call each from a seek, and all of it in one call.
       for (const target of [31, 33, 37, 58]) {
         const [g] = await vl.selectRawFrames([target, 59]);
@@ -129,5 +135,20 @@ maybe('GOP-parallel plans (runs from different keyframes on decoders of their ow
       await vl.close();
       await clean.close();
     }
+  });
+});
+
+maybe('backendOptions', () => {
+  it('skipUnreferenced must be a boolean, and a misspelt name is refused with the name meant', async () => {
+    const file = makeIndexedClip(clips[0][1]);
+    await expect(
+      VideoLoader.open(file, { backend: 'libav', backendOptions: { skipUnreferenced: 'yes' as unknown as boolean } }),
+    ).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+      message: expect.stringContaining('skipUnreferenced'),
+    });
+    await expect(
+      VideoLoader.open(file, { backend: 'libav', backendOptions: { skipUnreferenced: true, skipUnreferencd: true } as never }),
+    ).rejects.toMatchObject({ code: 'TVL_INVALID_ARGUMENT', message: expect.stringContaining('skipUnreferenced') });
   });
 });

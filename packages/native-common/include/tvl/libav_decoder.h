@@ -22,8 +22,9 @@ namespace tvl {
 class LibavDecoder {
  public:
   // threads: 0 = one per core (capped at 16). hwDevice: an AV_HWDEVICE_TYPE_CUDA device to decode
-  // on (frames come back as AV_PIX_FMT_CUDA), or nullptr for software decoding.
-  LibavDecoder(AVStream* stream, int threads, AVBufferRef* hwDevice = nullptr) {
+  // on (frames come back as AV_PIX_FMT_CUDA), or nullptr for software decoding. allowSkipping: see
+  // skipUnreferenced.
+  LibavDecoder(AVStream* stream, int threads, AVBufferRef* hwDevice = nullptr, bool allowSkipping = false) {
     const AVCodecParameters* par = stream->codecpar;
     const AVCodec* codec = hwDevice ? findCudaDecoder(par->codec_id) : avcodec_find_decoder(par->codec_id);
     if (!codec && hwDevice) {
@@ -84,8 +85,10 @@ class LibavDecoder {
     // H.264 and HEVC mark the pictures nothing references (nal_ref_idc 0, sub-layer non-reference
     // NAL types), so the decoder can drop them without touching any other picture. Other codecs'
     // "non-reference" skipping is judged from the picture type (MPEG-4 part 2's packed B-frames
-    // share packets with P-frames), so they are decoded whole.
-    canSkip_ = !hwDevice && (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC);
+    // share packets with P-frames), so they are decoded whole. Only when asked: a damaged reference
+    // picture that claims to be unreferenced is then dropped unseen, and the decoder conceals its
+    // absence in later frames without a word (the fuzzer found two such files in 2,000).
+    canSkip_ = allowSkipping && !hwDevice && (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC);
   }
 
   ~LibavDecoder() {
