@@ -6,7 +6,7 @@
 // block goes back to a free list, already faulted in, for the next buffer of that size. Blocks
 // of 2 MiB and more ask for transparent huge pages, so even first use faults 512 times less.
 // Bounded: at most kMaxFreeBytes wait on the free lists (blocks of the size given back last are
-// kept first); the rest is unmapped at once.
+// kept first); the rest is unmapped at once. Each addon library has a pool of its own.
 #pragma once
 #include <napi.h>
 #include <sys/mman.h>
