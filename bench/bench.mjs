@@ -25,7 +25,11 @@ const rounds = Number(option('--rounds', 3));
 const threads = Number(option('--threads', os.availableParallelism()));
 const backends = option('--backends', 'libav').split(',');
 const jsonOut = option('--json', null);
-const showSamples = args.includes('--samples') && args.splice(args.indexOf('--samples'), 1).length > 0;
+function flag(name) {
+  const at = args.indexOf(name);
+  return at >= 0 && args.splice(at, 1).length === 1;
+}
+const showSamples = flag('--samples');
 if (args.length) throw new Error(`unknown arguments: ${args.join(' ')} (see the header of bench/bench.mjs)`);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -36,7 +40,8 @@ const PICKS = 32;
 // and one hour of video made by stream-copying a 10 s clip 360 times (GOP 250: 10 s).
 const clip720 = benchClip('720p60', { size: '1280x720', rate: 60, frames: 1200, gop: 120 });
 const clip1080 = benchClip('1080p25', { size: '1920x1080', rate: 25, frames: 300, gop: 250 });
-const hourSource = benchClip('720p25-10s', { size: '1280x720', rate: 25, frames: 250, gop: 250, crf: 30 });
+const HOUR_SOURCE_FRAMES = 250;
+const hourSource = benchClip('720p25-10s', { size: '1280x720', rate: 25, frames: HOUR_SOURCE_FRAMES, gop: 250, crf: 30 });
 const hour = benchClip('720p25-1h', { concatOf: hourSource, copies: 360 });
 
 for (const name of backends) await import(`@tvl/${name}`);
@@ -202,7 +207,7 @@ if (showSamples) console.error(`seconds per round: ${JSON.stringify(samples)}`);
 const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 const fps = (frames, seconds) => frames / seconds;
 const boundFps = fps(PICKS, facts.bound.frames / fps(facts.n, s['cli null']));
-const hourBoundFps = fps(PICKS, hourFacts.bound.frames / fps(250, s['cli null hour source']));
+const hourBoundFps = fps(PICKS, hourFacts.bound.frames / fps(HOUR_SOURCE_FRAMES, s['cli null hour source']));
 const rows = [];
 const row = (name, value, against = '', target = '') => rows.push({ name, fps: value, against, target });
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <thread>
 #include <mutex>
 #include <string>
 
@@ -28,11 +27,10 @@ struct Session : DemuxedSession<LibavEngine> {
 
   DecodeStats decode(const std::vector<DecodeRun>& runs, const std::vector<void*>& dst, const OutputSpec& out,
                      const CancelToken& cancel) {
-    if (parallel->lanesFor(runs) < 2) return executeAndFinish(runs, dst, out, cancel);
-    demuxer.setCancel(cancel);
+    const int lanes = parallel->prepareLanes(runs);
+    if (lanes < 2) return executeAndFinish(runs, dst, out, cancel);
     return parallel->execute(
-        *executor, [this](bool ok) { engine->finishPlan(ok); }, demuxer, index, demuxer.rotation(), runs, dst, out,
-        cancel);
+        lanes, *executor, [this](bool ok) { engine->finishPlan(ok); }, demuxer, runs, dst, out, cancel);
   }
 
   void close() {
@@ -46,18 +44,12 @@ struct Session : DemuxedSession<LibavEngine> {
 
 using LibavSessionWrap = SessionWrap<Session>;
 
-// Decoders a plan's independent runs may use at once (tvl/gop_parallel.h): one per core, at most 16.
-int parallelLanes(int threads) {
-  const int cores = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  return std::min(cores, 16);
-}
+// Decoders a plan's independent runs may use at once (gop_parallel.h): one per core, at most 16.
+int parallelLanes(int threads) { return std::min(coresFor(threads), 16); }
 
 // Threads converting frames beside the decoder's: one for every four decoder threads (a
 // conversion costs a fraction of a decode), at least one, at most four.
-int conversionThreads(int threads) {
-  const int decoders = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  return std::clamp(decoders / 4, 1, 4);
-}
+int conversionThreads(int threads) { return std::clamp(coresFor(threads) / 4, 1, 4); }
 
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int threads = 0;
@@ -78,7 +70,8 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
         s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),
                                                   conversionThreads(threads), skipUnreferenced);
         s->description = describeVideo(s->demuxer, s->engine->codecName());
-        s->parallel = std::make_unique<GopParallel>(parallelLanes(threads), skipUnreferenced);
+        s->parallel = std::make_unique<GopParallel>(path, s->index, s->demuxer.rotation(), parallelLanes(threads),
+                                                    skipUnreferenced);
         s->startExecutor();
         return s;
       });

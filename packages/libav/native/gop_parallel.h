@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "libav_engine.h"
@@ -36,82 +37,74 @@ struct DecodeLane {
 
 class GopParallel {
  public:
-  // lanes: decoders at most, lane 0 included (1 = never in parallel); skipUnreferenced: for the
-  // lanes' decoders, as the session's.
-  GopParallel(int lanes, bool skipUnreferenced) : maxLanes_(std::max(1, lanes)), skipUnreferenced_(skipUnreferenced) {}
+  // The video's (the session's index outlives this); lanes: decoders at most, lane 0 included (1 =
+  // never in parallel); skipUnreferenced: for the lanes' decoders, as the session's.
+  GopParallel(std::string path, const FrameIndex& index, int rotation, int lanes, bool skipUnreferenced)
+      : path_(std::move(path)),
+        index_(index),
+        rotation_(rotation),
+        maxLanes_(std::max(1, lanes)),
+        skipUnreferenced_(skipUnreferenced) {}
 
-  // How many lanes `runs` can keep busy: its runs that seek, up to the lanes there are.
-  int lanesFor(const std::vector<DecodeRun>& runs) const {
+  // How many lanes `runs` can keep busy (its runs that seek, up to the lanes there are), making
+  // those not made yet; fewer when the file cannot be opened again (gone, or no file handles left).
+  // Below 2, the session executes the plan alone.
+  int prepareLanes(const std::vector<DecodeRun>& runs) {
     int seeking = 0;
     for (const DecodeRun& r : runs)
       if (!r.keep.empty() && r.start != kContinue) seeking++;
-    return std::min(maxLanes_, seeking);
-  }
-
-  // Executes `runs` over lane 0 (`primary`, the session's executor, finished by `finishPrimary`)
-  // and up to lanesFor(runs) - 1 other lanes. Fails with the error of the earliest failed run.
-  template <class FinishPrimary>
-  DecodeStats execute(PlanExecutor<LibavEngine>& primary, FinishPrimary finishPrimary, Demuxer& primaryDemuxer,
-                      const FrameIndex& index, int rotation, const std::vector<DecodeRun>& runs,
-                      const std::vector<void*>& dst, const OutputSpec& out, const CancelToken& cancel) {
-    int lanes = lanesFor(runs);
+    const int lanes = std::min(maxLanes_, seeking);
     try {
       while (int(others_.size()) < lanes - 1)
-        others_.push_back(std::make_unique<DecodeLane>(primaryDemuxer.path(), index, rotation, skipUnreferenced_));
+        others_.push_back(std::make_unique<DecodeLane>(path_, index_, rotation_, skipUnreferenced_));
     } catch (...) {
-      // The file cannot be opened again (gone, or no file handles left): fewer lanes.
-      lanes = int(others_.size()) + 1;
+      return int(others_.size()) + 1;
     }
-    auto serial = [&] {
-      try {
-        DecodeStats stats = primary.execute(runs, dst, out, cancel);
-        finishPrimary(true);
-        return stats;
-      } catch (...) {
-        finishPrimary(false);
-        throw;
-      }
-    };
-    if (lanes < 2) return serial();
+    return lanes;
+  }
 
-    // Each run's first output slot; the runs lane 0 must take: a continuing first run, the last run.
+  // Executes `runs` over `lanes` (from prepareLanes, at least 2): lane 0 is `primary`, the session's
+  // executor, finished by `finishPrimary`. Fails with the error of the earliest failed run.
+  template <class FinishPrimary>
+  DecodeStats execute(int lanes, PlanExecutor<LibavEngine>& primary, FinishPrimary finishPrimary,
+                      Demuxer& primaryDemuxer, const std::vector<DecodeRun>& runs, const std::vector<void*>& dst,
+                      const OutputSpec& out, const CancelToken& cancel) {
+    // Each run's first output slot; the runs lane 0 must take: a continuing first run, the last run
+    // (with at least two runs that keep frames, the last of them is not the first).
     std::vector<size_t> firstSlot(runs.size());
     size_t slots = 0;
     for (size_t i = 0; i < runs.size(); i++) {
       firstSlot[i] = slots;
       slots += runs[i].keep.size();
     }
-    size_t last = runs.size();
-    while (last > 0 && runs[last - 1].keep.empty()) last--;
-    if (last == 0) return serial();
-    last--;
+    size_t last = runs.size() - 1;
+    while (runs[last].keep.empty()) last--;
     const bool continues = runs[0].start == kContinue && !runs[0].keep.empty();
 
     std::atomic<size_t> next{continues ? 1u : 0u};
     std::vector<DecodeStats> done(runs.size());
     std::vector<std::exception_ptr> failed(runs.size());
     std::vector<char> induced(runs.size(), 0);  // failed only because another run had failed
-    std::atomic<bool> stop{false};
+    // Set when a run fails: the other lanes' executors see it as a cancel and stop.
     int32_t stopCell = 0;
-    // Any lane stopped by a failure elsewhere, or the caller's cancel.
-    auto aborted = [&] { return cancel.requested() || stop.load(std::memory_order_relaxed); };
+    auto stop = [&] { __atomic_store_n(&stopCell, 1, __ATOMIC_RELAXED); };
+    auto stopped = [&] { return __atomic_load_n(&stopCell, __ATOMIC_RELAXED) != 0; };
+    auto aborted = [&] { return cancel.requested() || stopped(); };
 
     auto runOne = [&](PlanExecutor<LibavEngine>& executor, Demuxer& demuxer, size_t i) {
       if (aborted()) return;
       try {
         std::vector<void*> slice(dst.begin() + firstSlot[i], dst.begin() + firstSlot[i] + runs[i].keep.size());
-        demuxer.setCancel(laneCancel(cancel, stopCell));
-        done[i] = executor.execute({runs[i]}, slice, out, laneCancel(cancel, stopCell));
+        const CancelToken laneCancel{cancel.cell, &stopCell};  // the caller's, or this plan's stop
+        demuxer.setCancel(laneCancel);
+        done[i] = executor.execute({runs[i]}, slice, out, laneCancel);
       } catch (const Error& e) {
-        induced[i] = e.code() == std::string("TVL_ABORTED") && stop.load() && !cancel.requested();
+        induced[i] = e.code() == std::string("TVL_ABORTED") && stopped() && !cancel.requested();
         failed[i] = std::current_exception();
       } catch (...) {
         failed[i] = std::current_exception();
       }
-      if (failed[i]) {
-        stop = true;
-        __atomic_store_n(&stopCell, 1, __ATOMIC_RELAXED);
-      }
+      if (failed[i]) stop();
     };
     // Lanes take the runs between the first (if it continues) and the last, in order, as they free up.
     auto takeRuns = [&](PlanExecutor<LibavEngine>& executor, Demuxer& demuxer) {
@@ -135,7 +128,7 @@ class GopParallel {
         });
       }
     } catch (...) {
-      stop = true;  // finish what started, then fail
+      stop();  // finish what started, then fail
       laneErrors[0] = std::current_exception();
     }
     if (continues) runOne(primary, primaryDemuxer, 0);
@@ -167,13 +160,9 @@ class GopParallel {
   void release() { others_.clear(); }
 
  private:
-  // A lane's cancel token: the caller's cell, or the plan's own stop cell once a run failed.
-  static CancelToken laneCancel(const CancelToken& cancel, const int32_t& stopCell) {
-    CancelToken t = cancel;
-    t.also = &stopCell;
-    return t;
-  }
-
+  const std::string path_;
+  const FrameIndex& index_;
+  const int rotation_;
   const int maxLanes_;
   const bool skipUnreferenced_;
   std::vector<std::unique_ptr<DecodeLane>> others_;

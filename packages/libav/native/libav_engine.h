@@ -225,7 +225,7 @@ class LibavEngine {
       : decoder_(stream, threads, nullptr, skipUnreferenced), pool_(conversionThreads, rotation) {}
 
   void flush() { decoder_.flush(); }
-  bool skipUnreferenced(bool skip) { return decoder_.skipUnreferenced(skip); }
+  void skipUnreferenced(bool skip) { decoder_.skipUnreferenced(skip); }
   int send(const AVPacket* pkt) { return decoder_.send(pkt); }
   int receive(FrameInfo& info) { return decoder_.receive(info); }
   void deliver(void* dst, const OutputSpec& out) { pool_.submit(decoder_.frame(), dst, out); }

@@ -19,6 +19,11 @@ extern "C" {
 
 namespace tvl {
 
+// The cores a `threads` option stands for: itself when positive, else the machine's.
+inline int coresFor(int threads) {
+  return threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 class LibavDecoder {
  public:
   // threads: 0 = one per core (capped at 16). hwDevice: an AV_HWDEVICE_TYPE_CUDA device to decode
@@ -50,8 +55,7 @@ class LibavDecoder {
         ctx_->get_format = &LibavDecoder::pickHardwareFormat;
         ctx_->thread_count = 1;
       } else {
-        int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
-        ctx_->thread_count = std::min(n, 16);
+        ctx_->thread_count = std::min(coresFor(threads), 16);
         ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
         // An intra-only picture must be written whole by its own packet. Damage can make the
         // decoder skip the writing without a word (an MJPEG scan cut short by a stray marker), and
@@ -105,10 +109,7 @@ class LibavDecoder {
 
   // Before send: let the decoder drop the next packet's picture if it is unreferenced. (Frame
   // threads copy skip_frame from this context when the packet is submitted, so it holds per packet.)
-  bool skipUnreferenced(bool skip) {
-    ctx_->skip_frame = skip && canSkip_ ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
-    return skip && canSkip_;
-  }
+  void skipUnreferenced(bool skip) { ctx_->skip_frame = skip && canSkip_ ? AVDISCARD_NONREF : AVDISCARD_DEFAULT; }
 
   int send(const AVPacket* pkt) {
     // (If the decoder still holds the previous packet, that one is decoded with this serial too:

@@ -16,8 +16,8 @@
 //   int  receive(FrameInfo& info);                 // 0 when a frame is ready, AVERROR(EAGAIN), AVERROR_EOF or <0
 //   void deliver(void* dst, const OutputSpec& out);// convert the frame last received into dst
 // Optional:
-//   bool skipUnreferenced(bool skip);              // before a send: may the decoder drop this packet's
-//                                                  // picture if nothing references it? (false: cannot)
+//   void skipUnreferenced(bool skip);              // before a send: may the decoder drop this packet's
+//                                                  // picture if nothing references it?
 #pragma once
 #include <algorithm>
 #include <cstdint>
