@@ -44,9 +44,32 @@ export interface OutputSpec {
 
 export type FrameBuffer = Float32Array | Int32Array | Uint8Array;
 
+/**
+ * Processing a backend may fuse into its colour conversion (BackendVideo.fusesProcessing): scale
+ * the display-oriented frame to resizeWidth x resizeHeight, take the output's width x height at
+ * (cropX, cropY) of it, mirror it, and normalise per channel. Resolved and checked by the caller
+ * (e.g. @tvl/nvvl's resolveProcessing); a backend only executes it.
+ */
+export interface FrameProcessing {
+  resizeWidth: number;
+  resizeHeight: number;
+  cropX: number;
+  cropY: number;
+  flip: boolean;
+  interpolation: 'bilinear' | 'nearest';
+  /** 'ycbcr': the decoded Y, Cb, Cr samples, no matrix. */
+  colourSpace: 'rgb' | 'ycbcr';
+  /** Per-channel (v - mean) / std on float32 values in [0, 1]. */
+  mean?: number[];
+  std?: number[];
+}
+
 export interface DecodeRequest {
   plan: DecodePlan;
+  /** With `processing`, width and height are the crop's. */
   output: OutputSpec;
+  /** Only for a backend that fuses processing; core refuses it for the others. */
+  processing?: FrameProcessing;
   /** One buffer per kept frame, in plan order (see planOutputOrder); the backend fills them. */
   buffers: FrameBuffer[];
   signal?: AbortSignal;
@@ -88,6 +111,8 @@ export interface BackendVideo {
   readonly index: FrameIndexData;
   /** Optional backend-specific cost of a seek; core falls back to a default. */
   readonly costModel?: SeekCostModel;
+  /** Whether decode() takes DecodeRequest.processing (resize, crop, flip, normalise in one pass). */
+  readonly fusesProcessing?: boolean;
   decode(request: DecodeRequest): Promise<DecodeResult>;
   /**
    * Memory for `bytes` of output (optional): what the backend writes fastest into, e.g. pages

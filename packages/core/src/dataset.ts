@@ -5,12 +5,11 @@
  */
 import { setMaxListeners } from 'node:events';
 import * as tf from '@tensorflow/tfjs-core';
-import { AbortedError, InvalidArgumentError, TvlError, describeValue, makeError, isTvlErrorCode } from './errors.js';
+import { startClipBatch } from './clip-batch.js';
+import { AbortedError, DatasetItemError, InvalidArgumentError, describeValue } from './errors.js';
 import { rejectUnknownOptions } from './options.js';
 import { VideoLoaderPool } from './pool.js';
 import { seededRandom } from './random.js';
-import type { FrameBuffer, OutputSpec } from './backend.js';
-import { bytesPerFrame, frameElementCount, frameShape, withoutTfjsBackend } from './output.js';
 import type { VideoLoaderOptions } from './video-loader.js';
 
 /** Anything indexable whose items load asynchronously. */
@@ -121,66 +120,14 @@ export class VideoDataset implements AsyncDataset<Clip> {
       if (spec === undefined) throw new InvalidArgumentError(`clip ${i} is out of range (the dataset has ${this.length})`);
       return spec;
     });
-    const length = specs[0].frames.length;
-    const k = specs.findIndex((s) => s.frames.length !== length);
-    if (k > 0) {
-      throw new InvalidArgumentError(
-        `a batch needs clips of one length, but ${this.describe(indices[0])} has ${length} frames and ` +
-          `${this.describe(indices[k])} has ${specs[k].frames.length}`,
-      );
-    }
-    // The clips of each file, in one native call: positions in the batch, and the frames in order.
-    const byPath = new Map<string, number[]>();
-    specs.forEach((s, b) => byPath.set(s.path, [...(byPath.get(s.path) ?? []), b]));
-    let batch: { buffer: FrameBuffer; spec: OutputSpec; first: number } | undefined;
-    const calls: Promise<void>[] = [];
-    const submitted = [...byPath].map(([path, positions]) =>
-      this.pool
-        .withLoader(
-          path,
-          (vl) => {
-            const spec: OutputSpec = { width: vl.outWidth, height: vl.outHeight, dtype: vl.dtype, layout: vl.layout };
-            batch ??= { buffer: vl.allocateOutput(specs.length * length), spec, first: positions[0] };
-            if (bytesPerFrame(spec) !== bytesPerFrame(batch.spec) || spec.width !== batch.spec.width || spec.height !== batch.spec.height) {
-              throw new InvalidArgumentError(
-                `a batch needs frames of one size, but ${this.describe(indices[batch.first])} gives ${batch.spec.width}x${batch.spec.height} ` +
-                  `and ${this.describe(indices[positions[0]])} gives ${spec.width}x${spec.height}: set outWidth and outHeight in loaderOptions`,
-              );
-            }
-            const { buffer } = batch;
-            const elements = frameElementCount(spec);
-            // Frame t of the clip at batch position b goes to slot b * length + t.
-            const slots = positions.flatMap((b) => specs[b].frames.map((_, t) => b * length + t));
-            const frames = positions.flatMap((b) => specs[b].frames);
-            const call = vl
-              .decodeInto(frames, (j) => buffer.subarray(slots[j] * elements, (slots[j] + 1) * elements) as FrameBuffer, signal)
-              .catch((err) => {
-                // Name the clip whose frame failed.
-                const at = frames.findIndex((f) => f === (err as TvlError)?.frameIndex);
-                const b = at >= 0 ? Math.floor(slots[at] / length) : positions[0];
-                throw signal.aborted ? err : new DatasetItemError(indices[b], this.describe(indices[b]), err);
-              });
-            call.catch(() => undefined); // observed through `done`
-            calls.push(call);
-            // Returned without waiting: the pool's slot is free again once the call has started.
-          },
-          { signal, loaderOptions: this.options.loaderOptions },
-        )
-        .catch((err) => {
-          // Opening the file failed: name its first clip.
-          throw signal.aborted || err instanceof DatasetItemError
-            ? err
-            : new DatasetItemError(indices[positions[0]], this.describe(indices[positions[0]]), err);
-        }),
-    );
-    const started = Promise.all(submitted).then(() => undefined);
-    const done = started.then(async () => {
-      await Promise.all(calls);
-      const { buffer, spec } = batch!;
-      const data = wrapBuffer(buffer, [specs.length, length, ...frameShape(spec)], spec.dtype);
-      return { data, items: specs.map(batchedClip) };
+    const { started, done } = startClipBatch(specs, {
+      pool: this.pool,
+      loaderOptions: this.options.loaderOptions,
+      signal,
+      describe: (b) => this.describe(indices[b]),
+      itemName: (b) => ({ index: indices[b] }),
     });
-    return { started, done };
+    return { started, done: done.then(({ data }) => ({ data, items: specs.map(batchedClip) })) };
   }
 
   async get(index: number, options: { signal?: AbortSignal } = {}): Promise<Clip> {
@@ -196,15 +143,6 @@ export class VideoDataset implements AsyncDataset<Clip> {
     } finally {
       data.dispose();
     }
-  }
-}
-
-/** A buffer the backends filled, as a tensor of `shape` (no copy). */
-function wrapBuffer(buffer: FrameBuffer, shape: number[], dtype: OutputSpec['dtype']): tf.Tensor {
-  try {
-    return tf.tensor(buffer as Float32Array | Int32Array, shape, dtype as 'float32' | 'int32');
-  } catch (err) {
-    throw withoutTfjsBackend(err);
   }
 }
 
@@ -307,23 +245,6 @@ function tensorOf(item: unknown): tf.Tensor | undefined {
 
 function disposeItem(item: unknown): void {
   tensorOf(item)?.dispose();
-}
-
-/** The error for a dataset item: the original code and a message naming the item. */
-export class DatasetItemError extends TvlError {
-  constructor(
-    readonly itemIndex: number,
-    readonly item: string,
-    cause: unknown,
-  ) {
-    const code = isTvlErrorCode((cause as { code?: unknown })?.code) ? (cause as TvlError).code : 'TVL_INTERNAL';
-    const message = cause instanceof Error ? cause.message : String(cause);
-    super(code, `dataset item ${itemIndex} (${item}): ${message}`, {
-      cause,
-      path: (cause as TvlError)?.path,
-      frameIndex: (cause as TvlError)?.frameIndex,
-    });
-  }
 }
 
 /**

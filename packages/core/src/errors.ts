@@ -163,6 +163,25 @@ const classByCode: Record<TvlErrorCode, new (message: string, details?: TvlError
   TVL_INTERNAL: InternalError,
 };
 
+/** The error for one item of a batch (a dataset item, a sequence): the original code and a message naming the item. */
+export class DatasetItemError extends TvlError {
+  constructor(
+    readonly itemIndex: number,
+    readonly item: string,
+    cause: unknown,
+    /** What the item is called in the message (default 'dataset item'). */
+    noun = 'dataset item',
+  ) {
+    const code = isTvlErrorCode((cause as { code?: unknown })?.code) ? (cause as TvlError).code : 'TVL_INTERNAL';
+    const message = cause instanceof Error ? cause.message : String(cause);
+    super(code, `${noun} ${itemIndex} (${item}): ${message}`, {
+      cause,
+      path: (cause as TvlError)?.path,
+      frameIndex: (cause as TvlError)?.frameIndex,
+    });
+  }
+}
+
 export function isTvlErrorCode(code: unknown): code is TvlErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(classByCode, code);
 }

@@ -15,14 +15,17 @@ export type {
   OutputDtype,
   OutputLayout,
   FrameBuffer,
+  FrameProcessing,
 } from './backend.js';
 export { planDecode, planOutputOrder, checkDelivered, CONTINUE, FROM_START, DEFAULT_COST_MODEL } from './seek-planner.js';
 export type { DecodePlan, DecodeRun, SeekCostModel } from './seek-planner.js';
 export { resolveOutputSize, allocateFrameBuffer, bufferToTensor, frameShape } from './output.js';
 export { withCancel, NativeBackendVideo } from './native-backend.js';
-export type { NativeSession } from './native-backend.js';
+export type { NativeSession, NativeBackendOptions } from './native-backend.js';
 export { nativeAddonLoader, loadNativeAddon, addonCandidates, describePlatform } from './native-addon.js';
 export type { NativeAddonSpec } from './native-addon.js';
 export { cpuFallbackReason } from './video-loader.js';
 export { fromNativeError, describeValue } from './errors.js';
 export { rejectUnknownOptions, closestName } from './options.js';
+export { startClipBatch } from './clip-batch.js';
+export type { ClipRequest, ClipBatchOptions, ClipBatchStart, ClipSource, ProcessedOutput } from './clip-batch.js';

@@ -25,5 +25,5 @@ export { normalise, denormalise, resize, crop, flip, fit } from './transforms.js
 export type { FrameOrClip, Interpolation, CropRegion, PadOptions, FitOptions } from './transforms.js';
 export { VideoLoaderPool } from './pool.js';
 export type { VideoLoaderPoolOptions, WithLoaderOptions } from './pool.js';
-export { VideoDataset, BatchDataLoader, DatasetItemError, asyncDataset, slidingClips } from './dataset.js';
+export { VideoDataset, BatchDataLoader, asyncDataset, slidingClips } from './dataset.js';
 export type { AsyncDataset, VideoClip, Clip, VideoDatasetOptions, Batch, BatchDataLoaderOptions } from './dataset.js';

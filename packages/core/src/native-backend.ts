@@ -4,7 +4,7 @@
  * Int32Array cell, and the BackendVideo wrapper around it. Written once here so every addon
  * package's TypeScript is only its registration.
  */
-import type { BackendVideo, DecodeRequest, DecodeResult, VideoInfo } from './backend.js';
+import type { BackendVideo, DecodeRequest, DecodeResult, FrameProcessing, VideoInfo } from './backend.js';
 import { AbortedError } from './errors.js';
 import type { FrameIndexData } from './frame-index.js';
 import { allocateUninitialised } from './output.js';
@@ -19,6 +19,8 @@ export interface NativeSession {
     output: DecodeRequest['output'],
     buffers: DecodeRequest['buffers'],
     cancel: Int32Array,
+    /** Only where the addon fuses processing (NativeBackendOptions.fusesProcessing). */
+    processing?: FrameProcessing,
   ): Promise<DecodeResult>;
   close(): Promise<void>;
   exportIndex?(): Uint8Array | null;
@@ -45,20 +47,29 @@ export async function withCancel<T>(signal: AbortSignal | undefined, call: (canc
   }
 }
 
+export interface NativeBackendOptions {
+  /** The seek cost where the addon reports none (NativeSession.seekCost). */
+  fallbackCost?: SeekCostModel;
+  /** The addon's decode takes a FrameProcessing (BackendVideo.fusesProcessing). */
+  fusesProcessing?: boolean;
+}
+
 /**
  * A BackendVideo over a NativeSession. Its seek cost is the one the addon reported for the decoder
  * it opened (`seekCost`), else `fallbackCost`.
  */
 export class NativeBackendVideo implements BackendVideo {
   readonly costModel?: SeekCostModel;
+  readonly fusesProcessing: boolean;
 
   constructor(
     readonly backend: string,
     private readonly native: NativeSession,
-    fallbackCost?: SeekCostModel,
+    options: NativeBackendOptions = {},
   ) {
     const reported = native.seekCost;
-    this.costModel = typeof reported === 'number' && reported > 0 ? { seekCost: reported } : fallbackCost;
+    this.costModel = typeof reported === 'number' && reported > 0 ? { seekCost: reported } : options.fallbackCost;
+    this.fusesProcessing = options.fusesProcessing ?? false;
   }
 
   get info(): VideoInfo {
@@ -69,7 +80,10 @@ export class NativeBackendVideo implements BackendVideo {
   }
 
   decode(request: DecodeRequest): Promise<DecodeResult> {
-    return withCancel(request.signal, (cancel) => this.native.decode(request.plan, request.output, request.buffers, cancel));
+    const { plan, output, buffers, processing } = request;
+    return withCancel(request.signal, (cancel) =>
+      processing ? this.native.decode(plan, output, buffers, cancel, processing) : this.native.decode(plan, output, buffers, cancel),
+    );
   }
 
   exportIndex(): Uint8Array | null {

@@ -6,7 +6,16 @@
 import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs-core';
 import { tensor } from '@tensorflow/tfjs-core';
-import type { BackendFactory, BackendOpenOptions, BackendVideo, DecodeResult, FrameBuffer, OutputSpec, VideoInfo } from './backend.js';
+import type {
+  BackendFactory,
+  BackendOpenOptions,
+  BackendVideo,
+  DecodeResult,
+  FrameBuffer,
+  FrameProcessing,
+  OutputSpec,
+  VideoInfo,
+} from './backend.js';
 import { parseDevice, formatDevice, type Device } from './device.js';
 import {
   AbortedError,
@@ -99,6 +108,12 @@ export interface VideoLoaderOptions<B extends string = string> {
    * `loader.device`, `loader.fallbackReason` and every FrameReport name what decodes.
    */
   fallback?: 'none' | 'cpu';
+  /**
+   * The backend a `fallback: 'cpu'` decodes with (default: the CPU's default, @tvl/libav). Naming
+   * the GPU backend's own CPU path (`'nvvl'`) keeps its conversion maths and fused processing;
+   * `backendOptions` then go with it.
+   */
+  fallbackBackend?: string;
 }
 
 const VIDEO_LOADER_OPTION_NAMES = Object.keys({
@@ -116,6 +131,7 @@ const VIDEO_LOADER_OPTION_NAMES = Object.keys({
   indexCache: true,
   backendOptions: true,
   fallback: true,
+  fallbackBackend: true,
 } satisfies Record<keyof VideoLoaderOptions, true>);
 
 /** Errors after which `fallback: 'cpu'` opens the video on the CPU. */
@@ -290,6 +306,12 @@ export class VideoLoader implements AsyncDisposable {
     if (fallback !== 'none' && fallback !== 'cpu') {
       throw new InvalidArgumentError(`Expected fallback 'none' or 'cpu' but received ${describeValue(fallback)}`);
     }
+    const { fallbackBackend } = options;
+    if (fallbackBackend !== undefined && (typeof fallbackBackend !== 'string' || fallbackBackend.length === 0)) {
+      throw new InvalidArgumentError(`Expected fallbackBackend to be a backend name but received ${describeValue(fallbackBackend)}`, {
+        path,
+      });
+    }
     throwIfAborted(options.signal, path);
     let opened: BackendVideo;
     let usedDevice = device;
@@ -315,8 +337,16 @@ export class VideoLoader implements AsyncDisposable {
       usedDevice = parseDevice('cpu');
       fallbackReason = reason;
       try {
-        const cpu = await resolveBackend(usedDevice);
-        opened = await openCached(cpu, path, cacheDir, { device: usedDevice, threads: options.threads, signal: options.signal, index });
+        const cpu = await resolveBackend(usedDevice, fallbackBackend);
+        // Backend options are the named backend's: they go along only to its own CPU path.
+        const backendOptions = fallbackBackend !== undefined && fallbackBackend === options.backend ? options.backendOptions : undefined;
+        opened = await openCached(cpu, path, cacheDir, {
+          device: usedDevice,
+          threads: options.threads,
+          signal: options.signal,
+          index,
+          backendOptions,
+        });
       } catch (cpuErr) {
         throw fromNativeError(cpuErr, path);
       }
@@ -364,7 +394,6 @@ export class VideoLoader implements AsyncDisposable {
   get layout(): 'hwc' | 'chw' {
     return this.spec.layout;
   }
-  /** Index of the frame readFrame() returns next. */
   /**
    * What decoding has cost so far, summed over every native call of this loader: how many frames
    * the decoder produced (kept or not) for the frames delivered, and how many seeks. For judging
@@ -375,6 +404,7 @@ export class VideoLoader implements AsyncDisposable {
     return { ...this.work };
   }
 
+  /** Index of the frame readFrame() returns next. */
   get position(): number {
     return this.cursor;
   }
@@ -678,8 +708,8 @@ export class VideoLoader implements AsyncDisposable {
    * it keeps mapped between uses, where it has them: no page faults for each frame written).
    * @internal
    */
-  allocateOutput(frames: number): FrameBuffer {
-    return allocateFrameBuffer(this.spec, frames, this.allocate);
+  allocateOutput(frames: number, spec: OutputSpec = this.spec): FrameBuffer {
+    return allocateFrameBuffer(spec, frames, this.allocate);
   }
 
   private readonly allocate = (bytes: number): ArrayBuffer => this.opened.allocate?.(bytes) ?? allocateUninitialised(bytes);
@@ -708,19 +738,34 @@ export class VideoLoader implements AsyncDisposable {
    * Decodes `frames` (request order, duplicates allowed) into `out(k)` for the k-th, in one native
    * call started before this returns: not queued behind this loader's other calls, so that a
    * batch's work is in the backend's hands even if the caller then blocks its thread. For loading
-   * batches ahead (VideoDataset.startBatch); frames are checked like selectFrames'.
+   * batches ahead (startClipBatch); frames are checked like selectFrames'. With `processed`, the
+   * frames come out as its spec says, through the backend's fused processing (a backend without it
+   * refuses with TVL_INVALID_ARGUMENT).
    * @internal
    */
-  decodeInto(frames: number[], out: (k: number) => FrameBuffer, signal?: AbortSignal): Promise<void> {
+  decodeInto(
+    frames: number[],
+    out: (k: number) => FrameBuffer,
+    signal?: AbortSignal,
+    processed?: { spec: OutputSpec; processing: FrameProcessing },
+  ): Promise<void> {
     try {
       this.checkOpen();
       for (const i of frames) this.validateIndex(i);
       throwIfAborted(signal, this.path);
+      if (processed && !this.opened.fusesProcessing) {
+        throw new InvalidArgumentError(
+          `backend '${this.backend}' does not fuse resize, crop, flip and normalise into decoding: ` +
+            "open with backend 'nvvl' (device 'cuda', or 'cpu' for its CPU path), or apply core's transforms to the frames",
+          { path: this.path },
+        );
+      }
     } catch (err) {
       return Promise.reject(err);
     }
+    const spec = processed?.spec ?? this.spec;
     // (intoSlots calls execute before its first await: the native call starts now.)
-    return intoSlots(frames, out, (distinct, bufferFor) => this.execute(distinct, this.spec, signal, bufferFor));
+    return intoSlots(frames, out, (distinct, bufferFor) => this.execute(distinct, spec, signal, bufferFor, processed?.processing));
   }
 
   /** Plans and starts one native call now (the part of it before the call runs synchronously). */
@@ -729,6 +774,7 @@ export class VideoLoader implements AsyncDisposable {
     spec: OutputSpec,
     signal: AbortSignal | undefined,
     bufferFor: (idx: number) => FrameBuffer,
+    processing?: FrameProcessing,
   ): Promise<Map<number, DecodedFrame>> {
     const call = { overlapped: this.active.size > 0, done: Promise.resolve() as Promise<unknown> };
     for (const other of this.active) other.overlapped = true;
@@ -740,7 +786,7 @@ export class VideoLoader implements AsyncDisposable {
       const buffers = order.map(bufferFor);
       let result: DecodeResult;
       try {
-        result = await this.opened.decode({ plan, output: spec, buffers, signal });
+        result = await this.opened.decode({ plan, output: spec, buffers, signal, ...(processing ? { processing } : {}) });
       } catch (err) {
         this.decoderPosition = null;
         throw fromNativeError(err, this.path);

@@ -228,6 +228,35 @@ describe("fallback: 'cpu'", () => {
     await expect(VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu' })).rejects.toMatchObject({ code: 'TVL_CORRUPT_DATA' });
   });
 
+  it('fallbackBackend: the named CPU backend (also one that decodes only when named), with its backendOptions', async () => {
+    registerBackend(fakeBackend('cpu-fake'));
+    registerBackend({ ...gpuFailing('TVL_NO_CUDA_DEVICE'), backendOptionNames: ['mode'] });
+    const seen: (Record<string, unknown> | undefined)[] = [];
+    const ownCpuPath = { ...fakeBackend('gpu'), explicitOnly: true, backendOptionNames: ['mode'] };
+    registerBackend({ ...ownCpuPath, open: (path, o) => (seen.push(o.backendOptions), ownCpuPath.open(path, o)) });
+    const vl = await VideoLoader.open('clip', {
+      device: 'cuda',
+      backend: 'gpu',
+      backendOptions: { mode: 1 },
+      fallback: 'cpu',
+      fallbackBackend: 'gpu',
+    });
+    expect([vl.backend, vl.device.kind]).toEqual(['gpu', 'cpu']);
+    expect(seen).toEqual([{ mode: 1 }]);
+    await vl.close();
+    // Another backend's options do not go along.
+    const other = await VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu', fallbackBackend: 'gpu' });
+    expect(seen[1]).toBeUndefined();
+    await other.close();
+    await expect(VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu', fallbackBackend: '' })).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+      message: expect.stringMatching(/fallbackBackend/),
+    });
+    await expect(VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu', fallbackBackend: 'nope' })).rejects.toMatchObject({
+      code: 'TVL_NO_BACKEND',
+    });
+  });
+
   it('a loader that did not fall back has no fallbackReason', async () => {
     registerBackend(fakeBackend('gpu-fake', [], { device: 'cuda' }));
     const vl = await VideoLoader.open('clip', { device: 'cuda', fallback: 'cpu' });

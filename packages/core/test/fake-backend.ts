@@ -15,6 +15,8 @@ export interface FakeBackendOptions {
   deliver?: (kept: number[]) => number[];
   /** Videos open right now, the most ever open at once, and (if present) how many were opened in all. */
   stats?: { open: number; peak: number; opened?: number };
+  /** Takes DecodeRequest.processing (and records it in the request, like every request). */
+  fusesProcessing?: boolean;
 }
 
 export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: FakeBackendOptions = {}): BackendFactory {
@@ -33,6 +35,7 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
       }
       return {
         backend: name,
+        fusesProcessing: options.fusesProcessing ?? false,
         info: {
           width: 4,
           height: 2,

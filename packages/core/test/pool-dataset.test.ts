@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchDataLoader, VideoDataset, VideoLoaderPool, asyncDataset, listBackends, slidingClips } from '@tvl/core';
-import { registerBackend, unregisterBackend } from '@tvl/core/backend';
+import { registerBackend, startClipBatch, unregisterBackend, type DecodeRequest, type FrameProcessing } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
 afterEach(() => {
@@ -215,5 +215,107 @@ describe('VideoDataset and BatchDataLoader', () => {
       }
     };
     await expect(run()).rejects.toMatchObject({ code: 'TVL_ABORTED' });
+  });
+});
+
+describe('startClipBatch (the batch path of VideoDataset and nvvl sequences)', () => {
+  const processing = (cropX: number): FrameProcessing => ({
+    resizeWidth: 4,
+    resizeHeight: 2,
+    cropX,
+    cropY: 0,
+    flip: false,
+    interpolation: 'bilinear',
+    colourSpace: 'rgb',
+  });
+  const describeClip = (b: number) => `clip ${b}`;
+
+  it('fused processing: one native call per file and processing, frames in their slots, the spec it names', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fusing', calls, { fusesProcessing: true }));
+    const pool = new VideoLoaderPool({ slots: { cpu: 2 } });
+    const clips = [
+      { path: 'a1.mp4', frames: [3, 4] },
+      { path: 'b2.mp4', frames: [0, 1] },
+      { path: 'a1.mp4', frames: [7, 8] },
+      { path: 'a1.mp4', frames: [1, 2] },
+    ];
+    const spec = { width: 2, height: 2, dtype: 'int32' as const, layout: 'hwc' as const };
+    // Clips 0 and 3 share a crop: one call for both; clip 2 has its own.
+    const { started, done } = startClipBatch(clips, {
+      pool,
+      signal: new AbortController().signal,
+      describe: describeClip,
+      processed: (b) => ({ spec, processing: processing(b === 2 ? 1 : 0) }),
+    });
+    await started;
+    expect(calls.length).toBe(3); // started before `started` resolved
+    const { data, sources } = await done;
+    expect(data.shape).toEqual([4, 2, 2, 2, 3]);
+    const values = data.dataSync();
+    const per = 2 * 2 * 3;
+    expect(Array.from({ length: 8 }, (_, k) => values[k * per])).toEqual([103, 104, 200, 201, 107, 108, 101, 102]);
+    expect(calls.map((c) => [c.processing?.cropX, c.plan.runs.flatMap((r) => r.keep)])).toEqual([
+      [0, [1, 2, 3, 4]],
+      [1, [7, 8]],
+      [0, [0, 1]],
+    ]);
+    expect(calls.every((c) => c.output.width === 2 && c.output.dtype === 'int32')).toBe(true);
+    expect(sources).toEqual(Array(4).fill({ backend: 'fusing', device: 'cpu' }));
+    data.dispose();
+    await pool.close();
+  });
+
+  it('a backend that does not fuse processing refuses it, naming the item', async () => {
+    registerBackend(fakeBackend('plain'));
+    const pool = new VideoLoaderPool();
+    const spec = { width: 2, height: 2, dtype: 'float32' as const, layout: 'hwc' as const };
+    const { done } = startClipBatch([{ path: 'a.mp4', frames: [0] }], {
+      pool,
+      signal: new AbortController().signal,
+      describe: describeClip,
+      itemName: (b) => ({ index: b, noun: 'sequence' }),
+      processed: () => ({ spec, processing: processing(0) }),
+    });
+    await expect(done).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+      message: expect.stringMatching(/^sequence 0 \(clip 0\): backend 'plain' does not fuse resize, crop, flip and normalise/),
+    });
+    await pool.close();
+  });
+
+  it('clips of different lengths or sizes, and an empty batch, are typed errors naming the clips', async () => {
+    registerBackend(fakeBackend('plain'));
+    const pool = new VideoLoaderPool();
+    const signal = new AbortController().signal;
+    expect(() => startClipBatch([], { pool, signal, describe: describeClip })).toThrow(/at least one clip/);
+    expect(() =>
+      startClipBatch(
+        [
+          { path: 'a.mp4', frames: [0] },
+          { path: 'a.mp4', frames: [0, 1] },
+        ],
+        { pool, signal, describe: describeClip },
+      ),
+    ).toThrow(/clip 0 has 1 frames and clip 1 has 2/);
+    const sized = (b: number) => ({
+      spec: { width: 2 + b, height: 2, dtype: 'float32' as const, layout: 'hwc' as const },
+      processing: processing(0),
+    });
+    registerBackend(fakeBackend('fusing', [], { fusesProcessing: true }));
+    const { done } = startClipBatch(
+      [
+        { path: 'a.mp4', frames: [0] },
+        { path: 'b.mp4', frames: [0] },
+      ],
+      { pool, signal, describe: describeClip, processed: sized },
+    );
+    await expect(done).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+      message: expect.stringMatching(
+        /^dataset item 1 \(clip 1\): a batch needs frames of one size, but clip 0 gives 2x2 and clip 1 gives 3x2/,
+      ),
+    });
+    await pool.close();
   });
 });

@@ -36,7 +36,7 @@ export const nvdecBackend: BackendFactory = {
       loadAddon().openVideo(path, { device: options.device.ordinal, index: options.index, cachedIndex: options.cachedIndex }, cancel),
     );
     // A seek costs the GPU about what decoding a few frames does (the parser restarts, NVDEC does not).
-    return new NativeBackendVideo('nvdec', native, { seekCost: 4 });
+    return new NativeBackendVideo('nvdec', native, { fallbackCost: { seekCost: 4 } });
   },
 };
 

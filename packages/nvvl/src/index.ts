@@ -43,7 +43,7 @@ function nvvlBackend(device: DeviceKind): BackendFactory {
           cancel,
         ),
       );
-      return new NativeBackendVideo('nvvl', native, nvvlCostModel(device));
+      return new NativeBackendVideo('nvvl', native, { fallbackCost: nvvlCostModel(device), fusesProcessing: true });
     },
   };
 }

@@ -5,7 +5,7 @@
  * Pure arithmetic: tested on the CPU; the native kernel only executes what this decides.
  */
 import { InvalidArgumentError, seededRandom } from '@tvl/core';
-import type { NativeProcessing } from './native.js';
+import type { ProcessedOutput } from '@tvl/core/backend';
 
 export interface SequenceProcessing {
   /** Scale the (display-oriented) frame to this size first. Default: the video's size. */
@@ -137,31 +137,49 @@ export function resolveProcessing(p: SequenceProcessing, video: { width: number;
   };
 }
 
-/**
- * Draws each sequence's augmentation. One generator per batch call, seeded with
- * `seed + callNumber`, so a run is reproducible and consecutive batches differ.
- */
-export function augmentations(r: ResolvedProcessing, count: number, seed: number): Augmentation[] {
-  const rand = seededRandom(seed);
-  return Array.from({ length: count }, () => {
-    const cropX = r.cropAt ? r.cropAt.x : Math.floor(rand() * (r.resizeWidth - r.width + 1));
-    const cropY = r.cropAt ? r.cropAt.y : Math.floor(rand() * (r.resizeHeight - r.height + 1));
-    const flipped = r.flipProbability >= 1 ? true : r.flipProbability > 0 ? rand() < r.flipProbability : false;
-    return { cropX, cropY, flipped };
-  });
+/** The random numbers behind one sequence's augmentation, each in [0, 1). */
+export interface AugmentationDraw {
+  x: number;
+  y: number;
+  flip: number;
 }
 
-/** The native side's form of one sequence's processing. */
-export function nativeProcessing(r: ResolvedProcessing, a: Augmentation): NativeProcessing {
+/**
+ * The draws of a batch's sequences: one generator per batch call, seeded with `seed + callNumber`,
+ * so a run is reproducible and consecutive batches differ. Three per sequence whatever the
+ * processing, so a sequence's draws do not depend on its neighbours' videos.
+ */
+export function augmentationDraws(count: number, seed: number): AugmentationDraw[] {
+  const rand = seededRandom(seed);
+  return Array.from({ length: count }, () => ({ x: rand(), y: rand(), flip: rand() }));
+}
+
+/** One sequence's augmentation: its draws applied to the processing resolved for its video. */
+export function augmentationOf(r: ResolvedProcessing, draw: AugmentationDraw): Augmentation {
+  const cropX = r.cropAt ? r.cropAt.x : Math.floor(draw.x * (r.resizeWidth - r.width + 1));
+  const cropY = r.cropAt ? r.cropAt.y : Math.floor(draw.y * (r.resizeHeight - r.height + 1));
+  return { cropX, cropY, flipped: draw.flip < r.flipProbability };
+}
+
+/** The augmentations of `count` sequences of one video (see augmentationDraws). */
+export function augmentations(r: ResolvedProcessing, count: number, seed: number): Augmentation[] {
+  return augmentationDraws(count, seed).map((d) => augmentationOf(r, d));
+}
+
+/** What the backend fuses into its conversion for one sequence: the output and the FrameProcessing. */
+export function processedOutput(r: ResolvedProcessing, a: Augmentation): ProcessedOutput {
   return {
-    resizeWidth: r.resizeWidth,
-    resizeHeight: r.resizeHeight,
-    cropX: a.cropX,
-    cropY: a.cropY,
-    flip: a.flipped,
-    interpolation: r.interpolation,
-    colourSpace: r.colourSpace,
-    ...(r.normalise ? { mean: r.normalise.mean, std: r.normalise.std } : {}),
+    spec: { width: r.width, height: r.height, dtype: r.dtype, layout: r.layout },
+    processing: {
+      resizeWidth: r.resizeWidth,
+      resizeHeight: r.resizeHeight,
+      cropX: a.cropX,
+      cropY: a.cropY,
+      flip: a.flipped,
+      interpolation: r.interpolation,
+      colourSpace: r.colourSpace,
+      ...(r.normalise ? { mean: r.normalise.mean, std: r.normalise.std } : {}),
+    },
   };
 }
 

@@ -157,7 +157,7 @@ describe('loadSequences on the CPU path', () => {
       await expect(loader.load([{ path: clip, start: 58, count: 3 }])).rejects.toMatchObject({
         code: 'TVL_INDEX_OUT_OF_RANGE',
         frameIndex: 60,
-        message: expect.stringMatching(/needs frame 60 but .* has 60 frames/),
+        message: expect.stringMatching(/^sequence 0 \(.* start 58, count 3, stride 1\): Frame index 60 is out of range: .* has 60 frames/),
       });
       await expect(
         loader.load([
@@ -166,7 +166,9 @@ describe('loadSequences on the CPU path', () => {
         ]),
       ).rejects.toMatchObject({
         code: 'TVL_INVALID_ARGUMENT',
-        message: expect.stringMatching(/give resize/),
+        message: expect.stringMatching(
+          /^sequence 1 .*gives 96x64: give every clip one output size \(outWidth and outHeight, or a resize\)/,
+        ),
       });
       const ok = await loader.load(
         [

@@ -1,6 +1,7 @@
 /**
  * The backend that decodes 'cpu' when none is named does not depend on import order: @tvl/nvvl
- * imported first still leaves the CPU to @tvl/libav, for plain opens and for `fallback: 'cpu'`.
+ * imported first still leaves the CPU to @tvl/libav, for plain opens and for `fallback: 'cpu'`
+ * (unless `fallbackBackend` names nvvl).
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tvl/nvvl';
@@ -22,6 +23,13 @@ describe('default CPU backend with @tvl/nvvl imported first', () => {
     const vl = await VideoLoader.open(file, { device: 'cuda', backend: 'nvvl', fallback: 'cpu' });
     await vl.close();
     expect([vl.backend, vl.device.kind]).toEqual(['libav', 'cpu']);
+    expect(vl.fallbackReason).toMatch(/TVL_NO_CUDA_DEVICE/);
+  });
+
+  it("fallbackBackend: 'nvvl' keeps nvvl's own CPU path (what SequenceLoader's fallback uses)", async () => {
+    const vl = await VideoLoader.open(file, { device: 'cuda', backend: 'nvvl', fallback: 'cpu', fallbackBackend: 'nvvl' });
+    await vl.close();
+    expect([vl.backend, vl.device.kind]).toEqual(['nvvl', 'cpu']);
     expect(vl.fallbackReason).toMatch(/TVL_NO_CUDA_DEVICE/);
   });
 

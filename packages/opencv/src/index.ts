@@ -50,7 +50,7 @@ export const opencvBackend: BackendFactory = {
     );
     // VideoCapture's own seek steps back 16 frames before its keyframe search, so a seek costs
     // more than with @tvl/libav; continuing through a few frames is usually cheaper.
-    return new NativeBackendVideo('opencv', native, { seekCost: 20 });
+    return new NativeBackendVideo('opencv', native, { fallbackCost: { seekCost: 20 } });
   },
 };
 
