@@ -65,7 +65,10 @@ export interface VideoDatasetOptions {
   loaderOptions?: Omit<VideoLoaderOptions, 'device' | 'signal'>;
   /** The pool clips are loaded through; default: its own, with 2 CPU slots (freed by `close()`). */
   pool?: VideoLoaderPool;
-  /** Applied to each clip after loading (e.g. normalise); the input is disposed for you. */
+  /**
+   * Applied to each clip after loading (e.g. normalise); the input is disposed for you, and so is
+   * every other tensor it makes but does not return (it runs in tf.tidy).
+   */
   transform?: (clip: tf.Tensor4D, spec: VideoClip) => tf.Tensor4D;
 }
 
@@ -111,10 +114,10 @@ export class VideoDataset implements AsyncDataset<Clip> {
   /**
    * The clips `indices` as one [B, T, H, W, C] batch, for BatchDataLoader: per file, one native
    * call decodes that file's clips straight into their slots of one buffer, and every call is
-   * started before `started` resolves. Null with a `transform` (which takes one clip at a time).
+   * started before `started` resolves (startClipBatch). With a `transform`, it is applied to each
+   * clip of the decoded batch and the results are stacked (they must have one shape).
    */
-  startBatch(indices: number[], signal: AbortSignal): BatchStart<Clip> | null {
-    if (this.options.transform) return null;
+  startBatch(indices: number[], signal: AbortSignal): BatchStart<Clip> {
     const specs = indices.map((i) => {
       const spec = this.clips[i];
       if (spec === undefined) throw new InvalidArgumentError(`clip ${i} is out of range (the dataset has ${this.length})`);
@@ -127,7 +130,42 @@ export class VideoDataset implements AsyncDataset<Clip> {
       describe: (b) => this.describe(indices[b]),
       itemName: (b) => ({ index: indices[b] }),
     });
-    return { started, done: done.then(({ data }) => ({ data, items: specs.map(batchedClip) })) };
+    const { transform } = this.options;
+    return {
+      started,
+      done: done.then(({ data }) => ({
+        data: transform ? this.transformBatch(data as tf.Tensor5D, indices, transform) : data,
+        items: specs.map(batchedClip),
+      })),
+    };
+  }
+
+  /** `transform` on each clip of a decoded batch, stacked again; `batch` is disposed either way. */
+  private transformBatch(batch: tf.Tensor5D, indices: number[], transform: NonNullable<VideoDatasetOptions['transform']>): tf.Tensor {
+    const outputs: tf.Tensor4D[] = [];
+    try {
+      const clips = tf.unstack(batch) as tf.Tensor4D[];
+      clips.forEach((clip, b) => {
+        try {
+          outputs.push(tf.tidy(() => transform(clip, this.clips[indices[b]])));
+        } catch (err) {
+          throw new DatasetItemError(indices[b], this.describe(indices[b]), err);
+        } finally {
+          clip.dispose();
+        }
+      });
+      const k = outputs.findIndex((t) => t.shape.join() !== outputs[0].shape.join() || t.dtype !== outputs[0].dtype);
+      if (k > 0) {
+        throw new InvalidArgumentError(
+          `a batch needs clips of one shape, but the transform made [${outputs[0].shape}] ${outputs[0].dtype} of ${this.describe(indices[0])} ` +
+            `and [${outputs[k].shape}] ${outputs[k].dtype} of ${this.describe(indices[k])}`,
+        );
+      }
+      return tf.stack(outputs);
+    } finally {
+      batch.dispose();
+      tf.dispose(outputs);
+    }
   }
 
   async get(index: number, options: { signal?: AbortSignal } = {}): Promise<Clip> {
@@ -139,7 +177,7 @@ export class VideoDataset implements AsyncDataset<Clip> {
     });
     if (!this.options.transform) return { data, spec };
     try {
-      return { data: this.options.transform(data, spec), spec };
+      return { data: tf.tidy(() => this.options.transform!(data, spec)), spec };
     } finally {
       data.dispose();
     }

@@ -1,6 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchDataLoader, VideoDataset, VideoLoaderPool, asyncDataset, listBackends, slidingClips } from '@tvl/core';
+import { BatchDataLoader, InvalidArgumentError, VideoDataset, VideoLoaderPool, asyncDataset, listBackends, slidingClips } from '@tvl/core';
 import { registerBackend, startClipBatch, unregisterBackend, type DecodeRequest, type FrameProcessing } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
@@ -185,6 +185,58 @@ describe('VideoDataset and BatchDataLoader', () => {
       break;
     }
     await new Promise((r) => setTimeout(r, 20));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a transform runs on each clip of a batch decoded whole (one native call per file), with nothing left behind', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls));
+    const before = tf.memory().numTensors;
+    const ds = new VideoDataset(clips(), {
+      loaderOptions: { dtype: 'int32' },
+      // The first frame of each clip, doubled: [1, H, W, C] (its slice freed by the tf.tidy around it).
+      transform: (clip) => tf.mul(tf.slice(clip, [0], [1]), 2),
+    });
+    const seen: number[][] = [];
+    for await (const batch of new BatchDataLoader(ds, { batchSize: 4 })) {
+      expect(batch.data.shape.slice(1)).toEqual([1, 2, 4, 3]);
+      seen.push(Array.from(tf.tidy(() => tf.slice(batch.data, [0, 0, 0, 0, 0], [-1, 1, 1, 1, 1]).dataSync())));
+      batch.data.dispose();
+    }
+    expect(seen).toEqual([
+      [0, 10, 200, 210],
+      [400, 410],
+    ]);
+    expect(calls.length).toBe(3); // batch 1: clip-0 and clip-1, one call each; batch 2: clip-2
+    await ds.close();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a transform that fails or makes clips of different shapes: typed errors naming the clip', async () => {
+    registerBackend(fakeBackend('fake'));
+    const before = tf.memory().numTensors;
+    const run = async (transform: (clip: tf.Tensor4D, spec: { path: string }) => tf.Tensor4D) => {
+      const ds = new VideoDataset(clips(), { transform });
+      try {
+        for await (const b of new BatchDataLoader(ds, { batchSize: 3 })) b.data.dispose();
+      } finally {
+        await ds.close();
+      }
+    };
+    await expect(
+      run((clip, spec) => {
+        if (spec.path === 'clip-1.mp4') throw new InvalidArgumentError('no thanks');
+        return tf.clone(clip);
+      }),
+    ).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+      itemIndex: 2,
+      message: 'dataset item 2 (clip-1.mp4 frames [0, 2]): no thanks',
+    });
+    await expect(run((clip, spec) => (spec.path === 'clip-1.mp4' ? tf.slice(clip, [0], [1]) : tf.clone(clip)))).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+      message: expect.stringMatching(/transform made \[2,2,4,3\] float32 of clip-0.mp4 .* and \[1,2,4,3\] float32 of clip-1.mp4/),
+    });
     expect(tf.memory().numTensors).toBe(before);
   });
 
