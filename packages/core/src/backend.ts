@@ -98,6 +98,11 @@ export interface DecodeResult {
    * matched).
    */
   delivered: ArrayLike<number>;
+  /**
+   * The frames the backend holds decoded after this plan (its decoded-frame cache), which the next
+   * plan may take with a FROM_CACHE run; absent or empty where it keeps none.
+   */
+  cached?: ArrayLike<number>;
 }
 
 /**
@@ -139,6 +144,11 @@ export interface BackendOpenOptions {
   cachedIndex?: Uint8Array;
   /** Options only this backend understands (see its README), e.g. `{ colour: 'opencv' }` for @tvl/opencv. */
   backendOptions?: Record<string, unknown>;
+  /**
+   * Decoded frames to keep for later plans (VideoLoaderOptions.cacheFrames); a backend without a
+   * decoded-frame cache ignores it.
+   */
+  cacheFrames?: number;
 }
 
 export interface BackendFactory {

@@ -17,7 +17,7 @@ export type {
   FrameBuffer,
   FrameProcessing,
 } from './backend.js';
-export { planDecode, planOutputOrder, checkDelivered, CONTINUE, FROM_START, DEFAULT_COST_MODEL } from './seek-planner.js';
+export { planDecode, planOutputOrder, checkDelivered, CONTINUE, FROM_START, FROM_CACHE, DEFAULT_COST_MODEL } from './seek-planner.js';
 export type { DecodePlan, DecodeRun, SeekCostModel } from './seek-planner.js';
 export { resolveOutputSize, allocateFrameBuffer, bufferToTensor, frameShape } from './output.js';
 export { withCancel, NativeBackendVideo } from './native-backend.js';

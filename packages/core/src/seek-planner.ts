@@ -6,6 +6,8 @@
  * The choice between seeking and decoding through is a cost comparison, measured in "frame
  * decodes": reaching frame t by continuing from position p costs (t - p); seeking costs
  * `seekCost` plus (t - k) where k is the keyframe at or before t. Users never tune a threshold.
+ * Frames the backend still holds decoded (its decoded-frame cache, as the last plan reported it)
+ * cost no decoding at all: they come first, in one run that starts FROM_CACHE.
  */
 import { InexactFrameError } from './errors.js';
 import type { FrameIndex } from './frame-index.js';
@@ -14,9 +16,11 @@ import type { FrameIndex } from './frame-index.js';
 export const CONTINUE = -1;
 /** Seek to the very start of the stream (used when no keyframe precedes a frame). */
 export const FROM_START = -2;
+/** Take the frames from the backend's decoded-frame cache (DecodeResult.cached): no decoding. */
+export const FROM_CACHE = -3;
 
 export interface DecodeRun {
-  /** Keyframe index (presentation order) to seek to, or CONTINUE / FROM_START. */
+  /** Keyframe index (presentation order) to seek to, or CONTINUE / FROM_START / FROM_CACHE. */
   start: number;
   /** Frames to keep, ascending and distinct; the run decodes up to the last of them. */
   keep: number[];
@@ -37,18 +41,26 @@ export const DEFAULT_COST_MODEL: SeekCostModel = { seekCost: 6 };
  * @param targets   frames wanted (any order, duplicates allowed; validated by the caller)
  * @param position  the last frame the decoder delivered (-1 right after opening, so frame 0 is
  *                  next), or null when the decoder's position is unknown and it must seek
+ * @param cached    frames the backend holds decoded (DecodeResult.cached of the last plan)
  */
 export function planDecode(
   index: FrameIndex,
   targets: Iterable<number>,
   position: number | null,
   cost: SeekCostModel = DEFAULT_COST_MODEL,
+  cached: ReadonlySet<number> = new Set(),
 ): DecodePlan {
   const sorted = [...new Set(targets)].sort((a, b) => a - b);
   const runs: DecodeRun[] = [];
+  // First, before any decoding could evict them.
+  const fromCache: DecodeRun = { start: FROM_CACHE, keep: [] };
   let current: DecodeRun | null = null;
   let pos = position;
   for (const t of sorted) {
+    if (cached.has(t)) {
+      fromCache.keep.push(t);
+      continue;
+    }
     const k = index.keyframeAtOrBefore(t);
     let mustSeek = pos === null || pos >= t;
     if (!mustSeek && pos !== null) {
@@ -69,6 +81,7 @@ export function planDecode(
     }
     pos = t;
   }
+  if (fromCache.keep.length > 0) runs.unshift(fromCache);
   return { runs };
 }
 

@@ -44,7 +44,7 @@ import {
 import { rejectUnknownOptions } from './options.js';
 import { resolveBackend } from './registry.js';
 import { indexCacheDir, indexCacheEntry, readIndexCache, writeIndexCache } from './index-cache.js';
-import { DEFAULT_COST_MODEL, checkDelivered, planDecode, planOutputOrder } from './seek-planner.js';
+import { DEFAULT_COST_MODEL, FROM_CACHE, checkDelivered, planDecode, planOutputOrder } from './seek-planner.js';
 
 /**
  * The `backendOptions` type of each backend, by name: backend packages add theirs by declaration
@@ -70,6 +70,14 @@ export interface VideoLoaderOptions<B extends string = string> {
   outHeight?: number;
   /** Decoder threads; default: all cores. */
   threads?: number;
+  /**
+   * Decoded frames the backend keeps for later calls (default 16; 0: none), so that frames asked
+   * for again, or passed on the way to others, are not decoded again: overlapping clips, small
+   * steps back, one frame at a time around a place. Memory: at most this many decoded pictures
+   * and at most 64 MiB per open video (a 1080p 4:2:0 picture is 3 MiB, so 16 of them take 48
+   * MiB). @tvl/libav keeps them; backends without a cache ignore it.
+   */
+  cacheFrames?: number;
   /**
    * Upper bound on decoded-frame bytes one native call produces while streaming or selecting
    * (default 256 MiB); bounds memory for long selections.
@@ -124,6 +132,7 @@ const VIDEO_LOADER_OPTION_NAMES = Object.keys({
   outWidth: true,
   outHeight: true,
   threads: true,
+  cacheFrames: true,
   maxBatchBytes: true,
   maxResultBytes: true,
   signal: true,
@@ -178,6 +187,8 @@ export interface DecodeWork {
   framesDecoded: number;
   /** Distinct frames written into output buffers (a frame asked for twice in one call counts once). */
   framesDelivered: number;
+  /** Of those, the frames taken from the backend's decoded-frame cache (see cacheFrames). */
+  framesFromCache: number;
 }
 
 export interface RawFrame {
@@ -189,6 +200,8 @@ export interface RawFrame {
 }
 
 const DEFAULT_MAX_BATCH_BYTES = 256 * 1024 * 1024;
+const DEFAULT_CACHE_FRAMES = 16;
+const NOTHING_CACHED: ReadonlySet<number> = new Set();
 /** How many frames sequential reading asks for per native call. */
 const STREAM_BATCH_FRAMES = 8;
 /** Largest output side accepted (FFmpeg's own limit on picture sizes is of this order). */
@@ -220,6 +233,8 @@ export class VideoLoader implements AsyncDisposable {
    * Core alone decides from it whether the next plan seeks.
    */
   private decoderPosition: number | null = -1;
+  /** The frames the backend holds decoded, as the last plan reported (same terms as decoderPosition). */
+  private cachedFrames: ReadonlySet<number> = NOTHING_CACHED;
   private closed = false;
   private tail: Promise<unknown> = Promise.resolve();
   /**
@@ -228,7 +243,7 @@ export class VideoLoader implements AsyncDisposable {
    * in any order.
    */
   private readonly active = new Set<{ overlapped: boolean; done: Promise<unknown> }>();
-  private readonly work: DecodeWork = { calls: 0, seeks: 0, framesDecoded: 0, framesDelivered: 0 };
+  private readonly work: DecodeWork = { calls: 0, seeks: 0, framesDecoded: 0, framesDelivered: 0, framesFromCache: 0 };
 
   private constructor(
     path: string,
@@ -292,6 +307,12 @@ export class VideoLoader implements AsyncDisposable {
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
       throw new InvalidArgumentError(`Expected threads to be a non-negative integer but received ${describeValue(options.threads)}`);
     }
+    const cacheFrames = options.cacheFrames ?? DEFAULT_CACHE_FRAMES;
+    if (!(Number.isInteger(cacheFrames) && cacheFrames >= 0 && cacheFrames <= 1024)) {
+      throw new InvalidArgumentError(`Expected cacheFrames to be an integer from 0 to 1024 but received ${describeValue(cacheFrames)}`, {
+        path,
+      });
+    }
     const index = options.index ?? 'packets';
     if (index !== 'packets' && index !== 'decoded') {
       throw new InvalidArgumentError(`Expected index 'packets' or 'decoded' but received ${describeValue(index)}`);
@@ -329,6 +350,7 @@ export class VideoLoader implements AsyncDisposable {
         signal: options.signal,
         backendOptions: options.backendOptions,
         index,
+        cacheFrames,
       });
     } catch (err) {
       const error = fromNativeError(err, path);
@@ -346,6 +368,7 @@ export class VideoLoader implements AsyncDisposable {
           signal: options.signal,
           index,
           backendOptions,
+          cacheFrames,
         });
       } catch (cpuErr) {
         throw fromNativeError(cpuErr, path);
@@ -781,7 +804,8 @@ export class VideoLoader implements AsyncDisposable {
     const run = async (): Promise<Map<number, DecodedFrame>> => {
       throwIfAborted(signal, this.path);
       const position = call.overlapped ? null : this.decoderPosition;
-      const plan = planDecode(this.frameIndex, targets, position, this.opened.costModel ?? DEFAULT_COST_MODEL);
+      const cached = call.overlapped ? NOTHING_CACHED : this.cachedFrames;
+      const plan = planDecode(this.frameIndex, targets, position, this.opened.costModel ?? DEFAULT_COST_MODEL, cached);
       const order = planOutputOrder(plan);
       const buffers = order.map(bufferFor);
       let result: DecodeResult;
@@ -789,17 +813,22 @@ export class VideoLoader implements AsyncDisposable {
         result = await this.opened.decode({ plan, output: spec, buffers, signal, ...(processing ? { processing } : {}) });
       } catch (err) {
         this.decoderPosition = null;
+        this.cachedFrames = NOTHING_CACHED;
         throw fromNativeError(err, this.path);
       }
       this.decoderPosition = !call.overlapped && result.continuable ? result.position : null;
+      // (After calls that overlapped, what the backend holds is whatever the last of them left.)
+      this.cachedFrames = !call.overlapped && result.cached?.length ? new Set(Array.from(result.cached)) : NOTHING_CACHED;
       this.work.calls++;
       this.work.seeks += result.seeks;
       this.work.framesDecoded += result.framesDecoded;
       this.work.framesDelivered += order.length;
+      this.work.framesFromCache += plan.runs.reduce((n, r) => n + (r.start === FROM_CACHE ? r.keep.length : 0), 0);
       try {
         checkDelivered(order, result.delivered, this.backend, this.path);
       } catch (err) {
         this.decoderPosition = null;
+        this.cachedFrames = NOTHING_CACHED;
         throw err;
       }
       return new Map(order.map((idx, k) => [idx, { buffer: buffers[k], delivered: result.delivered[k] }]));

@@ -16,6 +16,8 @@ import {
   resolveBackend,
   resolveOutputSize,
   KNOWN_BACKEND_PACKAGES,
+  CONTINUE,
+  FROM_CACHE,
   type DecodeRequest,
 } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
@@ -122,12 +124,51 @@ describe('VideoLoader over a backend', () => {
   it('decodeWork sums what the backend reported over every native call', async () => {
     registerBackend(fakeBackend('fake', []));
     const vl = await VideoLoader.open('clip');
-    expect(vl.decodeWork).toEqual({ calls: 0, seeks: 0, framesDecoded: 0, framesDelivered: 0 });
+    expect(vl.decodeWork).toEqual({ calls: 0, seeks: 0, framesDecoded: 0, framesDelivered: 0, framesFromCache: 0 });
     await vl.selectRawFrames([7, 2, 7]);
     await vl.selectRawFrames([9]);
     // The fake reports one decoded frame per kept frame and one seek per run.
-    expect(vl.decodeWork).toEqual({ calls: 2, seeks: 2, framesDecoded: 3, framesDelivered: 3 });
+    expect(vl.decodeWork).toEqual({ calls: 2, seeks: 2, framesDecoded: 3, framesDelivered: 3, framesFromCache: 0 });
     await vl.close();
+  });
+
+  it('plans frames the backend reported cached from its cache, first; never for calls that overlapped', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls, { cacheFrames: 3 }));
+    const vl = await VideoLoader.open('clip', { dtype: 'int32' });
+    await vl.selectFrameBatch([1, 2, 3, 4]).then((t) => t.dispose()); // the backend keeps 2, 3, 4
+    const batch = await vl.selectFrameBatch([6, 3, 2]);
+    expect(Array.from(batch.dataSync().filter((_, k) => k % 24 === 0))).toEqual([6, 3, 2]);
+    batch.dispose();
+    expect(calls[1].plan.runs).toEqual([
+      { start: FROM_CACHE, keep: [2, 3] },
+      { start: CONTINUE, keep: [6] },
+    ]);
+    expect(vl.decodeWork).toMatchObject({ calls: 2, framesDelivered: 7, framesFromCache: 2 });
+    // Two calls at once (a batch loaded ahead): the second plans as if nothing were known.
+    const first = vl.decodeInto([4], () => new Int32Array(24));
+    const second = vl.decodeInto([6], () => new Int32Array(24));
+    await Promise.all([first, second]);
+    expect(calls[2].plan.runs).toEqual([{ start: FROM_CACHE, keep: [4] }]);
+    expect(calls[3].plan.runs).toEqual([{ start: 5, keep: [6] }]);
+    // And after them, nothing is assumed either.
+    await vl.selectFrameBatch([6]).then((t) => t.dispose());
+    expect(calls[4].plan.runs).toEqual([{ start: 5, keep: [6] }]);
+    await vl.close();
+  });
+
+  it('cacheFrames: an integer from 0 to 1024, handed to the backend', async () => {
+    const seen: (number | undefined)[] = [];
+    const fake = fakeBackend('fake');
+    registerBackend({ ...fake, open: (path, o) => (seen.push(o.cacheFrames), fake.open(path, o)) });
+    await (await VideoLoader.open('clip')).close();
+    await (await VideoLoader.open('clip', { cacheFrames: 0 })).close();
+    expect(seen).toEqual([16, 0]);
+    for (const bad of [-1, 1.5, 2000, '4'])
+      await expect(VideoLoader.open('clip', { cacheFrames: bad as number })).rejects.toMatchObject({
+        code: 'TVL_INVALID_ARGUMENT',
+        message: expect.stringMatching(/cacheFrames/),
+      });
   });
 
   it('bounds each native call by maxBatchBytes and still decodes each frame once', async () => {

@@ -4,7 +4,7 @@
  * file came back. A path containing 'missing' fails to open with TVL_FILE_NOT_FOUND.
  */
 import type { DeviceKind } from '@tvl/core';
-import type { BackendFactory, BackendVideo, DecodeRequest } from '@tvl/core/backend';
+import { FROM_CACHE, type BackendFactory, type BackendVideo, type DecodeRequest } from '@tvl/core/backend';
 
 export interface FakeBackendOptions {
   device?: DeviceKind;
@@ -17,6 +17,8 @@ export interface FakeBackendOptions {
   stats?: { open: number; peak: number; opened?: number };
   /** Takes DecodeRequest.processing (and records it in the request, like every request). */
   fusesProcessing?: boolean;
+  /** Keeps the last this many frames it delivered (not those from the cache) and reports them as `cached`. */
+  cacheFrames?: number;
 }
 
 export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: FakeBackendOptions = {}): BackendFactory {
@@ -28,6 +30,8 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
       if (path.includes('missing')) throw Object.assign(new Error(`No such file: '${path}'`), { code: 'TVL_FILE_NOT_FOUND' });
       const base = 100 * Number(/(\d+)/.exec(path)?.[1] ?? 0);
       let closed = false;
+      let cached: number[] = [];
+      let position = -1;
       if (options.stats) {
         options.stats.open++;
         options.stats.peak = Math.max(options.stats.peak, options.stats.open);
@@ -60,13 +64,21 @@ export function fakeBackend(name: string, calls: DecodeRequest[] = [], options: 
           calls.push(req);
           if (options.decodeMs) await new Promise((r) => setTimeout(r, options.decodeMs));
           const order = req.plan.runs.flatMap((r) => r.keep);
+          for (const r of req.plan.runs) {
+            if (r.start !== FROM_CACHE) continue;
+            const missing = r.keep.find((idx) => !cached.includes(idx));
+            if (missing !== undefined) throw Object.assign(new Error(`frame ${missing} is not cached`), { code: 'TVL_INTERNAL' });
+          }
           order.forEach((idx, k) => req.buffers[k].fill(req.output.dtype === 'float32' ? (base + idx) / 255 : base + idx));
+          const decoded = req.plan.runs.filter((r) => r.start !== FROM_CACHE).flatMap((r) => r.keep);
+          if (options.cacheFrames) cached = [...cached.filter((f) => !decoded.includes(f)), ...decoded].slice(-options.cacheFrames);
           return {
             framesDecoded: order.length,
             seeks: req.plan.runs.length,
-            position: order[order.length - 1],
+            position: (position = decoded.length > 0 ? decoded[decoded.length - 1] : position),
             continuable: true,
             delivered: options.deliver?.(order) ?? order,
+            cached: [...cached].sort((a, b) => a - b),
           };
         },
         async close() {

@@ -1,5 +1,5 @@
 import { FrameIndex } from '@tvl/core';
-import { planDecode, planOutputOrder, CONTINUE, FROM_START } from '@tvl/core/backend';
+import { planDecode, planOutputOrder, CONTINUE, FROM_CACHE, FROM_START } from '@tvl/core/backend';
 
 /** n frames at 25 fps with a keyframe every `gop` frames. */
 function index(n: number, gop: number, firstIsKey = true): FrameIndex {
@@ -58,6 +58,18 @@ describe('planDecode', () => {
       { start: 20, keep: [25] },
     ]);
     expect(planDecode(shortGop, [0, 25], -1, { seekCost: 100 }).runs).toEqual([{ start: CONTINUE, keep: [0, 25] }]);
+  });
+
+  it('takes cached frames from the cache, in one run before any decoding, wherever the decoder is', () => {
+    const cached = new Set([90, 95, 96, 600]);
+    const plan = planDecode(idx, [96, 100, 90, 600, 30], 99, { seekCost: 6 }, cached);
+    expect(plan.runs).toEqual([
+      { start: FROM_CACHE, keep: [90, 96, 600] },
+      { start: 0, keep: [30, 100] },
+    ]);
+    expect(planOutputOrder(plan)).toEqual([90, 96, 600, 30, 100]);
+    // Only cached frames: nothing decoded, the decoder left where it is.
+    expect(planDecode(idx, [95], null, { seekCost: 6 }, cached).runs).toEqual([{ start: FROM_CACHE, keep: [95] }]);
   });
 
   it('handles an empty request', () => {

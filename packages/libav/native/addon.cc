@@ -1,5 +1,6 @@
 // @tvl/libav's N-API surface. JavaScript calls:
-//   openVideo(path, { threads, index, cachedIndex, skipUnreferenced }, cancelCell) -> Promise<Session>   (off-thread)
+//   openVideo(path, { threads, index, cachedIndex, skipUnreferenced, cacheFrames }, cancelCell) -> Promise<Session>
+//       (off-thread)
 //   session.decode(...) / session.close(): see tvl/napi_session.h
 // Every call runs on a libuv worker thread; one call executes a whole plan.
 #include <napi.h>
@@ -54,27 +55,32 @@ int conversionThreads(int threads) { return std::clamp(coresFor(threads) / 4, 1,
 Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
   int threads = 0;
   bool skipUnreferenced = false;
+  int cacheFrames = 0;
   if (info[1].IsObject()) {
     Napi::Object options = info[1].As<Napi::Object>();
     Napi::Value t = options.Get("threads");
     if (t.IsNumber()) threads = t.As<Napi::Number>().Int32Value();
     Napi::Value skip = options.Get("skipUnreferenced");
     if (skip.IsBoolean()) skipUnreferenced = skip.As<Napi::Boolean>().Value();
+    // (Core validated it: an integer from 0.)
+    Napi::Value cache = options.Get("cacheFrames");
+    if (cache.IsNumber()) cacheFrames = std::max(0, cache.As<Napi::Number>().Int32Value());
   }
-  return openOffThread<Session>(
-      info, [threads, skipUnreferenced](const std::string& path, const CancelToken& cancel, const IndexOptions& index) {
-        auto s = std::make_shared<Session>();
-        s->demuxer.setCancel(cancel);
-        s->demuxer.open(path);
-        s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
-        s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),
-                                                  conversionThreads(threads), skipUnreferenced);
-        s->description = describeVideo(s->demuxer, s->engine->codecName());
-        s->parallel = std::make_unique<GopParallel>(path, s->index, s->demuxer.rotation(), parallelLanes(threads),
-                                                    skipUnreferenced);
-        s->startExecutor();
-        return s;
-      });
+  return openOffThread<Session>(info, [threads, skipUnreferenced, cacheFrames](const std::string& path,
+                                                                               const CancelToken& cancel,
+                                                                               const IndexOptions& index) {
+    auto s = std::make_shared<Session>();
+    s->demuxer.setCancel(cancel);
+    s->demuxer.open(path);
+    s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
+    s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),
+                                              conversionThreads(threads), skipUnreferenced, cacheFrames);
+    s->description = describeVideo(s->demuxer, s->engine->codecName());
+    s->parallel =
+        std::make_unique<GopParallel>(path, s->index, s->demuxer.rotation(), parallelLanes(threads), skipUnreferenced);
+    s->startExecutor();
+    return s;
+  });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -1,8 +1,9 @@
 // GOP-parallel plans: the runs of a plan that seek to a keyframe do not depend on one another, so
 // they can be decoded at once, each by a decoder of its own (a "lane": its own demuxer, decoder
 // and conversion), instead of one frame-threaded decoder flushed at every seek. The session's own
-// executor is lane 0: it takes a run that continues from where it stands, and always the plan's
-// last run, so the position it reports is the plan's. The other lanes are made on the first plan
+// executor is lane 0: it takes the runs that need its state (frames from its decoded-frame cache,
+// a run that continues from where it stands) first, and always the plan's last run, so the
+// position and the cache it reports are the plan's. The other lanes are made on the first plan
 // that can use them (a demuxer each, so the file is opened again) and kept while the video is
 // open; they only ever start with a seek. Still one native call per plan: the lanes run on
 // threads of this call and it returns when all are done. Exactness is each executor's as before.
@@ -29,7 +30,8 @@ struct DecodeLane {
 
   DecodeLane(const std::string& path, const FrameIndex& index, int rotation, bool skipUnreferenced) {
     demuxer.open(path);
-    // One decoder thread each: the lanes are the parallelism.
+    // One decoder thread each: the lanes are the parallelism. (No decoded-frame cache: core plans
+    // only from the session's.)
     engine = std::make_unique<LibavEngine>(demuxer.stream(), 1, rotation, 1, skipUnreferenced);
     executor = std::make_unique<PlanExecutor<LibavEngine>>(demuxer, index, *engine);
   }
@@ -52,7 +54,7 @@ class GopParallel {
   int prepareLanes(const std::vector<DecodeRun>& runs) {
     int seeking = 0;
     for (const DecodeRun& r : runs)
-      if (!r.keep.empty() && r.start != kContinue) seeking++;
+      if (!r.keep.empty() && r.start != kContinue && r.start != kFromCache) seeking++;
     const int lanes = std::min(maxLanes_, seeking);
     try {
       while (int(others_.size()) < lanes - 1)
@@ -69,8 +71,9 @@ class GopParallel {
   DecodeStats execute(int lanes, PlanExecutor<LibavEngine>& primary, FinishPrimary finishPrimary,
                       Demuxer& primaryDemuxer, const std::vector<DecodeRun>& runs, const std::vector<void*>& dst,
                       const OutputSpec& out, const CancelToken& cancel) {
-    // Each run's first output slot; the runs lane 0 must take: a continuing first run, the last run
-    // (with at least two runs that keep frames, the last of them is not the first).
+    // Each run's first output slot; the runs lane 0 must take: the leading runs from its cache or
+    // continuing from its position, the last run (with at least two runs that seek, it is not one
+    // of those).
     std::vector<size_t> firstSlot(runs.size());
     size_t slots = 0;
     for (size_t i = 0; i < runs.size(); i++) {
@@ -79,9 +82,10 @@ class GopParallel {
     }
     size_t last = runs.size() - 1;
     while (runs[last].keep.empty()) last--;
-    const bool continues = runs[0].start == kContinue && !runs[0].keep.empty();
+    size_t lead = 0;
+    while (lead < last && (runs[lead].start == kContinue || runs[lead].start == kFromCache)) lead++;
 
-    std::atomic<size_t> next{continues ? 1u : 0u};
+    std::atomic<size_t> next{lead};
     std::vector<DecodeStats> done(runs.size());
     std::vector<std::exception_ptr> failed(runs.size());
     std::vector<char> induced(runs.size(), 0);  // failed only because another run had failed
@@ -106,7 +110,7 @@ class GopParallel {
       }
       if (failed[i]) stop();
     };
-    // Lanes take the runs between the first (if it continues) and the last, in order, as they free up.
+    // Lanes take the runs between the leading ones and the last, in order, as they free up.
     auto takeRuns = [&](PlanExecutor<LibavEngine>& executor, Demuxer& demuxer) {
       for (size_t i; (i = next.fetch_add(1)) < last;) runOne(executor, demuxer, i);
     };
@@ -131,7 +135,8 @@ class GopParallel {
       stop();  // finish what started, then fail
       laneErrors[0] = std::current_exception();
     }
-    if (continues) runOne(primary, primaryDemuxer, 0);
+    // Its leading runs before any run of its own that decodes: nothing evicts what they take from its cache.
+    for (size_t i = 0; i < lead; i++) runOne(primary, primaryDemuxer, i);
     takeRuns(primary, primaryDemuxer);
     runOne(primary, primaryDemuxer, last);
     for (std::thread& t : threads) t.join();
@@ -154,6 +159,7 @@ class GopParallel {
     }
     stats.position = done[last].position;
     stats.continuable = done[last].continuable;
+    stats.cached = done[last].cached;
     return stats;
   }
 

@@ -23,6 +23,7 @@ extern "C" {
 #include "tvl/libav_decoder.h"
 #include "tvl/output.h"
 #include "tvl/plan_executor.h"
+#include "tvl/recent_frames.h"
 
 namespace tvl {
 
@@ -220,15 +221,29 @@ class ConversionPool {
 class LibavEngine {
  public:
   // conversionThreads: threads converting frames alongside the decoder's own. skipUnreferenced:
-  // see LibavDecoder.
-  LibavEngine(AVStream* stream, int threads, int rotation, int conversionThreads, bool skipUnreferenced)
-      : decoder_(stream, threads, nullptr, skipUnreferenced), pool_(conversionThreads, rotation) {}
+  // see LibavDecoder. cacheFrames: decoded frames remembered for later plans (RecentFrames; 0: none),
+  // within kFrameCacheBytes.
+  LibavEngine(AVStream* stream, int threads, int rotation, int conversionThreads, bool skipUnreferenced,
+              int cacheFrames = 0)
+      : decoder_(stream, threads, nullptr, skipUnreferenced),
+        pool_(conversionThreads, rotation),
+        recent_(size_t(std::max(0, cacheFrames)), kFrameCacheBytes) {}
+
+  // The most memory the decoded-frame cache of one video holds (a 1080p 4:2:0 picture is 3 MiB).
+  static constexpr size_t kFrameCacheBytes = size_t(64) << 20;
 
   void flush() { decoder_.flush(); }
   void skipUnreferenced(bool skip) { decoder_.skipUnreferenced(skip); }
   int send(const AVPacket* pkt) { return decoder_.send(pkt); }
   int receive(FrameInfo& info) { return decoder_.receive(info); }
   void deliver(void* dst, const OutputSpec& out) { pool_.submit(decoder_.frame(), dst, out); }
+  void remember(int64_t index) { recent_.remember(index, decoder_.frame()); }
+  bool deliverRemembered(int64_t index, void* dst, const OutputSpec& out) {
+    const AVFrame* f = recent_.find(index);
+    if (f) pool_.submit(f, dst, out);
+    return f != nullptr;
+  }
+  std::vector<int64_t> remembered() const { return recent_.indices(); }
   // After a plan (see DemuxedSession::executeAndFinish): every frame delivered is written.
   void finishPlan(bool ok) { pool_.finish(ok); }
 
@@ -238,6 +253,7 @@ class LibavEngine {
  private:
   LibavDecoder decoder_;
   ConversionPool pool_;
+  RecentFrames recent_;
 };
 
 }  // namespace tvl

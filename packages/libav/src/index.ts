@@ -48,7 +48,13 @@ export const libavBackend: BackendFactory = {
     const native = await withCancel(options.signal, (cancel) =>
       loadAddon().openVideo(
         path,
-        { threads: options.threads ?? 0, index: options.index, cachedIndex: options.cachedIndex, skipUnreferenced },
+        {
+          threads: options.threads ?? 0,
+          index: options.index,
+          cachedIndex: options.cachedIndex,
+          skipUnreferenced,
+          cacheFrames: options.cacheFrames ?? 0,
+        },
         cancel,
       ),
     );

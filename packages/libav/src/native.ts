@@ -5,7 +5,7 @@ import { nativeAddonLoader, type NativeSession } from '@tvl/core/backend';
 export interface NativeAddon {
   openVideo(
     path: string,
-    options: { threads?: number; index?: IndexMode; cachedIndex?: Uint8Array; skipUnreferenced?: boolean },
+    options: { threads?: number; index?: IndexMode; cachedIndex?: Uint8Array; skipUnreferenced?: boolean; cacheFrames?: number },
     cancel: Int32Array,
   ): Promise<NativeSession>;
   ffmpegVersion: string;

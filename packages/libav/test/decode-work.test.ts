@@ -3,7 +3,8 @@
  * carry their index: a seek lands on the keyframe the plan names, in every container (MP4 with an
  * edit list used to land a whole GOP early); with `skipUnreferenced`, pictures nothing references
  * are not decoded on the way to a wanted frame (H.264 and HEVC) while every frame still shows its
- * own index; GOP-parallel plans match one decoder.
+ * own index; GOP-parallel plans match one decoder; the decoded-frame cache (cacheFrames) serves
+ * frames asked for again or passed on the way, exactly, within its bound.
  */
 import '@tensorflow/tfjs-backend-cpu';
 import fs from 'node:fs';
@@ -134,6 +135,72 @@ maybe('GOP-parallel plans (runs from different keyframes on decoders of their ow
     } finally {
       await vl.close();
       await clean.close();
+    }
+  });
+});
+
+maybe('the decoded-frame cache (cacheFrames)', () => {
+  const spec = clips[0][1]; // H.264 in MP4, B-frames, keyframes every 30
+  const window = (start: number) => Array.from({ length: 16 }, (_, t) => start + t);
+
+  it('overlapping windows and steps back into what was just decoded: exact frames, no seek, nothing decoded twice', async () => {
+    const file = makeIndexedClip(spec);
+    const expected = ffmpegFrameCodes(file);
+    const read = async (cacheFrames: number) => {
+      const vl = await VideoLoader.open(file, { backend: 'libav', threads: 2, cacheFrames });
+      try {
+        for (const start of [34, 42, 50, 52, 58]) {
+          const frames = await vl.selectRawFrames(window(start));
+          expect(frames.map((f) => readFrameCode(f.data, f.width, f.height))).toEqual(window(start).map((i) => expected[i]));
+        }
+        return vl.decodeWork;
+      } finally {
+        await vl.close();
+      }
+    };
+    const cached = await read(16);
+    const uncached = await read(0);
+    // One seek (to keyframe 30), then every window continues or comes from the cache.
+    expect(cached.seeks).toBe(1);
+    expect(cached.framesDecoded).toBe(73 - 30 + 1);
+    expect(cached.framesFromCache).toBe(8 + 8 + 14 + 10);
+    expect(uncached.framesFromCache).toBe(0);
+    expect(uncached.seeks).toBeGreaterThan(cached.seeks);
+  });
+
+  it('one frame at a time around a place, and with a GOP-parallel plan in between', async () => {
+    const file = makeIndexedClip(spec);
+    const expected = ffmpegFrameCodes(file);
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 4 });
+    try {
+      for (const i of [40, 38, 41, 36, 42, 39]) {
+        const [f] = await vl.selectRawFrames([i]);
+        expect(readFrameCode(f.data, f.width, f.height)).toBe(expected[i]);
+      }
+      expect(vl.decodeWork.seeks).toBe(1);
+      expect(vl.decodeWork.framesFromCache).toBe(3);
+      // Cached frames first, then runs on several decoders; the session's decoder takes the last.
+      const request = [37, 88, 5, 64, 40, 31];
+      const frames = await vl.selectRawFrames(request);
+      expect(frames.map((f) => readFrameCode(f.data, f.width, f.height))).toEqual(request.map((i) => expected[i]));
+      const [next] = await vl.selectRawFrames([87]);
+      expect(readFrameCode(next.data, next.width, next.height)).toBe(expected[87]);
+    } finally {
+      await vl.close();
+    }
+  });
+
+  it('holds no more than cacheFrames frames: a step back further seeks', async () => {
+    const file = makeIndexedClip(spec);
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 2, cacheFrames: 4 });
+    try {
+      await vl.selectRawFrames(window(34));
+      await vl.selectRawFrames([46, 47, 48, 49]); // the last 4 decoded
+      expect(vl.decodeWork.seeks).toBe(1);
+      await vl.selectRawFrames([45]);
+      expect(vl.decodeWork.seeks).toBe(2);
+    } finally {
+      await vl.close();
     }
   });
 });

@@ -1,11 +1,12 @@
 // The JavaScript session object every addon hands back from open (openOffThread, at the end),
 // written once:
 //   session.decode(plan, output, buffers, cancelCell[, options])
-//     -> Promise<{ framesDecoded, seeks, position, continuable, delivered: Float64Array }>
+//     -> Promise<{ framesDecoded, seeks, position, continuable, delivered: Float64Array, cached: Float64Array }>
 //   session.close() -> Promise<void>
 //   session.exportIndex() -> Buffer | null       (the frame index, for the persistent index cache)
 //   session.allocate(bytes) -> ArrayBuffer        (memory for output buffers: tvl/frame_memory.h)
-// Both run on a libuv worker thread. An addon supplies its Session type:
+// Both run on a libuv worker thread, one call of a session at a time, in the order JavaScript made
+// them (CallOrder). An addon supplies its Session type:
 //   struct Session {
 //     std::mutex mu; bool closed;
 //     DecodeStats decode(const std::vector<DecodeRun>&, const std::vector<void*>& dst,
@@ -23,6 +24,8 @@
 #pragma once
 #include <napi.h>
 
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -48,6 +51,44 @@ inline Napi::Value rejectWith(Napi::Env env, const Error& e) {
   d.Reject(toJsError(env, e.code(), e.what(), e.frameIndex()).Value());
   return d.Promise();
 }
+
+// The calls of one session run in the order JavaScript made them: core plans each call from the
+// state the calls before it leave (a run that continues, frames in the decoded-frame cache), and
+// libuv's threads could otherwise take two queued calls in either order. A call takes its ticket on
+// the JS thread as it is queued; libuv starts queued work first in, first out, so the call whose
+// turn it is has always been started before any later one waits: waiting cannot deadlock.
+class CallOrder {
+ public:
+  uint64_t ticket() { return next_++; }  // JS thread only
+
+  // Waits for `ticket`'s turn for its lifetime, and passes the turn on when it ends.
+  class Turn {
+   public:
+    Turn(CallOrder& order, uint64_t ticket) : order_(order), ticket_(ticket) {
+      std::unique_lock<std::mutex> lock(order_.mu_);
+      order_.turn_.wait(lock, [this] { return order_.serving_ == ticket_; });
+    }
+    ~Turn() {
+      {
+        std::lock_guard<std::mutex> lock(order_.mu_);
+        order_.serving_ = ticket_ + 1;
+      }
+      order_.turn_.notify_all();
+    }
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+
+   private:
+    CallOrder& order_;
+    const uint64_t ticket_;
+  };
+
+ private:
+  uint64_t next_ = 0;
+  std::mutex mu_;
+  std::condition_variable turn_;
+  uint64_t serving_ = 0;
+};
 
 namespace detail {
 template <class S, class = void>
@@ -101,6 +142,14 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     session_ = *info[0].As<Napi::External<std::shared_ptr<Session>>>().Data();
   }
 
+  // Queues a call that runs in its turn (CallOrder).
+  template <class Worker>
+  Napi::Value queueInOrder(Worker* w) {
+    w->order = order_;
+    w->ticket = order_->ticket();
+    return queue(w);
+  }
+
  private:
   static Napi::FunctionReference& constructor() {
     static Napi::FunctionReference ref;
@@ -114,9 +163,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     PinnedBuffers buffers;
     PinnedCancel cancel;
     typename detail::CallOptionsOf<Session>::type options{};
+    std::shared_ptr<CallOrder> order;
+    uint64_t ticket = 0;
 
    protected:
     void Run() override {
+      CallOrder::Turn turn(*order, ticket);
       std::lock_guard<std::mutex> lock(session_->mu);
       if (session_->closed) throw Error("TVL_CLOSED", "the video was closed");
       size_t kept = 0;
@@ -139,6 +191,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
       Napi::Float64Array delivered = Napi::Float64Array::New(env, stats_.delivered.size());
       for (size_t k = 0; k < stats_.delivered.size(); k++) delivered[k] = double(stats_.delivered[k]);
       o.Set("delivered", delivered);
+      Napi::Float64Array cached = Napi::Float64Array::New(env, stats_.cached.size());
+      for (size_t k = 0; k < stats_.cached.size(); k++) cached[k] = double(stats_.cached[k]);
+      o.Set("cached", cached);
       return o;
     }
 
@@ -152,9 +207,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
   class CloseWorker : public PromiseWorker {
    public:
     CloseWorker(Napi::Env env, std::shared_ptr<Session> s) : PromiseWorker(env), session_(std::move(s)) {}
+    std::shared_ptr<CallOrder> order;
+    uint64_t ticket = 0;
 
    protected:
     void Run() override {
+      CallOrder::Turn turn(*order, ticket);
       std::lock_guard<std::mutex> lock(session_->mu);
       session_->close();
       session_->closed = true;
@@ -181,7 +239,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
         delete w;
         throw;
       }
-      return queue(w);
+      return queueInOrder(w);
     } catch (const Error& e) {
       return rejectWith(env, e);
     }
@@ -213,9 +271,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
     }
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) { return queue(new CloseWorker(info.Env(), session_)); }
+  Napi::Value Close(const Napi::CallbackInfo& info) { return queueInOrder(new CloseWorker(info.Env(), session_)); }
 
   std::shared_ptr<Session> session_;
+  std::shared_ptr<CallOrder> order_ = std::make_shared<CallOrder>();
 };
 
 // Opening, written once for every addon: `open(path, cancel, indexOptions)` builds the session on

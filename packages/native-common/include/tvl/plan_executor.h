@@ -18,6 +18,9 @@
 // Optional:
 //   void skipUnreferenced(bool skip);              // before a send: may the decoder drop this packet's
 //                                                  // picture if nothing references it?
+//   void remember(int64_t index);                  // keep the frame last received (tvl/recent_frames.h)
+//   bool deliverRemembered(int64_t index, void* dst, const OutputSpec& out);  // false: not kept
+//   std::vector<int64_t> remembered() const;       // what is kept, ascending: reported to core
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -32,6 +35,7 @@ namespace tvl {
 
 constexpr int64_t kContinue = -1;   // keep decoding from the current position
 constexpr int64_t kFromStart = -2;  // seek to the first packet of the file
+constexpr int64_t kFromCache = -3;  // frames the engine remembered (DecodeStats.cached): no decoding
 
 struct DecodeRun {
   int64_t start = kContinue;  // keyframe index to seek to, kContinue or kFromStart
@@ -52,6 +56,7 @@ struct DecodeStats {
   int64_t position = -1;           // the last frame the decoder presented (-1: none since the last seek)
   bool continuable = true;         // the next plan may continue from `position` without seeking
   std::vector<int64_t> delivered;  // per output buffer, in plan order: the frame identified in it
+  std::vector<int64_t> cached;     // the frames the engine remembers after the plan, ascending
 };
 
 // A plan that continues where the decoder cannot: a fault in the planner (core), not in the file.
@@ -97,6 +102,10 @@ template <class E, class = void>
 struct CanSkipUnreferenced : std::false_type {};
 template <class E>
 struct CanSkipUnreferenced<E, std::void_t<decltype(std::declval<E&>().skipUnreferenced(true))>> : std::true_type {};
+template <class E, class = void>
+struct CanRemember : std::false_type {};
+template <class E>
+struct CanRemember<E, std::void_t<decltype(std::declval<E&>().remember(int64_t(0)))>> : std::true_type {};
 }  // namespace detail
 
 template <class Engine>
@@ -119,6 +128,10 @@ class PlanExecutor {
     try {
       for (const DecodeRun& run : runs) {
         if (run.keep.empty()) continue;
+        if (run.start == kFromCache) {
+          deliverCached(run, dst, slot, out, stats);
+          continue;
+        }
         if (run.start != kContinue) {
           seek(run.start, stats);
         } else if (!continuable_ || position_ >= run.keep.front()) {
@@ -132,6 +145,7 @@ class PlanExecutor {
     }
     stats.position = position_;
     stats.continuable = continuable_;
+    if constexpr (detail::CanRemember<Engine>::value) stats.cached = engine_.remembered();
     return stats;
   }
 
@@ -191,6 +205,25 @@ class PlanExecutor {
     return read;
   }
 
+  // Frames the engine remembered when they were decoded clean: converted again, no decoding, and
+  // the decoder's state untouched. Core plans them only from what the last plan reported.
+  void deliverCached(const DecodeRun& run, const std::vector<void*>& dst, size_t& slot, const OutputSpec& out,
+                     DecodeStats& stats) {
+    for (int64_t idx : run.keep) {
+      bool delivered = false;
+      if constexpr (detail::CanRemember<Engine>::value) delivered = engine_.deliverRemembered(idx, dst[slot], out);
+      if (!delivered) {
+        throw Error("TVL_INTERNAL",
+                    "the decode plan takes frame " + std::to_string(idx) +
+                        " from the decoded-frame cache, which does not hold it: core must plan from what the last plan "
+                        "reported",
+                    idx);
+      }
+      slot++;
+      stats.delivered.push_back(idx);
+    }
+  }
+
   void runOne(const DecodeRun& run, const std::vector<void*>& dst, size_t& slot, const OutputSpec& out,
               const CancelToken& cancel, DecodeStats& stats) {
     size_t next = 0;
@@ -211,6 +244,9 @@ class PlanExecutor {
           damaged_.clear();
         if (idx < 0) continue;  // not a presented frame of the index (e.g. a leading picture)
         position_ = idx;
+        // Kept for later plans on the terms it would be delivered on now: decoded clean.
+        if constexpr (detail::CanRemember<Engine>::value)
+          if (damaged_.empty()) engine_.remember(idx);
         const int64_t want = run.keep[next];
         if (idx < want) continue;
         if (idx > want) {
