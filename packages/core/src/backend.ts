@@ -103,6 +103,11 @@ export interface DecodeResult {
    * plan may take with a FROM_CACHE run; absent or empty where it keeps none.
    */
   cached?: ArrayLike<number>;
+  /**
+   * What a seek costs this decoder, in frames decoded, as the backend measured it from the seeks
+   * and frames it timed (absent until it has): core plans the next calls with it.
+   */
+  seekCost?: number;
 }
 
 /**

@@ -44,7 +44,7 @@ import {
 import { rejectUnknownOptions } from './options.js';
 import { resolveBackend } from './registry.js';
 import { indexCacheDir, indexCacheEntry, readIndexCache, writeIndexCache } from './index-cache.js';
-import { DEFAULT_COST_MODEL, FROM_CACHE, checkDelivered, planDecode, planOutputOrder } from './seek-planner.js';
+import { DEFAULT_COST_MODEL, FROM_CACHE, checkDelivered, planDecode, planOutputOrder, type SeekCostModel } from './seek-planner.js';
 
 /**
  * The `backendOptions` type of each backend, by name: backend packages add theirs by declaration
@@ -235,6 +235,8 @@ export class VideoLoader implements AsyncDisposable {
   private decoderPosition: number | null = -1;
   /** The frames the backend holds decoded, as the last plan reported (same terms as decoderPosition). */
   private cachedFrames: ReadonlySet<number> = NOTHING_CACHED;
+  /** What a seek costs the decoder: reported at open, then as the backend measures it. */
+  private costModel: SeekCostModel;
   private closed = false;
   private tail: Promise<unknown> = Promise.resolve();
   /**
@@ -259,6 +261,7 @@ export class VideoLoader implements AsyncDisposable {
     this.opened = opened;
     this.info = opened.info;
     this.frameIndex = new FrameIndex(opened.index);
+    this.costModel = opened.costModel ?? DEFAULT_COST_MODEL;
     this.spec = spec;
     this.maxBatchBytes = limits.maxBatchBytes;
     this.maxResultBytes = limits.maxResultBytes;
@@ -425,6 +428,16 @@ export class VideoLoader implements AsyncDisposable {
    */
   get decodeWork(): Readonly<DecodeWork> {
     return { ...this.work };
+  }
+
+  /**
+   * What the planner counts a seek as costing, in frames decoded: the decoder's own figure from
+   * open (@tvl/libav: one frame, its reorder delay and its frame-thread pipeline), then, once the
+   * backend has timed a few seeks against frames decoded straight on, what it measured (the
+   * demuxer's seek included), following the machine's load.
+   */
+  get seekCost(): number {
+    return this.costModel.seekCost;
   }
 
   /** Index of the frame readFrame() returns next. */
@@ -805,7 +818,7 @@ export class VideoLoader implements AsyncDisposable {
       throwIfAborted(signal, this.path);
       const position = call.overlapped ? null : this.decoderPosition;
       const cached = call.overlapped ? NOTHING_CACHED : this.cachedFrames;
-      const plan = planDecode(this.frameIndex, targets, position, this.opened.costModel ?? DEFAULT_COST_MODEL, cached);
+      const plan = planDecode(this.frameIndex, targets, position, this.costModel, cached);
       const order = planOutputOrder(plan);
       const buffers = order.map(bufferFor);
       let result: DecodeResult;
@@ -819,6 +832,7 @@ export class VideoLoader implements AsyncDisposable {
       this.decoderPosition = !call.overlapped && result.continuable ? result.position : null;
       // (After calls that overlapped, what the backend holds is whatever the last of them left.)
       this.cachedFrames = !call.overlapped && result.cached?.length ? new Set(Array.from(result.cached)) : NOTHING_CACHED;
+      if (typeof result.seekCost === 'number' && result.seekCost > 0) this.costModel = { seekCost: result.seekCost };
       this.work.calls++;
       this.work.seeks += result.seeks;
       this.work.framesDecoded += result.framesDecoded;

@@ -157,6 +157,36 @@ describe('VideoLoader over a backend', () => {
     await vl.close();
   });
 
+  it('plans with the seek cost the backend measured, once it reports one', async () => {
+    const calls: DecodeRequest[] = [];
+    const fake = fakeBackend('fake', calls, { nFrames: 100 });
+    let measured: number | undefined;
+    registerBackend({
+      ...fake,
+      open: async (path, o) => {
+        const video = await fake.open(path, o);
+        return {
+          ...video,
+          backend: video.backend,
+          info: video.info,
+          index: video.index,
+          costModel: { seekCost: 30 },
+          decode: async (req) => ({ ...(await video.decode(req)), ...(measured ? { seekCost: measured } : {}) }),
+        };
+      },
+    });
+    const vl = await VideoLoader.open('clip');
+    expect(vl.seekCost).toBe(30);
+    await vl.selectRawFrames([10]); // 11 frames from the start: cheaper than a seek at cost 30
+    expect(calls[0].plan.runs[0].start).toBe(CONTINUE);
+    measured = 2;
+    await vl.selectRawFrames([12]);
+    expect(vl.seekCost).toBe(2);
+    await vl.selectRawFrames([40]); // 28 frames on, or a seek (2) and 0 frames from keyframe 40
+    expect(calls[2].plan.runs[0].start).toBe(40);
+    await vl.close();
+  });
+
   it('cacheFrames: an integer from 0 to 1024, handed to the backend', async () => {
     const seen: (number | undefined)[] = [];
     const fake = fakeBackend('fake');

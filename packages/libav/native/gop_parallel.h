@@ -160,6 +160,7 @@ class GopParallel {
     stats.position = done[last].position;
     stats.continuable = done[last].continuable;
     stats.cached = done[last].cached;
+    stats.seekCost = done[last].seekCost;  // the session's decoder's, which core plans for
     return stats;
   }
 

@@ -4,7 +4,8 @@
  * edit list used to land a whole GOP early); with `skipUnreferenced`, pictures nothing references
  * are not decoded on the way to a wanted frame (H.264 and HEVC) while every frame still shows its
  * own index; GOP-parallel plans match one decoder; the decoded-frame cache (cacheFrames) serves
- * frames asked for again or passed on the way, exactly, within its bound.
+ * frames asked for again or passed on the way, exactly, within its bound; the seek cost is the
+ * decoder's, then measured.
  */
 import '@tensorflow/tfjs-backend-cpu';
 import fs from 'node:fs';
@@ -82,6 +83,27 @@ maybe('the seek cost the planner uses', () => {
     // x264 with B-frames: a reorder delay of at least one frame; four frame threads add three.
     expect(costs[0]).toBeGreaterThanOrEqual(2);
     expect(costs[1]).toBe(costs[0] + 3);
+  });
+
+  it('then what the decoder measured: its seeks timed against frames decoded straight on', async () => {
+    const file = makeIndexedClip(clips[0][1]);
+    const expected = ffmpegFrameCodes(file);
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 2, cacheFrames: 0 });
+    try {
+      const reported = vl.seekCost;
+      expect(Number.isInteger(reported)).toBe(true);
+      for (const i of [70, 10, 50, 80, 20, 60]) {
+        const [f] = await vl.selectRawFrames([i]);
+        expect(readFrameCode(f.data, f.width, f.height)).toBe(expected[i]);
+      }
+      expect(vl.decodeWork.seeks).toBeGreaterThanOrEqual(3);
+      // A measured ratio of times (not a whole number of frames), within the bounds the backend keeps.
+      expect(Number.isInteger(vl.seekCost)).toBe(false);
+      expect(vl.seekCost).toBeGreaterThanOrEqual(1);
+      expect(vl.seekCost).toBeLessThanOrEqual(256);
+    } finally {
+      await vl.close();
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 // The JavaScript session object every addon hands back from open (openOffThread, at the end),
 // written once:
 //   session.decode(plan, output, buffers, cancelCell[, options])
-//     -> Promise<{ framesDecoded, seeks, position, continuable, delivered: Float64Array, cached: Float64Array }>
+//     -> Promise<{ framesDecoded, seeks, position, continuable, delivered: Float64Array, cached: Float64Array,
+//                  seekCost? }>
 //   session.close() -> Promise<void>
 //   session.exportIndex() -> Buffer | null       (the frame index, for the persistent index cache)
 //   session.allocate(bytes) -> ArrayBuffer        (memory for output buffers: tvl/frame_memory.h)
@@ -24,6 +25,7 @@
 #pragma once
 #include <napi.h>
 
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -194,6 +196,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap<Session>> {
       Napi::Float64Array cached = Napi::Float64Array::New(env, stats_.cached.size());
       for (size_t k = 0; k < stats_.cached.size(); k++) cached[k] = double(stats_.cached[k]);
       o.Set("cached", cached);
+      if (std::isfinite(stats_.seekCost)) o.Set("seekCost", stats_.seekCost);
       return o;
     }
 

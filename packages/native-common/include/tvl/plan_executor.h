@@ -23,7 +23,10 @@
 //   std::vector<int64_t> remembered() const;       // what is kept, ascending: reported to core
 #pragma once
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -57,6 +60,47 @@ struct DecodeStats {
   bool continuable = true;         // the next plan may continue from `position` without seeking
   std::vector<int64_t> delivered;  // per output buffer, in plan order: the frame identified in it
   std::vector<int64_t> cached;     // the frames the engine remembers after the plan, ascending
+  double seekCost = std::numeric_limits<double>::quiet_NaN();  // learned (SeekCostMeter), NaN until then
+};
+
+// Learns what a seek costs this decoder, in frames decoded (the unit of core's planner): the time
+// from a seek to the first frame out of the decoder (the demuxer's seek, the decoder's flush,
+// filling its frame-thread pipeline and its reorder delay, decoding the keyframe) over the time one
+// frame takes while decoding straight on. Both are running means, so the figure follows the
+// machine's load; it is reported once a few seeks and frames were timed.
+class SeekCostMeter {
+ public:
+  void planStarted() { lastOut_ = Clock::time_point{}; }  // time between plans is not decoding
+  void seeked() {
+    seekAt_ = Clock::now();
+    lastOut_ = Clock::time_point{};
+  }
+  void frameOut() {
+    const Clock::time_point now = Clock::now();
+    if (seekAt_ != Clock::time_point{}) {
+      latency_ = mean(latency_, seconds(now - seekAt_), seeks_++, 0.2);
+      seekAt_ = Clock::time_point{};
+    } else if (lastOut_ != Clock::time_point{}) {
+      perFrame_ = mean(perFrame_, seconds(now - lastOut_), intervals_++, 0.05);
+    }
+    lastOut_ = now;
+  }
+  // NaN until 3 seeks and 16 frames decoded straight on were timed; then 1 to 256.
+  double cost() const {
+    if (seeks_ < 3 || intervals_ < 16 || !(perFrame_ > 0)) return std::numeric_limits<double>::quiet_NaN();
+    return std::clamp(latency_ / perFrame_, 1.0, 256.0);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+  // The plain mean of the first samples, then an exponential one.
+  static double mean(double current, double sample, int64_t before, double weight) {
+    return current + (sample - current) * std::max(weight, 1.0 / double(before + 1));
+  }
+  Clock::time_point seekAt_{}, lastOut_{};
+  double latency_ = 0, perFrame_ = 0;
+  int64_t seeks_ = 0, intervals_ = 0;
 };
 
 // A plan that continues where the decoder cannot: a fault in the planner (core), not in the file.
@@ -125,6 +169,7 @@ class PlanExecutor {
     DecodeStats stats;
     size_t slot = 0;
     checkPlan(index_, runs);
+    meter_.planStarted();
     try {
       for (const DecodeRun& run : runs) {
         if (run.keep.empty()) continue;
@@ -146,6 +191,7 @@ class PlanExecutor {
     stats.position = position_;
     stats.continuable = continuable_;
     if constexpr (detail::CanRemember<Engine>::value) stats.cached = engine_.remembered();
+    stats.seekCost = meter_.cost();
     return stats;
   }
 
@@ -153,6 +199,7 @@ class PlanExecutor {
   static int64_t orderKey(int64_t dts, int64_t pts) { return dts != AV_NOPTS_VALUE ? dts : pts; }
 
   void seek(int64_t from, DecodeStats& stats) {
+    meter_.seeked();
     engine_.flush();
     stats.seeks++;
     drained_ = false;
@@ -232,6 +279,7 @@ class PlanExecutor {
       cancel.check();
       int r = engine_.receive(info);
       if (r == 0) {
+        meter_.frameOut();
         stats.framesDecoded++;
         const int64_t idx = index_.identify(info.pts, info.pos);
         if (info.corrupt) markDamaged("the decoder reported damage in a frame");
@@ -338,6 +386,7 @@ class PlanExecutor {
   const FrameIndex& index_;
   Engine& engine_;
   AVPacket* packet_ = nullptr;
+  SeekCostMeter meter_;
   bool havePending_ = false;
   bool drained_ = false;
   bool continuable_ = true;  // right after open the decoder is at the start of the stream
