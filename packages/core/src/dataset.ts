@@ -145,15 +145,17 @@ export class VideoDataset implements AsyncDataset<Clip> {
     const outputs: tf.Tensor4D[] = [];
     try {
       const clips = tf.unstack(batch) as tf.Tensor4D[];
-      clips.forEach((clip, b) => {
-        try {
-          outputs.push(tf.tidy(() => transform(clip, this.clips[indices[b]])));
-        } catch (err) {
-          throw new DatasetItemError(indices[b], this.describe(indices[b]), err);
-        } finally {
-          clip.dispose();
-        }
-      });
+      try {
+        clips.forEach((clip, b) => {
+          try {
+            outputs.push(tf.tidy(() => transform(clip, this.clips[indices[b]])));
+          } catch (err) {
+            throw new DatasetItemError(indices[b], this.describe(indices[b]), err);
+          }
+        });
+      } finally {
+        tf.dispose(clips);
+      }
       const k = outputs.findIndex((t) => t.shape.join() !== outputs[0].shape.join() || t.dtype !== outputs[0].dtype);
       if (k > 0) {
         throw new InvalidArgumentError(

@@ -9,3 +9,8 @@ const EMULATE_NVDEC_SURFACE = Symbol.for('@tvl/nvvl.emulateNvdecSurface');
 export function emulatesNvdecSurface(options: object | undefined): boolean {
   return (options as Record<symbol, unknown> | undefined)?.[EMULATE_NVDEC_SURFACE] === true;
 }
+
+/** The switch as `backendOptions` for a VideoLoader (SequenceLoader's loaders), or undefined when off. */
+export function emulationBackendOptions(options: object | undefined): Record<string, unknown> | undefined {
+  return emulatesNvdecSurface(options) ? ({ [EMULATE_NVDEC_SURFACE]: true } as Record<string, unknown>) : undefined;
+}

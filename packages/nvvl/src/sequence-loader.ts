@@ -20,7 +20,7 @@ import {
   type VideoLoader,
 } from '@tvl/core';
 import { rejectUnknownOptions, startClipBatch, type ClipBatchStart } from '@tvl/core/backend';
-import { emulatesNvdecSurface } from './emulate.js';
+import { emulationBackendOptions } from './emulate.js';
 import {
   augmentationDraws,
   augmentationOf,
@@ -90,7 +90,7 @@ export class SequenceLoader implements AsyncDisposable {
     if (!Number.isInteger(maxOpen) || maxOpen < 1)
       throw new InvalidArgumentError(`maxOpenVideos must be a positive integer, got ${maxOpen}`);
     // The test switch rides along under its symbol (see emulate.ts), invisible to option checks.
-    const backendOptions = emulatesNvdecSurface(options) ? { [Symbol.for('@tvl/nvvl.emulateNvdecSurface')]: true } : undefined;
+    const backendOptions = emulationBackendOptions(options);
     this.pool = new VideoLoaderPool({
       slots: { [formatDevice(this.device)]: maxOpen },
       loaderOptions: {
@@ -99,14 +99,15 @@ export class SequenceLoader implements AsyncDisposable {
         fallback,
         fallbackBackend: 'nvvl',
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
-        ...(backendOptions ? { backendOptions: backendOptions as Record<string, unknown> } : {}),
+        ...(backendOptions ? { backendOptions } : {}),
       },
     });
   }
 
   /**
-   * Loads a batch of sequences into one tensor. Its native calls start before this returns; the
-   * augmentation of call n is drawn from seed + n, so a run is reproducible.
+   * Loads a batch of sequences into one tensor. Its native calls start as soon as its videos are
+   * open (already, for videos kept open), whatever the caller does meanwhile; the augmentation of
+   * call n is drawn from seed + n, so a run is reproducible.
    */
   load(sequences: readonly SequenceSpec[], processing: SequenceProcessing = {}, options: LoadOptions = {}): Promise<SequenceBatch> {
     try {

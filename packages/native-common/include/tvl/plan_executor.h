@@ -41,7 +41,7 @@ constexpr int64_t kFromStart = -2;  // seek to the first packet of the file
 constexpr int64_t kFromCache = -3;  // frames the engine remembered (DecodeStats.cached): no decoding
 
 struct DecodeRun {
-  int64_t start = kContinue;  // keyframe index to seek to, kContinue or kFromStart
+  int64_t start = kContinue;  // keyframe index to seek to, kContinue, kFromStart or kFromCache
   std::vector<int64_t> keep;  // ascending, distinct
 };
 
