@@ -26,12 +26,12 @@ class RecentFrames {
   RecentFrames(const RecentFrames&) = delete;
   RecentFrames& operator=(const RecentFrames&) = delete;
 
-  // Keeps a reference to `f` as frame `index` (replacing one kept under that index).
+  // Keeps a reference to `f` as frame `index`, unless one is kept already: a damaged file can
+  // present two pictures as one frame, and the frame is the first the decoder presented.
   void remember(int64_t index, const AVFrame* f) {
-    if (maxFrames_ == 0 || f->hw_frames_ctx) return;
+    if (maxFrames_ == 0 || f->hw_frames_ctx || find(index)) return;
     const size_t bytes = sizeOf(f);
     if (bytes > maxBytes_) return;
-    forget(index);
     AVFrame* ref = av_frame_clone(f);
     if (!ref) throw std::bad_alloc();
     frames_.push_back({index, ref, bytes});
@@ -70,14 +70,6 @@ class RecentFrames {
     size_t bytes = 0;
     for (int i = 0; i < AV_NUM_DATA_POINTERS && f->buf[i]; i++) bytes += f->buf[i]->size;
     return bytes;
-  }
-
-  void forget(int64_t index) {
-    auto it = std::find_if(frames_.begin(), frames_.end(), [index](const Entry& e) { return e.index == index; });
-    if (it == frames_.end()) return;
-    bytes_ -= it->bytes;
-    av_frame_free(&it->frame);
-    frames_.erase(it);
   }
 
   void dropOldest() {
