@@ -13,6 +13,7 @@ import { formatDevice } from './device.js';
 import { DatasetItemError, InvalidArgumentError, type TvlError } from './errors.js';
 import { frameElementCount, frameShape, withoutTfjsBackend } from './output.js';
 import type { VideoLoaderPool } from './pool.js';
+import type { StartedBatch } from './prefetch.js';
 import type { VideoLoader, VideoLoaderOptions } from './video-loader.js';
 
 export interface ClipRequest {
@@ -51,12 +52,8 @@ export interface ClipSource {
   fallbackReason?: string;
 }
 
-export interface ClipBatchStart {
-  /** Resolves once every native call of the batch has been started. */
-  started: Promise<void>;
-  /** The batch, [B, T, ...frame], in the buffer the backends wrote into. */
-  done: Promise<{ data: tf.Tensor; sources: ClipSource[] }>;
-}
+/** The batch, [B, T, ...frame], in the buffer the backends wrote into, and what decoded each clip. */
+export type ClipBatchStart = StartedBatch<{ data: tf.Tensor; sources: ClipSource[] }>;
 
 export function startClipBatch(clips: readonly ClipRequest[], options: ClipBatchOptions): ClipBatchStart {
   if (clips.length === 0) throw new InvalidArgumentError('a batch needs at least one clip (a batch of none has no shape)');

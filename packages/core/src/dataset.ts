@@ -9,6 +9,7 @@ import { startClipBatch } from './clip-batch.js';
 import { AbortedError, DatasetItemError, InvalidArgumentError, describeValue } from './errors.js';
 import { rejectUnknownOptions } from './options.js';
 import { VideoLoaderPool } from './pool.js';
+import { prefetchBatches, type StartedBatch } from './prefetch.js';
 import { seededRandom } from './random.js';
 import type { VideoLoaderOptions } from './video-loader.js';
 
@@ -26,13 +27,8 @@ export interface AsyncDataset<T> {
   startBatch?(indices: number[], signal: AbortSignal): BatchStart<T> | null;
 }
 
-/** A batch whose loading has begun: see AsyncDataset.startBatch. */
-export interface BatchStart<T> {
-  /** Resolves once every native call of the batch has been started. */
-  started: Promise<void>;
-  /** The batch; `data` is one buffer the backends wrote into, wrapped without a copy. */
-  done: Promise<{ data: tf.Tensor; items: T[] }>;
-}
+/** A batch whose loading has begun (see AsyncDataset.startBatch); `data` is one buffer the backends wrote into, wrapped without a copy. */
+export type BatchStart<T> = StartedBatch<{ data: tf.Tensor; items: T[] }>;
 
 /** An AsyncDataset from a length and a loading function. */
 export function asyncDataset<T>(
@@ -369,41 +365,23 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     const outer = this.o.signal;
     const onOuterAbort = () => stop.abort(outer?.reason);
     outer?.addEventListener('abort', onOuterAbort, { once: true });
-    const inFlight: BatchStart<T>[] = [];
     let next = 0;
-    // Keeps `limit` batches loading (or loaded, not yet handed out).
-    const launch = (limit: number) => {
-      while (next < groups.length && inFlight.length < limit) {
-        const start = this.startBatch(groups[next++], stop.signal);
-        // Observed when awaited; never an unhandled rejection.
-        start.started.catch(() => undefined);
-        start.done.catch(() => undefined);
-        inFlight.push(start);
-      }
+    const startNext = (): StartedBatch<Batch<T>> | undefined => {
+      if (next >= groups.length) return undefined;
+      const indices = groups[next++];
+      const { started, done } = this.startBatch(indices, stop.signal);
+      return { started, done: done.then(({ data, items }) => ({ data, indices, items })) };
     };
     try {
-      launch(this.o.prefetch + 1);
-      while (inFlight.length > 0) {
-        if (outer?.aborted) throw new AbortedError('batch loading was aborted', { cause: outer.reason });
-        const indices = groups[next - inFlight.length];
-        const { data, items } = await inFlight.shift()!.done;
-        // While the caller has this batch, `prefetch` batches load: none with prefetch 0. Their
-        // native calls are started before the caller gets this one, so they go on while the
-        // caller's step blocks the thread (as a synchronous training step does).
-        launch(this.o.prefetch);
-        await Promise.all(inFlight.map((b) => b.started.catch(() => undefined)));
-        yield { data, indices, items };
-        launch(1);
-      }
+      yield* prefetchBatches(
+        startNext,
+        this.o.prefetch,
+        (b) => b.data.dispose(),
+        () => (outer?.aborted ? new AbortedError('batch loading was aborted', { cause: outer.reason }) : undefined),
+      );
     } finally {
       outer?.removeEventListener('abort', onOuterAbort);
       stop.abort();
-      // Batches loaded (or loading) but never handed out are disposed.
-      for (const start of inFlight)
-        start.done.then(
-          (b) => b.data.dispose(),
-          () => undefined,
-        );
     }
   }
 

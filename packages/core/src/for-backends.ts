@@ -29,3 +29,5 @@ export { fromNativeError, describeValue } from './errors.js';
 export { rejectUnknownOptions, closestName } from './options.js';
 export { startClipBatch } from './clip-batch.js';
 export type { ClipRequest, ClipBatchOptions, ClipBatchStart, ClipSource, ProcessedOutput } from './clip-batch.js';
+export { prefetchBatches } from './prefetch.js';
+export type { StartedBatch } from './prefetch.js';

@@ -19,7 +19,7 @@ import {
   type Device,
   type VideoLoader,
 } from '@tvl/core';
-import { rejectUnknownOptions, startClipBatch, type ClipBatchStart } from '@tvl/core/backend';
+import { prefetchBatches, rejectUnknownOptions, startClipBatch, type ClipBatchStart, type StartedBatch } from '@tvl/core/backend';
 import { emulationBackendOptions } from './emulate.js';
 import {
   augmentationDraws,
@@ -64,12 +64,6 @@ export interface SequenceBatch {
 
 export interface LoadOptions {
   signal?: AbortSignal;
-}
-
-/** A batch whose native calls have started (see SequenceLoader.batches). */
-interface StartedLoad {
-  started: Promise<void>;
-  done: Promise<SequenceBatch>;
 }
 
 export class SequenceLoader implements AsyncDisposable {
@@ -132,44 +126,21 @@ export class SequenceLoader implements AsyncDisposable {
     const source = (
       Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : (batches as Iterable<readonly SequenceSpec[]>)[Symbol.iterator]()
     ) as AsyncIterator<readonly SequenceSpec[]> | Iterator<readonly SequenceSpec[]>;
-    const aborted = () => new AbortedError('Aborted while loading sequences', { cause: options.signal?.reason });
-    const ahead: StartedLoad[] = [];
-    let exhausted = false;
-    const fill = async (limit: number) => {
-      while (!exhausted && ahead.length < limit) {
-        const next = await source.next();
-        if (next.done) {
-          exhausted = true;
-          break;
-        }
-        let load: StartedLoad;
-        try {
-          load = this.start(next.value, processing, options.signal);
-        } catch (err) {
-          load = { started: Promise.resolve(), done: Promise.reject(err) };
-        }
-        load.done.catch(() => undefined); // surfaced when its turn comes
-        ahead.push(load);
+    const next = async (): Promise<StartedBatch<SequenceBatch> | undefined> => {
+      const item = await source.next();
+      if (item.done) return undefined;
+      try {
+        return this.start(item.value, processing, options.signal);
+      } catch (err) {
+        return { started: Promise.resolve(), done: Promise.reject(err) };
       }
     };
-    try {
-      await fill(prefetch + 1);
-      while (ahead.length > 0) {
-        if (options.signal?.aborted) throw aborted();
-        const batch = await ahead.shift()!.done;
-        // The next `prefetch` batches are in native hands before the caller gets this one.
-        await fill(prefetch);
-        await Promise.all(ahead.map((l) => l.started.catch(() => undefined)));
-        yield batch;
-        await fill(1);
-      }
-    } finally {
-      for (const l of ahead.splice(0))
-        l.done.then(
-          (b) => b.tensor.dispose(),
-          () => undefined,
-        );
-    }
+    yield* prefetchBatches(
+      next,
+      prefetch,
+      (b) => b.tensor.dispose(),
+      () => (options.signal?.aborted ? new AbortedError('Aborted while loading sequences', { cause: options.signal.reason }) : undefined),
+    );
   }
 
   /** Waits for loads in flight, then closes every open video; later calls throw TVL_CLOSED. */
@@ -190,7 +161,7 @@ export class SequenceLoader implements AsyncDisposable {
   }
 
   /** Checks a batch and starts its native calls (they are started when `started` resolves). */
-  private start(sequences: readonly SequenceSpec[], processing: SequenceProcessing, signal?: AbortSignal): StartedLoad {
+  private start(sequences: readonly SequenceSpec[], processing: SequenceProcessing, signal?: AbortSignal): StartedBatch<SequenceBatch> {
     if (this.closed) throw new LoaderClosedError('The SequenceLoader is closed');
     if (signal?.aborted) throw new AbortedError('Aborted while loading sequences', { cause: signal.reason });
     if (!Array.isArray(sequences) || sequences.length === 0) throw new InvalidArgumentError('sequences must be a non-empty array');
@@ -199,8 +170,6 @@ export class SequenceLoader implements AsyncDisposable {
         throw new InvalidArgumentError(`sequence ${b} needs a path, got ${JSON.stringify(s)}`);
       return { path: s.path, frames: sequenceFrames(s.start, s.count, s.stride) };
     });
-    const T = clips[0].frames.length;
-    if (clips.some((c) => c.frames.length !== T)) throw new InvalidArgumentError('every sequence of a batch must have the same count (T)');
     // The draws are the call's; each sequence's crop range is its own video's (known once open).
     const seed = processing?.seed ?? 0;
     const draws = augmentationDraws(sequences.length, (Number.isInteger(seed) ? seed : 0) + this.calls++);
