@@ -9,7 +9,9 @@
 //     waiting for data, for prefetch 0, 1 and 2, and the main thread's milliseconds per batch
 //     spent outside the step (TVL's own work on the main thread, V8's collections included): as
 //     wall time (event-loop utilisation, which counts the time the OS gives the cores to the
-//     decoding threads instead) and as the main thread's own CPU time (Linux: its schedstat).
+//     decoding threads instead) and as the main thread's own CPU time (Linux: its schedstat);
+//     prefetch 1 and 2 again with reuseMemory (the batches' memory used again once disposed, so
+//     V8 has no batch buffers to collect).
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
@@ -55,20 +57,29 @@ function mainThreadCpuMs() {
   }
 }
 
+/**
+ * A synchronous training step: arithmetic until `ms` have passed. It reads the clock only every
+ * 20,000 operations, so that it makes (almost) no garbage of its own: the collections of what TVL
+ * allocates then happen outside the step and count in TVL's main-thread time, as they would
+ * beside a step that allocates little on V8's heap (tfjs-node keeps tensors in native memory).
+ */
+let sink = 0;
 function busy(ms) {
   const end = performance.now() + ms;
+  let x = sink;
   while (performance.now() < end) {
-    /* a synchronous training step */
+    for (let i = 0; i < 20_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
   }
+  sink = x;
 }
 
 /** One epoch through BatchDataLoader; returns seconds, seconds waiting for data, and main-thread ms per batch outside the step. */
-async function epoch(prefetch, stepMs) {
+async function epoch(prefetch, stepMs, reuseMemory = false) {
   const pool = new VideoLoaderPool({ slots: { cpu: 2 } });
   const dataset = new VideoDataset(clips, { pool, loaderOptions });
   // Open both files first (indexing is a one-time cost, not loading).
   await Promise.all(files.map((f) => pool.withLoader(f, () => undefined, { loaderOptions })));
-  const loader = new BatchDataLoader(dataset, { batchSize: BATCH, prefetch });
+  const loader = new BatchDataLoader(dataset, { batchSize: BATCH, prefetch, reuseMemory });
   const elu0 = performance.eventLoopUtilization();
   const cpu0 = mainThreadCpuMs();
   let stepCpu = 0;
@@ -132,11 +143,17 @@ console.log(
 const loadMs = (pure.seconds * 1000) / pure.batches;
 const stepMs = 1.5 * loadMs;
 console.log(`one batch loads in ${loadMs.toFixed(0)} ms; the step blocks the main thread for ${stepMs.toFixed(0)} ms`);
-console.log('prefetch  waiting for data  after the first batch  main-thread ms per batch outside the step: wall  CPU');
-for (const prefetch of [0, 1, 2]) {
-  const r = await epoch(prefetch, stepMs);
+console.log('prefetch                 waiting for data  after the first batch  main-thread ms per batch outside the step: wall  CPU');
+for (const [prefetch, reuseMemory] of [
+  [0, false],
+  [1, false],
+  [2, false],
+  [1, true],
+  [2, true],
+]) {
+  const r = await epoch(prefetch, stepMs, reuseMemory);
   const share = (x) => `${(100 * x).toFixed(1)} %`;
   console.log(
-    `${String(prefetch).padStart(8)}  ${share(r.waitShare).padStart(16)}  ${share(r.steadyWaitShare).padStart(21)}  ${r.mainMsPerBatch.toFixed(2).padStart(57)}  ${r.mainCpuMsPerBatch.toFixed(2).padStart(5)}`,
+    `${`${prefetch}${reuseMemory ? ' + reuseMemory' : ''}`.padEnd(23)}  ${share(r.waitShare).padStart(16)}  ${share(r.steadyWaitShare).padStart(21)}  ${r.mainMsPerBatch.toFixed(2).padStart(57)}  ${r.mainCpuMsPerBatch.toFixed(2).padStart(5)}`,
   );
 }

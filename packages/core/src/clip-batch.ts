@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FrameBuffer, FrameProcessing, OutputSpec } from './backend.js';
+import type { BatchMemory } from './batch-memory.js';
 import { formatDevice } from './device.js';
 import { DatasetItemError, InvalidArgumentError, type TvlError } from './errors.js';
 import { frameElementCount, frameShape, withoutTfjsBackend } from './output.js';
@@ -41,6 +42,8 @@ export interface ClipBatchOptions {
    * the backend's fused processing. Default: the loader's own output (outWidth, dtype, ...).
    */
   processed?: (b: number, loader: VideoLoader) => ProcessedOutput;
+  /** Where the batch buffer comes from and goes back to; default: new memory from the first clip's backend. */
+  memory?: BatchMemory;
 }
 
 /** What decoded each clip of a batch. */
@@ -99,7 +102,12 @@ export function startClipBatch(clips: readonly ClipRequest[], options: ClipBatch
           }
           for (const { output, positions: group } of groups.values()) {
             const spec: OutputSpec = output?.spec ?? { width: vl.outWidth, height: vl.outHeight, dtype: vl.dtype, layout: vl.layout };
-            batch ??= { buffer: vl.allocateOutput(clips.length * length, spec), spec, first: group[0] };
+            const frameCount = clips.length * length;
+            batch ??= {
+              buffer: options.memory?.take(spec.dtype, frameCount * frameElementCount(spec)) ?? vl.allocateOutput(frameCount, spec),
+              spec,
+              first: group[0],
+            };
             const { buffer } = batch;
             if (!sameFrames(spec, batch.spec)) {
               throw itemError(
@@ -138,7 +146,9 @@ export function startClipBatch(clips: readonly ClipRequest[], options: ClipBatch
   const done = started.then(async () => {
     await Promise.all(calls);
     const { buffer, spec } = batch!;
-    return { data: wrapBuffer(buffer, [clips.length, length, ...frameShape(spec)], spec.dtype), sources };
+    const data = wrapBuffer(buffer, [clips.length, length, ...frameShape(spec)], spec.dtype);
+    options.memory?.lend(data, buffer);
+    return { data, sources };
   });
   return { started, done };
 }

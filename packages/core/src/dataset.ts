@@ -5,6 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import * as tf from '@tensorflow/tfjs-core';
+import { BatchMemory } from './batch-memory.js';
 import { startClipBatch } from './clip-batch.js';
 import { AbortedError, DatasetItemError, InvalidArgumentError, describeValue } from './errors.js';
 import { rejectUnknownOptions } from './options.js';
@@ -24,7 +25,12 @@ export interface AsyncDataset<T> {
    * resolves (so it goes on while the caller's thread is blocked), or null when this dataset
    * cannot for these options (BatchDataLoader then loads item by item). VideoDataset has it.
    */
-  startBatch?(indices: number[], signal: AbortSignal): BatchStart<T> | null;
+  startBatch?(indices: number[], signal: AbortSignal, options?: StartBatchOptions): BatchStart<T> | null;
+}
+
+export interface StartBatchOptions {
+  /** Memory for the batch buffer, reused once its tensor is disposed (BatchDataLoader's `reuseMemory`). */
+  memory?: BatchMemory;
 }
 
 /** A batch whose loading has begun (see AsyncDataset.startBatch); `data` is one buffer the backends wrote into, wrapped without a copy. */
@@ -113,7 +119,7 @@ export class VideoDataset implements AsyncDataset<Clip> {
    * started before `started` resolves (startClipBatch). With a `transform`, it is applied to each
    * clip of the decoded batch and the results are stacked (they must have one shape).
    */
-  startBatch(indices: number[], signal: AbortSignal): BatchStart<Clip> {
+  startBatch(indices: number[], signal: AbortSignal, options: StartBatchOptions = {}): BatchStart<Clip> {
     const specs = indices.map((i) => {
       const spec = this.clips[i];
       if (spec === undefined) throw new InvalidArgumentError(`clip ${i} is out of range (the dataset has ${this.length})`);
@@ -125,6 +131,7 @@ export class VideoDataset implements AsyncDataset<Clip> {
       signal,
       describe: (b) => this.describe(indices[b]),
       itemName: (b) => ({ index: indices[b] }),
+      memory: options.memory,
     });
     const { transform } = this.options;
     return {
@@ -258,6 +265,14 @@ export interface BatchDataLoaderOptions<T> {
   signal?: AbortSignal;
   /** How items become the batch tensor; default stacks `item.data` (or the item, if a tensor). */
   collate?: (items: T[]) => tf.Tensor;
+  /**
+   * Reuse the memory of batches whose `data` you have disposed for later batches, instead of new
+   * memory each batch: no garbage for V8 to collect on the main thread (default false). Where a
+   * dataset loads whole batches (VideoDataset); otherwise it has no effect. Arrays that view a
+   * batch's memory without owning it (a slice of `data` on tfjs-backend-cpu, what `dataSync()`
+   * returned) are emptied when it is reused: copy what you keep after disposing the batch.
+   */
+  reuseMemory?: boolean;
 }
 
 const BATCH_DATA_LOADER_OPTION_NAMES = Object.keys({
@@ -271,6 +286,7 @@ const BATCH_DATA_LOADER_OPTION_NAMES = Object.keys({
   worldSize: true,
   signal: true,
   collate: true,
+  reuseMemory: true,
 } satisfies Record<keyof BatchDataLoaderOptions<unknown>, true>);
 
 function tensorOf(item: unknown): tf.Tensor | undefined {
@@ -291,6 +307,8 @@ function disposeItem(item: unknown): void {
  */
 export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
   private epoch = 0;
+  /** Batch memory reused across batches and epochs (reuseMemory), else undefined. */
+  private readonly memory?: BatchMemory;
   private readonly o: Required<Omit<BatchDataLoaderOptions<T>, 'signal' | 'collate'>> &
     Pick<BatchDataLoaderOptions<T>, 'signal' | 'collate'>;
 
@@ -312,6 +330,7 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
       rank: 0,
       worldSize: 1,
       concurrency: options.batchSize,
+      reuseMemory: false,
       ...options,
     };
     const positiveInt = (v: number, name: string, min = 1) => {
@@ -326,7 +345,11 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
         `rank must be an integer in [0, worldSize) = [0, ${describeValue(o.worldSize)}), got ${describeValue(o.rank)}`,
       );
     }
+    if (typeof o.reuseMemory !== 'boolean')
+      throw new InvalidArgumentError(`reuseMemory must be true or false, got ${describeValue(o.reuseMemory)}`);
     this.o = o;
+    // The batches loading (prefetch + 1) and the one the caller holds.
+    if (o.reuseMemory) this.memory = new BatchMemory(o.prefetch + 2);
   }
 
   /** This process's item indices for an epoch, in load order. */
@@ -390,7 +413,7 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     let start: BatchStart<T> | null = null;
     if (!this.o.collate && typeof this.dataset.startBatch === 'function') {
       try {
-        start = this.dataset.startBatch(indices, signal);
+        start = this.dataset.startBatch(indices, signal, this.memory ? { memory: this.memory } : {});
       } catch (err) {
         return { started: Promise.resolve(), done: Promise.reject(err) };
       }

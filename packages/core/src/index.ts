@@ -26,4 +26,5 @@ export type { FrameOrClip, Interpolation, CropRegion, PadOptions, FitOptions } f
 export { VideoLoaderPool } from './pool.js';
 export type { VideoLoaderPoolOptions, WithLoaderOptions } from './pool.js';
 export { VideoDataset, BatchDataLoader, asyncDataset, slidingClips } from './dataset.js';
-export type { AsyncDataset, VideoClip, Clip, VideoDatasetOptions, Batch, BatchDataLoaderOptions } from './dataset.js';
+export type { AsyncDataset, VideoClip, Clip, VideoDatasetOptions, Batch, BatchDataLoaderOptions, StartBatchOptions } from './dataset.js';
+export type { BatchMemory } from './batch-memory.js';

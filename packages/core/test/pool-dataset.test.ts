@@ -212,6 +212,74 @@ describe('VideoDataset and BatchDataLoader', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('reuseMemory: a disposed batch memory is written again, never while a tensor holds it', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls));
+    // 8 clips of clip-0 frames [k, k + 1]: batches of 2, all of one size.
+    const ds = new VideoDataset(
+      Array.from({ length: 8 }, (_, k) => ({ path: 'clip-0.mp4', frames: [k, k + 1] })),
+      { loaderOptions: { dtype: 'int32' } },
+    );
+    const memoryOf = (t: tf.Tensor) => (t.dataSync() as Int32Array).buffer;
+    const firstPixels = (t: tf.Tensor) => Array.from(tf.tidy(() => tf.slice(t, [0, 0, 0, 0, 0], [-1, -1, 1, 1, 1]).dataSync()));
+
+    // Disposed at once: with prefetch 0, the next batch is written into the same memory.
+    const loader = new BatchDataLoader(ds, { batchSize: 2, prefetch: 0, reuseMemory: true });
+    const memories: ArrayBufferLike[] = [];
+    const seen: number[][] = [];
+    for await (const batch of loader) {
+      memories.push(memoryOf(batch.data));
+      seen.push(firstPixels(batch.data));
+      batch.data.dispose();
+    }
+    expect(seen).toEqual([
+      [0, 1, 1, 2],
+      [2, 3, 3, 4],
+      [4, 5, 5, 6],
+      [6, 7, 7, 8],
+    ]);
+    expect(new Set(memories).size).toBeLessThan(memories.length);
+    // The batch buffers are the calls' own buffers: the backend wrote the reused memory.
+    expect(calls.every((c) => c.buffers.every((b) => memories.includes(b.buffer)))).toBe(true);
+
+    // Kept (a clone shares the data, so disposing the batch alone does not free it): never reused.
+    const kept: tf.Tensor[] = [];
+    const keptMemories = new Set<ArrayBufferLike>();
+    for await (const batch of new BatchDataLoader(ds, { batchSize: 2, prefetch: 0, reuseMemory: true })) {
+      keptMemories.add(memoryOf(batch.data));
+      kept.push(batch.data.clone());
+      batch.data.dispose();
+    }
+    expect(keptMemories.size).toBe(4);
+    expect(kept.map(firstPixels)).toEqual(seen);
+    tf.dispose(kept);
+
+    // Off (the default): new memory every batch.
+    const fresh = new Set<ArrayBufferLike>();
+    for await (const batch of new BatchDataLoader(ds, { batchSize: 2, prefetch: 0 })) {
+      fresh.add(memoryOf(batch.data));
+      batch.data.dispose();
+    }
+    expect(fresh.size).toBe(4);
+
+    // With a transform, the decoded batch is freed once transformed: its memory is reused at once.
+    const transformed = new VideoDataset(ds.clips, { loaderOptions: { dtype: 'int32' }, transform: (clip) => tf.add(clip, 1) });
+    calls.length = 0;
+    const seenTransformed: number[][] = [];
+    for await (const batch of new BatchDataLoader(transformed, { batchSize: 2, prefetch: 0, reuseMemory: true })) {
+      seenTransformed.push(firstPixels(batch.data));
+      batch.data.dispose();
+    }
+    expect(seenTransformed).toEqual(seen.map((b) => b.map((v) => v + 1)));
+    expect(new Set(calls.map((c) => c.buffers[0].buffer)).size).toBe(1);
+    await transformed.close();
+
+    expect(() => new BatchDataLoader(ds, { batchSize: 2, reuseMemory: 1 as unknown as boolean })).toThrow(
+      expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT', message: expect.stringContaining('reuseMemory') }),
+    );
+    await ds.close();
+  });
+
   it('a transform that fails or makes clips of different shapes: typed errors naming the clip', async () => {
     registerBackend(fakeBackend('fake'));
     const before = tf.memory().numTensors;

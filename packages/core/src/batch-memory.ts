@@ -1,0 +1,56 @@
+/**
+ * Batch memory used again (BatchDataLoader's `reuseMemory`).
+ *
+ * Every new batch buffer is a new ArrayBuffer, which V8 counts as external memory: about every
+ * 32 MB of young ones it scavenges, and about every 64 MB it runs a full collection on the main
+ * thread. At 19 MB a batch (8 clips of 16 frames at 112x112, float32) that is the largest share of
+ * the main thread's time per batch. Handing out the same buffers again allocates nothing, so
+ * there is nothing to collect.
+ *
+ * A buffer comes back once no tensor holds its data: the tfjs backend's reference count for it
+ * (which clones and reshapes share) is zero. What it cannot see is an array that views the memory
+ * without a tensor's reference (a `dataSync()` result kept, or on tfjs-backend-cpu a slice, which
+ * is a view of the batch): that is why reuse is a choice the caller makes. Detaching the old
+ * ArrayBuffer would empty such views, but only by making a new ArrayBuffer, which brings back the
+ * collections this is for.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { FrameBuffer, OutputDtype } from './backend.js';
+
+const ARRAY_TYPES = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array } as const;
+
+interface Lent {
+  dataId: object;
+  backend: tf.KernelBackend;
+  buffer: FrameBuffer;
+}
+
+export class BatchMemory {
+  private lent: Lent[] = [];
+  private free: FrameBuffer[] = [];
+
+  /** @param keep buffers kept for reuse at most (more are left to the garbage collector) */
+  constructor(private readonly keep: number) {}
+
+  /** A buffer that came back, of `dtype` and `length` elements, if there is one. */
+  take(dtype: OutputDtype, length: number): FrameBuffer | undefined {
+    this.reclaim();
+    const k = this.free.findIndex((b) => b instanceof ARRAY_TYPES[dtype] && b.length === length);
+    return k >= 0 ? this.free.splice(k, 1)[0] : undefined;
+  }
+
+  /** `tensor`'s data is `buffer`: it comes back once no tensor holds that data. */
+  lend(tensor: tf.Tensor, buffer: FrameBuffer): void {
+    this.lent.push({ dataId: tensor.dataId, backend: tf.engine().backend, buffer });
+    // Batches the caller keeps (never disposes) are forgotten, not waited for.
+    if (this.lent.length > 4 * this.keep) this.lent.shift();
+  }
+
+  private reclaim(): void {
+    this.lent = this.lent.filter((l) => {
+      if (l.backend.refCount(l.dataId) > 0) return true;
+      if (this.free.length < this.keep) this.free.push(l.buffer);
+      return false;
+    });
+  }
+}
