@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark (not a test): does background loading hide behind a training step that blocks the
 // main thread, as a synchronous step (tfjs-node ops, most real steps) does?
-//   node bench/training-loop.mjs [--batches N] [--backend libav]
+//   node bench/training-loop.mjs [--batches N] [--warm-batches N] [--backend libav]
 // Batches of 8 clips x 16 frames at 112x112 from a 1080p and a 720p H.264 file. Prints, in one run:
 //   - pure loading (step 0 ms): clips/s through BatchDataLoader, against a plain loop over
 //     VideoLoader.selectFrameBatch (one clip at a time, then stacked);
@@ -11,7 +11,9 @@
 //     wall time (event-loop utilisation, which counts the time the OS gives the cores to the
 //     decoding threads instead) and as the main thread's own CPU time (Linux: its schedstat);
 //     prefetch 1 and 2 again with reuseMemory (the batches' memory used again once disposed, so
-//     V8 has no batch buffers to collect).
+//     V8 has no batch buffers to collect);
+//   - the main thread's CPU per batch once V8 has optimised the code (a longer epoch, counted
+//     after its first 24 batches), without and with reuseMemory.
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
@@ -26,6 +28,9 @@ function option(name, fallback) {
   return at >= 0 ? args.splice(at, 2)[1] : fallback;
 }
 const batches = Number(option('--batches', 12));
+// The main thread's cost once V8 has optimised TVL's code: batches after the first WARMUP of these.
+const warmBatches = Number(option('--warm-batches', 64));
+const WARMUP = 24;
 const backend = option('--backend', 'libav');
 await import(`@tvl/${backend}`);
 
@@ -42,10 +47,12 @@ const files = [
 // Clips of 16 consecutive frames at seeded places, alternating between the two files.
 let seed = 12345;
 const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
-const clips = Array.from({ length: BATCH * batches }, (_, k) => {
-  const start = Math.floor(random() * (600 - FRAMES));
-  return { path: files[k % 2], frames: Array.from({ length: FRAMES }, (_, t) => start + t) };
-});
+const clipsFor = (n) =>
+  Array.from({ length: BATCH * n }, (_, k) => {
+    const start = Math.floor(random() * (600 - FRAMES));
+    return { path: files[k % 2], frames: Array.from({ length: FRAMES }, (_, t) => start + t) };
+  });
+const clips = clipsFor(batches);
 const loaderOptions = { backend, outWidth: SIZE, outHeight: SIZE };
 
 /** CPU milliseconds the main thread has run (Linux), or NaN where the kernel does not say. */
@@ -73,10 +80,13 @@ function busy(ms) {
   sink = x;
 }
 
-/** One epoch through BatchDataLoader; returns seconds, seconds waiting for data, and main-thread ms per batch outside the step. */
-async function epoch(prefetch, stepMs, reuseMemory = false) {
+/**
+ * One epoch through BatchDataLoader; returns seconds, seconds waiting for data, and main-thread ms
+ * per batch outside the step (also over the batches after the first `warmup` alone).
+ */
+async function epoch(prefetch, stepMs, { reuseMemory = false, epochClips = clips, warmup = 0 } = {}) {
   const pool = new VideoLoaderPool({ slots: { cpu: 2 } });
-  const dataset = new VideoDataset(clips, { pool, loaderOptions });
+  const dataset = new VideoDataset(epochClips, { pool, loaderOptions });
   // Open both files first (indexing is a one-time cost, not loading).
   await Promise.all(files.map((f) => pool.withLoader(f, () => undefined, { loaderOptions })));
   const loader = new BatchDataLoader(dataset, { batchSize: BATCH, prefetch, reuseMemory });
@@ -88,6 +98,7 @@ async function epoch(prefetch, stepMs, reuseMemory = false) {
   let firstWait = 0;
   let n = 0;
   let asked = performance.now();
+  let cpuAtWarmup = 0;
   for await (const batch of loader) {
     const waited = performance.now() - asked;
     if (n === 0) firstWait = waited;
@@ -97,6 +108,7 @@ async function epoch(prefetch, stepMs, reuseMemory = false) {
     stepCpu += mainThreadCpuMs() - stepStart;
     batch.data.dispose();
     n++;
+    if (n === warmup) cpuAtWarmup = mainThreadCpuMs() - cpu0 - stepCpu;
     asked = performance.now();
   }
   const total = performance.now() - t0;
@@ -111,6 +123,7 @@ async function epoch(prefetch, stepMs, reuseMemory = false) {
     steadyWaitShare: (waiting - firstWait) / (total - firstWait),
     mainMsPerBatch: (elu.active - n * stepMs) / n,
     mainCpuMsPerBatch: cpu / n,
+    mainCpuMsPerBatchWarm: (cpu - cpuAtWarmup) / (n - warmup),
     batches: n,
   };
 }
@@ -151,9 +164,20 @@ for (const [prefetch, reuseMemory] of [
   [1, true],
   [2, true],
 ]) {
-  const r = await epoch(prefetch, stepMs, reuseMemory);
+  const r = await epoch(prefetch, stepMs, { reuseMemory });
   const share = (x) => `${(100 * x).toFixed(1)} %`;
   console.log(
     `${`${prefetch}${reuseMemory ? ' + reuseMemory' : ''}`.padEnd(23)}  ${share(r.waitShare).padStart(16)}  ${share(r.steadyWaitShare).padStart(21)}  ${r.mainMsPerBatch.toFixed(2).padStart(57)}  ${r.mainCpuMsPerBatch.toFixed(2).padStart(5)}`,
+  );
+}
+
+// Long enough for V8 to optimise the code that runs once or twice a batch (in a short run it is
+// still interpreted, and costs about twice as much).
+const warmClips = clipsFor(warmBatches);
+console.log(`main thread once warm: batches ${WARMUP + 1} to ${warmBatches} of ${warmBatches}, prefetch 2, the same step`);
+for (const reuseMemory of [false, true]) {
+  const r = await epoch(2, stepMs, { reuseMemory, epochClips: warmClips, warmup: WARMUP });
+  console.log(
+    `  ${reuseMemory ? 'reuseMemory' : 'default'.padEnd(11)}  ${r.mainCpuMsPerBatchWarm.toFixed(2)} CPU ms per batch outside the step`,
   );
 }
