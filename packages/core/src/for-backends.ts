@@ -30,4 +30,5 @@ export { rejectUnknownOptions, closestName } from './options.js';
 export { startClipBatch } from './clip-batch.js';
 export type { ClipRequest, ClipBatchOptions, ClipBatchStart, ClipSource, ProcessedOutput } from './clip-batch.js';
 export { prefetchBatches } from './prefetch.js';
+export { BatchMemory } from './batch-memory.js';
 export type { StartedBatch } from './prefetch.js';

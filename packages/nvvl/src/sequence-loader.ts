@@ -19,7 +19,14 @@ import {
   type Device,
   type VideoLoader,
 } from '@tvl/core';
-import { prefetchBatches, rejectUnknownOptions, startClipBatch, type ClipBatchStart, type StartedBatch } from '@tvl/core/backend';
+import {
+  BatchMemory,
+  prefetchBatches,
+  rejectUnknownOptions,
+  startClipBatch,
+  type ClipBatchStart,
+  type StartedBatch,
+} from '@tvl/core/backend';
 import { emulationBackendOptions } from './emulate.js';
 import {
   augmentationDraws,
@@ -49,6 +56,13 @@ export interface SequenceLoaderOptions {
   threads?: number;
   /** Videos kept open between calls (default 4). */
   maxOpenVideos?: number;
+  /**
+   * Write later batches into the memory of batches whose tensor you have disposed (default false),
+   * as BatchDataLoader's `reuseMemory`: no new memory for V8 to collect on the main thread. Arrays
+   * that view a batch without a tensor's reference (a kept `dataSync()` result, a slice on
+   * tfjs-backend-cpu) are overwritten then: copy them before disposing the batch.
+   */
+  reuseMemory?: boolean;
 }
 
 export interface SequenceBatch {
@@ -71,11 +85,13 @@ export class SequenceLoader implements AsyncDisposable {
   private readonly pool: VideoLoaderPool;
   private calls = 0;
   private closed = false;
+  /** Batch memory used again (reuseMemory), else undefined. */
+  private readonly memory?: BatchMemory;
   /** Loads not finished yet: close() waits for them. */
   private readonly loading = new Set<Promise<unknown>>();
 
   constructor(options: SequenceLoaderOptions = {}) {
-    rejectUnknownOptions(options, ['device', 'fallback', 'threads', 'maxOpenVideos'], 'the options of SequenceLoader');
+    rejectUnknownOptions(options, ['device', 'fallback', 'threads', 'maxOpenVideos', 'reuseMemory'], 'the options of SequenceLoader');
     this.device = parseDevice(options.device ?? 'cuda');
     const fallback = options.fallback ?? 'none';
     if (fallback !== 'none' && fallback !== 'cpu')
@@ -83,6 +99,10 @@ export class SequenceLoader implements AsyncDisposable {
     const maxOpen = options.maxOpenVideos ?? 4;
     if (!Number.isInteger(maxOpen) || maxOpen < 1)
       throw new InvalidArgumentError(`maxOpenVideos must be a positive integer, got ${maxOpen}`);
+    if (options.reuseMemory !== undefined && typeof options.reuseMemory !== 'boolean')
+      throw new InvalidArgumentError(`reuseMemory must be true or false, got ${JSON.stringify(options.reuseMemory)}`);
+    // Enough for batches() with its default prefetch of 2: those loading and the one the caller holds.
+    if (options.reuseMemory) this.memory = new BatchMemory(4);
     // The test switch rides along under its symbol (see emulate.ts), invisible to option checks.
     const backendOptions = emulationBackendOptions(options);
     this.pool = new VideoLoaderPool({
@@ -188,6 +208,7 @@ export class SequenceLoader implements AsyncDisposable {
           return `'${s.path}' start ${s.start}, count ${s.count}, stride ${s.stride ?? 1}`;
         },
         itemName: (b) => ({ index: b, noun: 'sequence' }),
+        memory: this.memory,
         processed: (b, video: VideoLoader) => {
           const r = resolveProcessing(processing, video.info);
           augmentation[b] = augmentationOf(r, draws[b]);

@@ -118,6 +118,48 @@ describe('loadSequences on the CPU path', () => {
     }
   });
 
+  it('reuseMemory: a disposed batch memory holds the next batch, exactly; a kept one is never overwritten', async () => {
+    const loader = new SequenceLoader({ device: 'cpu', reuseMemory: true });
+    const per = 120 * 160 * 3;
+    const codesOf = (t: tf.Tensor) => {
+      const data = t.dataSync();
+      return Array.from({ length: data.length / per }, (_, k) =>
+        readFrameCode(data.subarray(k * per, (k + 1) * per), 160, 120, { scale: 255 }),
+      );
+    };
+    try {
+      const memories: ArrayBufferLike[] = [];
+      const codes: number[][] = [];
+      let kept: tf.Tensor | undefined;
+      for await (const batch of loader.batches(
+        [0, 10, 20, 30].map((start) => [{ path: clip, start, count: 3 }]),
+        { dtype: 'int32' },
+        { prefetch: 0 },
+      )) {
+        memories.push(batch.tensor.dataSync().buffer);
+        codes.push(codesOf(batch.tensor));
+        // The second batch is kept: the third must not be written over it.
+        if (codes.length === 2) kept = batch.tensor;
+        else batch.tensor.dispose();
+      }
+      expect(codes).toEqual([
+        [0, 1, 2],
+        [10, 11, 12],
+        [20, 21, 22],
+        [30, 31, 32],
+      ]);
+      expect(memories[1]).toBe(memories[0]);
+      expect(memories[2]).not.toBe(memories[1]);
+      expect(codesOf(kept!)).toEqual([10, 11, 12]);
+      kept!.dispose();
+      expect(() => new SequenceLoader({ device: 'cpu', reuseMemory: 'yes' as unknown as boolean })).toThrow(
+        expect.objectContaining({ code: 'TVL_INVALID_ARGUMENT' }),
+      );
+    } finally {
+      await loader.close();
+    }
+  });
+
   it('fused resize, crop, flip and normalise match core transforms on libav frames', async () => {
     const { start, count, processing } = FUSED_PROCESSING_CASE;
     const natural = makeColourClip('natural', 'bt709', 'limited');
