@@ -180,6 +180,7 @@ for (let round = 1; round <= rounds; round++) {
   for (const backend of backends) {
     add(`${backend} raw`, await seqRaw(backend));
     add(`${backend} float32`, await seqTensors(clip720, backend));
+    add(`${backend} float32 reuse`, await seqTensors(clip720, backend, { reuseMemory: true }));
     add(`${backend} 224`, await seqTensors(clip1080, backend, { outWidth: 224, outHeight: 224 }));
     const r = await randomAccess(clip720, backend, facts.picks);
     add(`${backend} random`, r.oneCall);
@@ -231,6 +232,12 @@ for (const b of backends) {
     `@tvl/${b} float32 tensors, sequential`,
     fps(facts.n, s[`${b} float32`]),
     `${ratio(fps(facts.n, s[`${b} float32`]), cliRgb)} the CLI's rgb24`,
+    '>= 0.8x',
+  );
+  row(
+    `@tvl/${b} float32 tensors, sequential, reuseMemory`,
+    fps(facts.n, s[`${b} float32 reuse`]),
+    `${ratio(fps(facts.n, s[`${b} float32 reuse`]), cliRgb)} the CLI's rgb24`,
     '>= 0.8x',
   );
   row(

@@ -1,5 +1,6 @@
 /**
- * Batch memory used again (BatchDataLoader's `reuseMemory`).
+ * Frame and batch memory used again (the `reuseMemory` option of BatchDataLoader, VideoLoader
+ * and @tvl/nvvl's SequenceLoader).
  *
  * Every new batch buffer is a new ArrayBuffer, which V8 counts as external memory: about every
  * 32 MB of young ones it scavenges, and about every 64 MB it runs a full collection on the main
@@ -25,31 +26,45 @@ interface Lent {
   buffer: FrameBuffer;
 }
 
+export interface BatchMemoryLimits {
+  /** Buffers kept for reuse at most; more are left to the garbage collector. */
+  buffers: number;
+  /** Bytes kept for reuse at most (default: no limit beyond `buffers`). */
+  bytes?: number;
+}
+
 export class BatchMemory {
   private lent: Lent[] = [];
   private free: FrameBuffer[] = [];
+  private freeBytes = 0;
 
-  /** @param keep buffers kept for reuse at most (more are left to the garbage collector) */
-  constructor(private readonly keep: number) {}
+  constructor(private readonly limits: BatchMemoryLimits) {}
 
   /** A buffer that came back, of `dtype` and `length` elements, if there is one. */
   take(dtype: OutputDtype, length: number): FrameBuffer | undefined {
     this.reclaim();
     const k = this.free.findIndex((b) => b instanceof ARRAY_TYPES[dtype] && b.length === length);
-    return k >= 0 ? this.free.splice(k, 1)[0] : undefined;
+    if (k < 0) return undefined;
+    const [buffer] = this.free.splice(k, 1);
+    this.freeBytes -= buffer.byteLength;
+    return buffer;
   }
 
   /** `tensor`'s data is `buffer`: it comes back once no tensor holds that data. */
   lend(tensor: tf.Tensor, buffer: FrameBuffer): void {
     this.lent.push({ dataId: tensor.dataId, backend: tf.engine().backend, buffer });
-    // Batches the caller keeps (never disposes) are forgotten, not waited for.
-    if (this.lent.length > 4 * this.keep) this.lent.shift();
+    // Buffers the caller keeps (never disposes) are forgotten, not waited for.
+    if (this.lent.length > 4 * this.limits.buffers) this.lent.shift();
   }
 
   private reclaim(): void {
     this.lent = this.lent.filter((l) => {
       if (l.backend.refCount(l.dataId) > 0) return true;
-      if (this.free.length < this.keep) this.free.push(l.buffer);
+      const { buffers, bytes = Infinity } = this.limits;
+      if (this.free.length < buffers && this.freeBytes + l.buffer.byteLength <= bytes) {
+        this.free.push(l.buffer);
+        this.freeBytes += l.buffer.byteLength;
+      }
       return false;
     });
   }

@@ -349,7 +349,7 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
       throw new InvalidArgumentError(`reuseMemory must be true or false, got ${describeValue(o.reuseMemory)}`);
     this.o = o;
     // The batches loading (prefetch + 1) and the one the caller holds.
-    if (o.reuseMemory) this.memory = new BatchMemory(o.prefetch + 2);
+    if (o.reuseMemory) this.memory = new BatchMemory({ buffers: o.prefetch + 2 });
   }
 
   /** This process's item indices for an epoch, in load order. */

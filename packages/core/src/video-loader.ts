@@ -42,6 +42,7 @@ import {
   type TensorDtype,
 } from './output.js';
 import { rejectUnknownOptions } from './options.js';
+import { BatchMemory } from './batch-memory.js';
 import { resolveBackend } from './registry.js';
 import { indexCacheDir, indexCacheEntry, readIndexCache, writeIndexCache } from './index-cache.js';
 import { DEFAULT_COST_MODEL, FROM_CACHE, checkDelivered, planDecode, planOutputOrder, type SeekCostModel } from './seek-planner.js';
@@ -90,6 +91,15 @@ export interface VideoLoaderOptions<B extends string = string> {
    * with selectFrames or remainingFrames.
    */
   maxResultBytes?: number;
+  /**
+   * Write new frames into the memory of frame tensors you have disposed, instead of new memory
+   * for each (default false). Every new buffer is memory V8 counts and collects on the main
+   * thread: streaming 720p float32 makes 11 MB a frame. Memory comes back only once no tensor
+   * holds it (clones and reshapes included); an array that views it without a tensor's reference
+   * (a `dataSync()` result kept, a slice on tfjs-backend-cpu) is overwritten then: copy those
+   * before disposing. Tensors only: raw frames (`selectRawFrames`) are always new memory.
+   */
+  reuseMemory?: boolean;
   /** Aborts opening (index building). */
   signal?: AbortSignal;
   /**
@@ -135,6 +145,7 @@ const VIDEO_LOADER_OPTION_NAMES = Object.keys({
   cacheFrames: true,
   maxBatchBytes: true,
   maxResultBytes: true,
+  reuseMemory: true,
   signal: true,
   index: true,
   indexCache: true,
@@ -225,6 +236,8 @@ export class VideoLoader implements AsyncDisposable {
   private readonly spec: OutputSpec;
   private readonly maxBatchBytes: number;
   private readonly maxResultBytes: number;
+  /** Frame memory used again (reuseMemory), else undefined. */
+  private readonly memory?: BatchMemory;
   /** The next frame readFrame returns. */
   private cursor = 0;
   /**
@@ -252,7 +265,7 @@ export class VideoLoader implements AsyncDisposable {
     device: Device,
     opened: BackendVideo,
     spec: OutputSpec,
-    limits: { maxBatchBytes: number; maxResultBytes: number },
+    limits: { maxBatchBytes: number; maxResultBytes: number; reuseMemory: boolean },
     fallbackReason?: string,
   ) {
     this.path = path;
@@ -265,6 +278,8 @@ export class VideoLoader implements AsyncDisposable {
     this.spec = spec;
     this.maxBatchBytes = limits.maxBatchBytes;
     this.maxResultBytes = limits.maxResultBytes;
+    // Streaming holds three chunks at most: the one handed out, the one decoding, the next.
+    if (limits.reuseMemory) this.memory = new BatchMemory({ buffers: 3 * STREAM_BATCH_FRAMES, bytes: 3 * limits.maxBatchBytes });
   }
 
   /** Opens a video: picks the backend for the device, demuxes the file and builds its frame index. */
@@ -309,6 +324,10 @@ export class VideoLoader implements AsyncDisposable {
       throw new InvalidArgumentError(`Expected maxResultBytes > 0 but received ${describeValue(maxResultBytes)}`);
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
       throw new InvalidArgumentError(`Expected threads to be a non-negative integer but received ${describeValue(options.threads)}`);
+    }
+    const reuseMemory = options.reuseMemory ?? false;
+    if (typeof reuseMemory !== 'boolean') {
+      throw new InvalidArgumentError(`Expected reuseMemory to be true or false but received ${describeValue(reuseMemory)}`, { path });
     }
     const cacheFrames = options.cacheFrames ?? DEFAULT_CACHE_FRAMES;
     if (!(Number.isInteger(cacheFrames) && cacheFrames >= 0 && cacheFrames <= 1024)) {
@@ -379,7 +398,14 @@ export class VideoLoader implements AsyncDisposable {
     }
     try {
       const size = resolveOutputSize(opened.info, options.outWidth, options.outHeight);
-      return new VideoLoader(path, usedDevice, opened, { ...size, dtype, layout }, { maxBatchBytes, maxResultBytes }, fallbackReason);
+      return new VideoLoader(
+        path,
+        usedDevice,
+        opened,
+        { ...size, dtype, layout },
+        { maxBatchBytes, maxResultBytes, reuseMemory },
+        fallbackReason,
+      );
     } catch (err) {
       await opened.close();
       throw err;
@@ -490,7 +516,7 @@ export class VideoLoader implements AsyncDisposable {
     try {
       // In native calls of at most maxBatchBytes each.
       for await (const { buffer } of this.decodeInRequestOrder(wanted, this.spec, options.signal)) {
-        frames.push(bufferToTensor(buffer, this.spec));
+        frames.push(this.asTensor(buffer));
       }
     } catch (err) {
       for (const f of frames) f.dispose();
@@ -558,7 +584,7 @@ export class VideoLoader implements AsyncDisposable {
     // (Frames decoded ahead are plain buffers until yielded: leaving early leaves no tensors behind.)
     for await (const { buffer } of this.decodeInRequestOrder(this.toIndexList(indices), this.spec, options.signal)) {
       throwIfAborted(options.signal, this.path);
-      yield bufferToTensor(buffer, this.spec);
+      yield this.asTensor(buffer);
     }
   }
 
@@ -567,7 +593,7 @@ export class VideoLoader implements AsyncDisposable {
     this.checkReadOptions(options);
     this.validateIndex(i);
     const frames = await this.decode([i], this.spec, options.signal);
-    return bufferToTensor(frames.get(i)!.buffer, this.spec);
+    return this.asTensor(frames.get(i)!.buffer);
   }
 
   /** The requested frames stacked into one [N, H, W, 3] (or [N, 3, H, W]) tensor. */
@@ -581,7 +607,7 @@ export class VideoLoader implements AsyncDisposable {
     for (const i of list) this.validateIndex(i);
     // The backend writes each frame straight into its slot of one batch buffer (no stacking copy).
     const frameElements = frameElementCount(this.spec);
-    const batch = this.allocateOutput(list.length);
+    const batch = this.memory?.take(this.dtype, list.length * frameElements) ?? this.allocateOutput(list.length);
     const slot = (k: number) => batch.subarray(k * frameElements, (k + 1) * frameElements) as FrameBuffer;
     // Distinct frames in native calls of at most maxBatchBytes each.
     const perCall = Math.max(1, Math.floor(this.maxBatchBytes / bytesPerFrame(this.spec)));
@@ -590,11 +616,21 @@ export class VideoLoader implements AsyncDisposable {
         await this.decode(distinct.slice(at, at + perCall), this.spec, options.signal, bufferFor);
       }
     });
+    let data: tf.Tensor4D;
     try {
-      return tensor(batch as Float32Array | Int32Array, [list.length, ...frameShape(this.spec)], this.dtype) as tf.Tensor4D;
+      data = tensor(batch as Float32Array | Int32Array, [list.length, ...frameShape(this.spec)], this.dtype) as tf.Tensor4D;
     } catch (err) {
       throw withoutTfjsBackend(err);
     }
+    this.memory?.lend(data, batch);
+    return data;
+  }
+
+  /** A frame buffer of this loader's output as its tensor (lent to `memory` when reusing it). */
+  private asTensor(buffer: FrameBuffer): tf.Tensor3D {
+    const frame = bufferToTensor(buffer, this.spec);
+    this.memory?.lend(frame, buffer);
+    return frame;
   }
 
   /** Raw API: RGB24 bytes per frame with a report of what was decoded, in request order. */
@@ -756,7 +792,9 @@ export class VideoLoader implements AsyncDisposable {
     targets: number[],
     spec: OutputSpec,
     signal?: AbortSignal,
-    bufferFor: (idx: number) => FrameBuffer = () => allocateFrameBuffer(spec, 1, this.allocate),
+    bufferFor: (idx: number) => FrameBuffer = () =>
+      (spec === this.spec ? this.memory?.take(spec.dtype, frameElementCount(spec)) : undefined) ??
+      allocateFrameBuffer(spec, 1, this.allocate),
   ): Promise<Map<number, DecodedFrame>> {
     // Checked when called, not when run: work queued before close() still completes.
     try {

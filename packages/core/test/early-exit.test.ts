@@ -110,6 +110,48 @@ describe('VideoLoader iterators', () => {
   });
 });
 
+describe('VideoLoader reuseMemory', () => {
+  it('streamed frames go into the memory of disposed ones, exactly; a kept frame is never written over', async () => {
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls, { nFrames: 20 }));
+    const vl = await VideoLoader.open('clip', { backend: 'fake', reuseMemory: true });
+    const before = tf.memory().numTensors;
+    const got: number[] = [];
+    const kept: tf.Tensor[] = [];
+    for await (const t of vl.remainingFrames()) {
+      got.push(value(t));
+      // Frames 0 and 9 are kept: no later frame may be written into their memory.
+      if (got.length === 1 || got.length === 10) kept.push(t);
+      else t.dispose();
+    }
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(kept.map(value)).toEqual([0, 9]);
+    const keptMemory = kept.map((t) => (t.dataSync() as Float32Array).buffer);
+    const written = calls.flatMap((c) => c.buffers.map((b) => b.buffer));
+    // 20 frames in chunks of 8, one chunk ahead: the third chunk reuses the first one's memory.
+    expect(new Set(written).size).toBeLessThan(written.length);
+    expect(written.filter((b) => keptMemory.includes(b))).toHaveLength(2);
+    tf.dispose(kept);
+    // A selectFrameBatch batch disposed: the next one of the same size is written into its memory.
+    const a = await vl.selectFrameBatch([3, 4]);
+    const memoryA = (a.dataSync() as Float32Array).buffer;
+    a.dispose();
+    const b = await vl.selectFrameBatch([5, 6]);
+    expect((b.dataSync() as Float32Array).buffer).toBe(memoryA);
+    expect(Math.round(b.dataSync()[0] * 255)).toBe(5);
+    b.dispose();
+    // Raw frames are never reused memory.
+    const raw = await vl.selectRawFrames([7]);
+    expect(written).not.toContain(raw[0].data.buffer);
+    await vl.close();
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(VideoLoader.open('clip', { backend: 'fake', reuseMemory: 'yes' as unknown as boolean })).rejects.toMatchObject({
+      code: 'TVL_INVALID_ARGUMENT',
+      message: expect.stringContaining('reuseMemory'),
+    });
+  });
+});
+
 describe('BatchDataLoader', () => {
   it('prefetch 0 loads nothing ahead; prefetch k keeps k batches loading while the caller has one', async () => {
     for (const prefetch of [0, 1, 2]) {

@@ -102,7 +102,7 @@ export class SequenceLoader implements AsyncDisposable {
     if (options.reuseMemory !== undefined && typeof options.reuseMemory !== 'boolean')
       throw new InvalidArgumentError(`reuseMemory must be true or false, got ${JSON.stringify(options.reuseMemory)}`);
     // Enough for batches() with its default prefetch of 2: those loading and the one the caller holds.
-    if (options.reuseMemory) this.memory = new BatchMemory(4);
+    if (options.reuseMemory) this.memory = new BatchMemory({ buffers: 4 });
     // The test switch rides along under its symbol (see emulate.ts), invisible to option checks.
     const backendOptions = emulationBackendOptions(options);
     this.pool = new VideoLoaderPool({
