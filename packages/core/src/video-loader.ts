@@ -278,7 +278,7 @@ export class VideoLoader implements AsyncDisposable {
     this.spec = spec;
     this.maxBatchBytes = limits.maxBatchBytes;
     this.maxResultBytes = limits.maxResultBytes;
-    // Streaming holds three chunks at most: the one handed out, the one decoding, the next.
+    // Streaming needs three chunks: the one being handed out, the one decoding ahead, the one coming back.
     if (limits.reuseMemory) this.memory = new BatchMemory({ buffers: 3 * STREAM_BATCH_FRAMES, bytes: 3 * limits.maxBatchBytes });
   }
 
