@@ -268,9 +268,10 @@ export interface BatchDataLoaderOptions<T> {
   /**
    * Reuse the memory of batches whose `data` you have disposed for later batches, instead of new
    * memory each batch: no garbage for V8 to collect on the main thread (default false). Where a
-   * dataset loads whole batches (VideoDataset); otherwise it has no effect. Arrays that view a
-   * batch's memory without owning it (a slice of `data` on tfjs-backend-cpu, what `dataSync()`
-   * returned) are emptied when it is reused: copy what you keep after disposing the batch.
+   * dataset loads whole batches (VideoDataset); otherwise it has no effect. A batch's memory comes
+   * back only once no tensor holds its data (clones and reshapes included). Arrays that view it
+   * without a tensor's reference (a slice of `data` on tfjs-backend-cpu, what `dataSync()`
+   * returned) are overwritten by a later batch: copy what you keep before disposing the batch.
    */
   reuseMemory?: boolean;
 }
