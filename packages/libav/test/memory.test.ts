@@ -5,7 +5,7 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import { VideoLoader } from '@tvl/core';
-import { makeIndexedClip, sourceClip } from '@tvl/testkit';
+import { makeIndexedClip, readFrameCode, sourceClip } from '@tvl/testkit';
 import '@tvl/libav';
 
 it('open + decode + close 150 times keeps RSS bounded', async () => {
@@ -37,4 +37,28 @@ it('writes frames into memory that is already mapped, not fresh pages for every 
   } finally {
     await vl.close();
   }
+});
+
+it('reuseMemory: streaming writes frames into the memory of frames disposed, within three chunks of buffers, exactly', async () => {
+  const file = makeIndexedClip({ codec: 'h264', container: 'mp4', frames: 60, width: 320, height: 240, gop: 30 });
+  const distinctMemory = async (reuseMemory: boolean) => {
+    const vl = await VideoLoader.open(file, { reuseMemory, dtype: 'int32' });
+    try {
+      const memories = new Set<ArrayBufferLike>();
+      const codes: number[] = [];
+      for await (const t of vl.remainingFrames()) {
+        const data = t.dataSync() as Int32Array;
+        memories.add(data.buffer);
+        codes.push(readFrameCode(data, 320, 240, { scale: 255 }));
+        t.dispose();
+      }
+      expect(codes).toEqual(Array.from({ length: 60 }, (_, i) => i));
+      return memories.size;
+    } finally {
+      await vl.close();
+    }
+  };
+  expect(await distinctMemory(false)).toBe(60);
+  // Chunks of 8 frames, one decoding ahead while one is handed out: 3 chunks of buffers at most.
+  expect(await distinctMemory(true)).toBeLessThanOrEqual(24);
 });
