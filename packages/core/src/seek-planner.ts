@@ -24,6 +24,13 @@ export interface DecodeRun {
   start: number;
   /** Frames to keep, ascending and distinct; the run decodes up to the last of them. */
   keep: number[];
+  /**
+   * For a run that continues from a predicted position (planDecode's `predicted`): it continues
+   * only if the decoder is at `from`, the frame the calls queued ahead should leave it at, and
+   * otherwise (one failed, or left it elsewhere) seeks to `orSeek`, a keyframe or FROM_START.
+   */
+  orSeek?: number;
+  from?: number;
 }
 
 export interface DecodePlan {
@@ -42,6 +49,9 @@ export const DEFAULT_COST_MODEL: SeekCostModel = { seekCost: 6 };
  * @param position  the last frame the decoder delivered (-1 right after opening, so frame 0 is
  *                  next), or null when the decoder's position is unknown and it must seek
  * @param cached    frames the backend holds decoded (DecodeResult.cached of the last plan)
+ * @param predicted `position` is where the calls queued ahead of this one should leave the
+ *                  decoder, not where the backend reported it: a run that continues from it
+ *                  names where to seek instead (orSeek), for when it is not so
  */
 export function planDecode(
   index: FrameIndex,
@@ -49,6 +59,7 @@ export function planDecode(
   position: number | null,
   cost: SeekCostModel = DEFAULT_COST_MODEL,
   cached: ReadonlySet<number> = new Set(),
+  predicted = false,
 ): DecodePlan {
   const sorted = [...new Set(targets)].sort((a, b) => a - b);
   const runs: DecodeRun[] = [];
@@ -77,6 +88,7 @@ export function planDecode(
       current.keep.push(t);
     } else {
       current = { start: CONTINUE, keep: [t] };
+      if (predicted && pos !== null) Object.assign(current, { orSeek: k < 0 ? FROM_START : k, from: pos });
       runs.push(current);
     }
     pos = t;

@@ -253,11 +253,16 @@ export class VideoLoader implements AsyncDisposable {
   private closed = false;
   private tail: Promise<unknown> = Promise.resolve();
   /**
-   * Native calls in flight. Calls started while another is in flight (decodeInto) plan as if the
-   * decoder's position were unknown (they seek), and leave it unknown: the backend may run them
-   * in any order.
+   * Native calls in flight. A backend runs one loader's calls in the order they were made, so a
+   * call started while others are in flight (decodeInto, loading batches ahead) plans from where
+   * they should leave the decoder (`plannedEnd`), and a run that continues from there says where
+   * to seek instead if they do not (DecodeRun.orSeek).
    */
-  private readonly active = new Set<{ overlapped: boolean; done: Promise<unknown> }>();
+  private readonly active = new Set<{ done: Promise<unknown> }>();
+  /** Where the decoder should be once every call made so far has run (null: unknown). */
+  private plannedEnd: number | null = -1;
+  /** Calls the backend has received so far: the latest one's result is the decoder's state. */
+  private issued = 0;
   private readonly work: DecodeWork = { calls: 0, seeks: 0, framesDecoded: 0, framesDelivered: 0, framesFromCache: 0 };
 
   private constructor(
@@ -786,6 +791,13 @@ export class VideoLoader implements AsyncDisposable {
 
   private readonly allocate = (bytes: number): ArrayBuffer => this.opened.allocate?.(bytes) ?? allocateUninitialised(bytes);
 
+  /** After a failed call the decoder's state is unknown: the next plan seeks (calls planned already fall back to their orSeek). */
+  private forgetDecoderState(seq: number): void {
+    this.decoderPosition = null;
+    this.cachedFrames = NOTHING_CACHED;
+    if (seq === this.issued) this.plannedEnd = null;
+  }
+
   /** One plan, one native call; runs after any operation already queued on this loader. */
   /** `bufferFor`: where frame `idx` goes (default: a buffer of its own). */
   private decode(
@@ -850,26 +862,35 @@ export class VideoLoader implements AsyncDisposable {
     bufferFor: (idx: number) => FrameBuffer,
     processing?: FrameProcessing,
   ): Promise<Map<number, DecodedFrame>> {
-    const call = { overlapped: this.active.size > 0, done: Promise.resolve() as Promise<unknown> };
-    for (const other of this.active) other.overlapped = true;
+    const call = { done: Promise.resolve() as Promise<unknown> };
     const run = async (): Promise<Map<number, DecodedFrame>> => {
       throwIfAborted(signal, this.path);
-      const position = call.overlapped ? null : this.decoderPosition;
-      const cached = call.overlapped ? NOTHING_CACHED : this.cachedFrames;
-      const plan = planDecode(this.frameIndex, targets, position, this.costModel, cached);
+      // With calls ahead of this one, plan from where they should leave the decoder (what they
+      // leave cached is not known yet: none is taken from the cache).
+      const ahead = this.active.size > 0;
+      const position = ahead ? this.plannedEnd : this.decoderPosition;
+      const cached = ahead ? NOTHING_CACHED : this.cachedFrames;
+      const plan = planDecode(this.frameIndex, targets, position, this.costModel, cached, ahead);
+      const decoding = plan.runs.filter((r) => r.start !== FROM_CACHE);
+      this.plannedEnd = decoding.length > 0 ? decoding[decoding.length - 1].keep.at(-1)! : position;
       const order = planOutputOrder(plan);
       const buffers = order.map(bufferFor);
       let result: DecodeResult;
+      // Numbered as the backend receives it (a call that never got there changes nothing).
+      const seq = ++this.issued;
       try {
         result = await this.opened.decode({ plan, output: spec, buffers, signal, ...(processing ? { processing } : {}) });
       } catch (err) {
-        this.decoderPosition = null;
-        this.cachedFrames = NOTHING_CACHED;
+        this.forgetDecoderState(seq);
         throw fromNativeError(err, this.path);
       }
-      this.decoderPosition = !call.overlapped && result.continuable ? result.position : null;
-      // (After calls that overlapped, what the backend holds is whatever the last of them left.)
-      this.cachedFrames = !call.overlapped && result.cached?.length ? new Set(Array.from(result.cached)) : NOTHING_CACHED;
+      // Calls complete in the order they were made: the latest one's result is the decoder's
+      // state (an earlier one's is not, once a later call has been planned from it).
+      if (seq === this.issued) {
+        this.decoderPosition = result.continuable ? result.position : null;
+        this.cachedFrames = result.cached?.length ? new Set(Array.from(result.cached)) : NOTHING_CACHED;
+        this.plannedEnd = this.decoderPosition;
+      }
       if (typeof result.seekCost === 'number' && result.seekCost > 0) this.costModel = { seekCost: result.seekCost };
       this.work.calls++;
       this.work.seeks += result.seeks;
@@ -879,8 +900,7 @@ export class VideoLoader implements AsyncDisposable {
       try {
         checkDelivered(order, result.delivered, this.backend, this.path);
       } catch (err) {
-        this.decoderPosition = null;
-        this.cachedFrames = NOTHING_CACHED;
+        this.forgetDecoderState(seq);
         throw err;
       }
       return new Map(order.map((idx, k) => [idx, { buffer: buffers[k], delivered: result.delivered[k] }]));

@@ -132,7 +132,7 @@ describe('VideoLoader over a backend', () => {
     await vl.close();
   });
 
-  it('plans frames the backend reported cached from its cache, first; never for calls that overlapped', async () => {
+  it('plans frames the backend reported cached from its cache, first; never for calls made while others are in flight', async () => {
     const calls: DecodeRequest[] = [];
     registerBackend(fakeBackend('fake', calls, { cacheFrames: 3 }));
     const vl = await VideoLoader.open('clip', { dtype: 'int32' });
@@ -145,15 +145,17 @@ describe('VideoLoader over a backend', () => {
       { start: CONTINUE, keep: [6] },
     ]);
     expect(vl.decodeWork).toMatchObject({ calls: 2, framesDelivered: 7, framesFromCache: 2 });
-    // Two calls at once (a batch loaded ahead): the second plans as if nothing were known.
+    // Two calls at once (a batch loaded ahead): the second plans from where the first should
+    // leave the decoder (6: a plan from the cache does not move it), and takes nothing from the
+    // cache, whose content is not known until the first has run.
     const first = vl.decodeInto([4], () => new Int32Array(24));
     const second = vl.decodeInto([6], () => new Int32Array(24));
     await Promise.all([first, second]);
     expect(calls[2].plan.runs).toEqual([{ start: FROM_CACHE, keep: [4] }]);
     expect(calls[3].plan.runs).toEqual([{ start: 5, keep: [6] }]);
-    // And after them, nothing is assumed either.
+    // After them, what the last one reported holds (calls run in the order they were made).
     await vl.selectFrameBatch([6]).then((t) => t.dispose());
-    expect(calls[4].plan.runs).toEqual([{ start: 5, keep: [6] }]);
+    expect(calls[4].plan.runs).toEqual([{ start: FROM_CACHE, keep: [6] }]);
     await vl.close();
   });
 

@@ -5,7 +5,7 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchDataLoader, VideoDataset, VideoLoader, asyncDataset, listBackends } from '@tvl/core';
+import { BatchDataLoader, VideoDataset, VideoLoader, VideoLoaderPool, asyncDataset, listBackends } from '@tvl/core';
 import { registerBackend, unregisterBackend, type DecodeRequest } from '@tvl/core/backend';
 import { fakeBackend } from './fake-backend.js';
 
@@ -222,5 +222,30 @@ describe('VideoDataset batches', () => {
       expect(seen).toEqual(Array.from({ length: 4 }, (_, k) => 2 * Math.min(4, k + 1 + prefetch)));
       await ds.close();
     }
+  });
+
+  it('a batch loaded ahead continues from where the batches before it leave the decoder, seeking only if they do not', async () => {
+    for (const b of listBackends()) unregisterBackend(b.name);
+    const calls: DecodeRequest[] = [];
+    registerBackend(fakeBackend('fake', calls, { nFrames: 40, decodeMs: 5 }));
+    // Clips of one file, in order, each right after the last (an evaluation pass), on one loader.
+    const clips = Array.from({ length: 6 }, (_, k) => ({ path: 'clip-0.mp4', frames: [3 * k, 3 * k + 1, 3 * k + 2] }));
+    const pool = new VideoLoaderPool({ slots: { cpu: 1 } });
+    const ds = new VideoDataset(clips, { pool, loaderOptions: { outWidth: 4, outHeight: 2 } });
+    const firstPixels: number[] = [];
+    for await (const batch of new BatchDataLoader(ds, { batchSize: 2, prefetch: 2 })) {
+      firstPixels.push(Math.round(batch.data.dataSync()[0] * 255));
+      batch.data.dispose();
+    }
+    expect(firstPixels).toEqual([0, 6, 12]);
+    // Batches 2 and 3 were planned while the ones before them were in flight: they continue from
+    // the frame those leave the decoder at (5, 11), and would seek to the keyframe before their
+    // first frame (keyframes every 5 frames) if it were not there.
+    expect(calls.map((c) => c.plan.runs)).toEqual([
+      [{ start: -1, keep: [0, 1, 2, 3, 4, 5] }],
+      [{ start: -1, keep: [6, 7, 8, 9, 10, 11], orSeek: 5, from: 5 }],
+      [{ start: -1, keep: [12, 13, 14, 15, 16, 17], orSeek: 10, from: 11 }],
+    ]);
+    await pool.close();
   });
 });

@@ -72,6 +72,18 @@ describe('planDecode', () => {
     expect(planDecode(idx, [95], null, { seekCost: 6 }, cached).runs).toEqual([{ start: FROM_CACHE, keep: [95] }]);
   });
 
+  it('from a predicted position (calls queued ahead), a run that continues names where to seek if the decoder is not there', () => {
+    expect(planDecode(idx, [12, 13], 10, undefined, new Set(), true).runs).toEqual([
+      { start: CONTINUE, keep: [12, 13], orSeek: 0, from: 10 },
+    ]);
+    // Runs that seek need nothing more; nor do plans from the decoder's reported position.
+    expect(planDecode(idx, [600], 10, undefined, new Set(), true).runs).toEqual([{ start: 500, keep: [600] }]);
+    expect(planDecode(idx, [12], 10).runs).toEqual([{ start: CONTINUE, keep: [12] }]);
+    expect(planDecode(index(20, 10, false), [3], 1, undefined, new Set(), true).runs).toEqual([
+      { start: CONTINUE, keep: [3], orSeek: FROM_START, from: 1 },
+    ]);
+  });
+
   it('handles an empty request', () => {
     expect(planDecode(idx, [], -1)).toEqual({ runs: [] });
   });

@@ -80,10 +80,14 @@ class OpencvReader {
       for (const DecodeRun& run : runs) {
         if (run.keep.empty()) continue;
         const int64_t first = run.keep.front();
-        if (run.start == kFromStart || (run.start != kContinue && byPlace_)) {
+        // A run planned from where earlier calls should leave the capture seeks where the plan
+        // says if they did not (a fresh capture, before its first grab, counts as frame -1).
+        const int64_t start =
+            seeksInstead(run, atStart_ || current_ >= 0, atStart_ ? -1 : current_) ? run.orSeek : run.start;
+        if (start == kFromStart || (start != kContinue && byPlace_)) {
           seekToStart(first, stats, cancel);
-        } else if (run.start != kContinue) {
-          seekTo(run.start, first, stats, cancel);
+        } else if (start != kContinue) {
+          seekTo(start, first, stats, cancel);
         } else if (!atStart_ && !(current_ >= 0 && current_ < first)) {
           throwCannotContinue(first, current_, current_ >= 0);
         }

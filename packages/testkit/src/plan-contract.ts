@@ -32,7 +32,9 @@ export function runPlanContractSuite(options: PlanContractOptions): void {
     afterAll(() => session?.close());
 
     /** Runs a plan; returns the facts and the code drawn in each buffer. */
-    async function run(runs: Array<{ start: number; keep: number[] }>): Promise<DecodeResult & { codes: number[] }> {
+    async function run(
+      runs: Array<{ start: number; keep: number[]; orSeek?: number; from?: number }>,
+    ): Promise<DecodeResult & { codes: number[] }> {
       const buffers = runs.flatMap((r) => r.keep).map(() => new Uint8Array(WIDTH * HEIGHT * 3));
       const result = await session.decode(
         { runs },
@@ -62,6 +64,21 @@ export function runPlanContractSuite(options: PlanContractOptions): void {
       const back = await run([{ start: keyframeAtOrBefore(20), keep: [20, 21] }]);
       expect(back.codes).toEqual([20, 21]);
       expect(Array.from(back.delivered)).toEqual([20, 21]);
+    });
+
+    it('a run planned ahead of other calls continues only from the frame it names, else seeks where it says', async () => {
+      await run([{ start: keyframeAtOrBefore(30), keep: [30] }]);
+      // Planned from 30, and the decoder is there: it continues.
+      const on = await run([{ start: CONTINUE, keep: [33], orSeek: keyframeAtOrBefore(33), from: 30 }]);
+      expect([on.codes, Array.from(on.delivered), on.seeks]).toEqual([[33], [33], 0]);
+      // Planned from 40 (a call ahead should have left it there), but it is at 33: it seeks.
+      const off = await run([{ start: CONTINUE, keep: [41], orSeek: keyframeAtOrBefore(41), from: 40 }]);
+      expect([off.codes, Array.from(off.delivered), off.seeks]).toEqual([[41], [41], 1]);
+      // Planned from 10, with the decoder past the frame: it seeks back, where a plain continue fails.
+      const back = await run([{ start: CONTINUE, keep: [20, 22], orSeek: keyframeAtOrBefore(20), from: 10 }]);
+      expect([back.codes, Array.from(back.delivered), back.seeks]).toEqual([[20, 22], [20, 22], 1]);
+      // A place to seek to that is none is core's fault: TVL_INTERNAL, before decoding.
+      await expect(run([{ start: CONTINUE, keep: [23], orSeek: 1000, from: 22 }])).rejects.toMatchObject({ code: 'TVL_INTERNAL' });
     });
 
     it('follows the keyframe the plan names', async () => {

@@ -100,6 +100,12 @@ inline std::vector<DecodeRun> readPlan(const Napi::Object& plan) {
     Napi::Object r = jsRuns.Get(i).As<Napi::Object>();
     DecodeRun run;
     run.start = r.Get("start").As<Napi::Number>().Int64Value();
+    const Napi::Value orSeek = r.Get("orSeek");
+    const Napi::Value from = r.Get("from");
+    if (orSeek.IsNumber() && from.IsNumber()) {
+      run.orSeek = orSeek.As<Napi::Number>().Int64Value();
+      run.from = from.As<Napi::Number>().Int64Value();
+    }
     Napi::Array keep = r.Get("keep").As<Napi::Array>();
     for (uint32_t j = 0; j < keep.Length(); j++) run.keep.push_back(keep.Get(j).As<Napi::Number>().Int64Value());
     runs.push_back(std::move(run));

@@ -43,7 +43,18 @@ constexpr int64_t kFromCache = -3;  // frames the engine remembered (DecodeStats
 struct DecodeRun {
   int64_t start = kContinue;  // keyframe index to seek to, kContinue, kFromStart or kFromCache
   std::vector<int64_t> keep;  // ascending, distinct
+  // For a run that continues, on a plan core made before the calls queued ahead of it had run:
+  // it continues only if the decoder is at `from` (the frame those calls should leave it at),
+  // and otherwise seeks to `orSeek` (a keyframe index or kFromStart). kContinue: none (the plan
+  // was made from the decoder's reported state, and not being able to continue is a fault).
+  int64_t orSeek = kContinue;
+  int64_t from = -1;
 };
+
+// Whether a run that continues, on a decoder at `position`, seeks to its orSeek instead.
+inline bool seeksInstead(const DecodeRun& run, bool continuable, int64_t position) {
+  return run.start == kContinue && run.orSeek != kContinue && !(continuable && position == run.from);
+}
 
 struct FrameInfo {
   int64_t pts = AV_NOPTS_VALUE;
@@ -128,9 +139,15 @@ inline const char* unusableReason(FrameState state) {
   }
 }
 
-// Before decoding anything: every kept frame exists, and the index does not know it unusable.
+// Before decoding anything: every place to seek to is one (core's to get right), every kept
+// frame exists, and the index does not know it unusable.
 inline void checkPlan(const FrameIndex& index, const std::vector<DecodeRun>& runs) {
+  const auto isPlace = [&](int64_t start) { return start >= kFromCache && start < int64_t(index.size()); };
   for (const DecodeRun& run : runs) {
+    if (!isPlace(run.start) || !isPlace(run.orSeek) || run.orSeek == kFromCache)
+      throw Error("TVL_INTERNAL", "the decode plan names no place to decode from (" + std::to_string(run.start) +
+                                      ", or " + std::to_string(run.orSeek) +
+                                      " instead): core must plan a keyframe or a continuation");
     for (int64_t k : run.keep) {
       if (k < 0 || size_t(k) >= index.size())
         throw Error("TVL_INDEX_OUT_OF_RANGE", "frame " + std::to_string(k) + " is out of range", k);
@@ -177,7 +194,9 @@ class PlanExecutor {
           deliverCached(run, dst, slot, out, stats);
           continue;
         }
-        if (run.start != kContinue) {
+        if (seeksInstead(run, continuable_, position_)) {
+          seek(run.orSeek, stats);
+        } else if (run.start != kContinue) {
           seek(run.start, stats);
         } else if (!continuable_ || position_ >= run.keep.front()) {
           throwCannotContinue(run.keep.front(), position_, continuable_);
