@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDevice, VideoLoader } from '@tvl/core';
+import { BatchDataLoader, VideoDataset, VideoLoaderPool, parseDevice, slidingClips, VideoLoader } from '@tvl/core';
 import { damagedSourceClip, ffmpegFrameCodes, hasFfmpeg, makeIndexedClip, readFrameCode, type ClipSpec } from '@tvl/testkit';
 import { libavBackend } from '../src/index.js';
 
@@ -209,6 +209,31 @@ maybe('the decoded-frame cache (cacheFrames)', () => {
       expect(readFrameCode(next.data, next.width, next.height)).toBe(expected[87]);
     } finally {
       await vl.close();
+    }
+  });
+
+  it('an in-order pass loading batches ahead continues from where the batch in front leaves the decoder: no seek, each frame decoded once', async () => {
+    const file = makeIndexedClip(spec);
+    const expected = ffmpegFrameCodes(file);
+    const pool = new VideoLoaderPool({ slots: { cpu: 1 } });
+    const loaderOptions = { backend: 'libav', threads: 2 };
+    const ds = new VideoDataset(slidingClips(file, expected.length, 8, { step: 8 }), { pool, loaderOptions });
+    try {
+      let loader: VideoLoader | undefined;
+      await pool.withLoader(file, (vl) => void (loader = vl), { loaderOptions });
+      const codes: number[] = [];
+      for await (const batch of new BatchDataLoader(ds, { batchSize: 2, prefetch: 2 })) {
+        const [b, t, h, w] = batch.data.shape;
+        const data = batch.data.dataSync();
+        const per = h * w * 3;
+        for (let k = 0; k < b * t; k++) codes.push(readFrameCode(data.subarray(k * per, (k + 1) * per), w, h));
+        batch.data.dispose();
+      }
+      expect(codes).toEqual(expected.slice(0, codes.length));
+      // Every batch but the first was planned while the one in front of it was in flight.
+      expect(loader!.decodeWork).toMatchObject({ seeks: 0, framesDecoded: codes.length });
+    } finally {
+      await pool.close();
     }
   });
 
