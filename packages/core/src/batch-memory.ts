@@ -34,7 +34,7 @@ export interface BatchMemoryLimits {
 }
 
 export class BatchMemory {
-  private lent: Lent[] = [];
+  private readonly lent: Lent[] = [];
   private free: FrameBuffer[] = [];
   private freeBytes = 0;
 
@@ -42,8 +42,12 @@ export class BatchMemory {
 
   /** A buffer that came back, of `dtype` and `length` elements, if there is one. */
   take(dtype: OutputDtype, length: number): FrameBuffer | undefined {
-    this.reclaim();
-    const k = this.free.findIndex((b) => b instanceof ARRAY_TYPES[dtype] && b.length === length);
+    const fits = (b: FrameBuffer) => b instanceof ARRAY_TYPES[dtype] && b.length === length;
+    let k = this.free.findIndex(fits);
+    if (k < 0) {
+      this.reclaim();
+      k = this.free.findIndex(fits);
+    }
     if (k < 0) return undefined;
     const [buffer] = this.free.splice(k, 1);
     this.freeBytes -= buffer.byteLength;
@@ -57,15 +61,18 @@ export class BatchMemory {
     if (this.lent.length > 4 * this.limits.buffers) this.lent.shift();
   }
 
+  /** Moves what no tensor holds any more from `lent` to `free` (in place: this runs per frame when streaming). */
   private reclaim(): void {
-    this.lent = this.lent.filter((l) => {
-      if (l.backend.refCount(l.dataId) > 0) return true;
-      const { buffers, bytes = Infinity } = this.limits;
-      if (this.free.length < buffers && this.freeBytes + l.buffer.byteLength <= bytes) {
+    const { buffers, bytes = Infinity } = this.limits;
+    let kept = 0;
+    for (const l of this.lent) {
+      if (l.backend.refCount(l.dataId) > 0) {
+        this.lent[kept++] = l;
+      } else if (this.free.length < buffers && this.freeBytes + l.buffer.byteLength <= bytes) {
         this.free.push(l.buffer);
         this.freeBytes += l.buffer.byteLength;
       }
-      return false;
-    });
+    }
+    this.lent.length = kept;
   }
 }

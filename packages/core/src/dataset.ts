@@ -414,7 +414,7 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
     let start: BatchStart<T> | null = null;
     if (!this.o.collate && typeof this.dataset.startBatch === 'function') {
       try {
-        start = this.dataset.startBatch(indices, signal, this.memory ? { memory: this.memory } : {});
+        start = this.dataset.startBatch(indices, signal, { memory: this.memory });
       } catch (err) {
         return { started: Promise.resolve(), done: Promise.reject(err) };
       }

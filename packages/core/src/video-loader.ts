@@ -612,7 +612,7 @@ export class VideoLoader implements AsyncDisposable {
     for (const i of list) this.validateIndex(i);
     // The backend writes each frame straight into its slot of one batch buffer (no stacking copy).
     const frameElements = frameElementCount(this.spec);
-    const batch = this.memory?.take(this.dtype, list.length * frameElements) ?? this.allocateOutput(list.length);
+    const batch = this.allocateOutput(list.length);
     const slot = (k: number) => batch.subarray(k * frameElements, (k + 1) * frameElements) as FrameBuffer;
     // Distinct frames in native calls of at most maxBatchBytes each.
     const perCall = Math.max(1, Math.floor(this.maxBatchBytes / bytesPerFrame(this.spec)));
@@ -781,12 +781,14 @@ export class VideoLoader implements AsyncDisposable {
   }
 
   /**
-   * Output memory for `frames` frames of this loader's output, back to back, from the backend (pages
-   * it keeps mapped between uses, where it has them: no page faults for each frame written).
+   * Output memory for `frames` frames of this loader's output, back to back: with reuseMemory, the
+   * memory of a disposed tensor of this loader's spec that fits; else from the backend (pages it
+   * keeps mapped between uses, where it has them: no page faults for each frame written).
    * @internal
    */
   allocateOutput(frames: number, spec: OutputSpec = this.spec): FrameBuffer {
-    return allocateFrameBuffer(spec, frames, this.allocate);
+    const reused = spec === this.spec ? this.memory?.take(spec.dtype, frames * frameElementCount(spec)) : undefined;
+    return reused ?? allocateFrameBuffer(spec, frames, this.allocate);
   }
 
   private readonly allocate = (bytes: number): ArrayBuffer => this.opened.allocate?.(bytes) ?? allocateUninitialised(bytes);
@@ -804,9 +806,7 @@ export class VideoLoader implements AsyncDisposable {
     targets: number[],
     spec: OutputSpec,
     signal?: AbortSignal,
-    bufferFor: (idx: number) => FrameBuffer = () =>
-      (spec === this.spec ? this.memory?.take(spec.dtype, frameElementCount(spec)) : undefined) ??
-      allocateFrameBuffer(spec, 1, this.allocate),
+    bufferFor: (idx: number) => FrameBuffer = () => this.allocateOutput(1, spec),
   ): Promise<Map<number, DecodedFrame>> {
     // Checked when called, not when run: work queued before close() still completes.
     try {
