@@ -66,16 +66,18 @@ function mainThreadCpuMs() {
 
 /**
  * A synchronous training step: arithmetic until `ms` have passed. It reads the clock only every
- * 20,000 operations, so that it makes (almost) no garbage of its own: the collections of what TVL
- * allocates then happen outside the step and count in TVL's main-thread time, as they would
- * beside a step that allocates little on V8's heap (tfjs-node keeps tensors in native memory).
+ * million operations (about a millisecond), so that it makes no garbage of its own: reading the
+ * clock allocates a little, and reading it every 20,000 operations made a scavenge every two
+ * seconds, which often ran just after the step and was counted as TVL's. So the collections
+ * outside the step are those of what TVL allocates, as beside a real step that allocates little
+ * on V8's heap (tfjs-node keeps tensors in native memory).
  */
 let sink = 0;
 function busy(ms) {
   const end = performance.now() + ms;
   let x = sink;
   while (performance.now() < end) {
-    for (let i = 0; i < 20_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+    for (let i = 0; i < 1_000_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
   }
   sink = x;
 }

@@ -30,21 +30,31 @@ export interface NativeSession {
   seekCost?: number;
 }
 
+/** The cell of calls made without a signal: nothing ever sets it. */
+const NEVER_CANCELLED = new Int32Array(1);
+
 /**
- * Runs a native call with a cancel cell that `signal` flips; the native side polls the cell
+ * One cancel cell per signal, which one listener sets when the signal aborts: every call made
+ * under that signal (a batch makes several, an epoch hundreds) polls the same cell, so a call adds
+ * no listener and allocates no cell of its own; both cost the main thread time on every call.
+ */
+const cancelCells = new WeakMap<AbortSignal, Int32Array>();
+
+/**
+ * Runs a native call with a cancel cell that `signal` sets; the native side polls the cell
  * between frames and inside blocking reads.
  */
 export async function withCancel<T>(signal: AbortSignal | undefined, call: (cancel: Int32Array) => Promise<T>): Promise<T> {
-  const cancel = new Int32Array(1);
-  if (!signal) return call(cancel);
+  if (!signal) return call(NEVER_CANCELLED);
   if (signal.aborted) throw new AbortedError('Aborted before the native call started', { cause: signal.reason });
-  const onAbort = () => Atomics.store(cancel, 0, 1);
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await call(cancel);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+  let cell = cancelCells.get(signal);
+  if (!cell) {
+    const cellOfSignal = new Int32Array(1);
+    signal.addEventListener('abort', () => Atomics.store(cellOfSignal, 0, 1), { once: true });
+    cancelCells.set(signal, cellOfSignal);
+    cell = cellOfSignal;
   }
+  return call(cell);
 }
 
 export interface NativeBackendOptions {
