@@ -13,7 +13,8 @@
 //     prefetch 1 and 2 again with reuseMemory (the batches' memory used again once disposed, so
 //     V8 has no batch buffers to collect);
 //   - the main thread's CPU per batch once V8 has optimised the code (a longer epoch, counted
-//     after its first 24 batches), without and with reuseMemory.
+//     after its first 24 batches), without and with reuseMemory, and the share of that epoch
+//     spent waiting (where the first batch, which nothing can hide, weighs as in a real epoch).
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
@@ -179,7 +180,9 @@ const warmClips = clipsFor(warmBatches);
 console.log(`main thread once warm: batches ${WARMUP + 1} to ${warmBatches} of ${warmBatches}, prefetch 2, the same step`);
 for (const reuseMemory of [false, true]) {
   const r = await epoch(2, stepMs, { reuseMemory, epochClips: warmClips, warmup: WARMUP });
+  const share = (x) => `${(100 * x).toFixed(1)} %`;
   console.log(
-    `  ${reuseMemory ? 'reuseMemory' : 'default'.padEnd(11)}  ${r.mainCpuMsPerBatchWarm.toFixed(2)} CPU ms per batch outside the step`,
+    `  ${reuseMemory ? 'reuseMemory' : 'default'.padEnd(11)}  ${r.mainCpuMsPerBatchWarm.toFixed(2)} CPU ms per batch outside the step; ` +
+      `waiting for data ${share(r.waitShare)} of the epoch (${share(r.steadyWaitShare)} after the first batch)`,
   );
 }
