@@ -70,7 +70,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
                                                                                const CancelToken& cancel,
                                                                                const IndexOptions& index) {
     auto s = std::make_shared<Session>();
-    s->demuxer.setCancel(cancel);
+    const CancelScope cancelScope(s->demuxer, cancel);
     s->demuxer.open(path);
     s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
     s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),

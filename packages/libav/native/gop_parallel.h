@@ -71,6 +71,7 @@ class GopParallel {
   DecodeStats execute(int lanes, PlanExecutor<LibavEngine>& primary, FinishPrimary finishPrimary,
                       Demuxer& primaryDemuxer, const std::vector<DecodeRun>& runs, const std::vector<void*>& dst,
                       const OutputSpec& out, const CancelToken& cancel) {
+    const CancelScope primaryCancelScope(primaryDemuxer, cancel);
     // Each run's first output slot; the runs lane 0 must take: the leading runs from its cache or
     // continuing from its position, the last run (with at least two runs that seek, it is not one
     // of those).

@@ -109,7 +109,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     auto s = std::make_shared<Session>();
     s->device = std::make_unique<gpu::CudaDevice>(ordinal);
     nvcuvid();
-    s->demuxer.setCancel(cancel);
+    const CancelScope cancelScope(s->demuxer, cancel);
     s->demuxer.open(path);
     s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, 0, index.cached);
     s->description = describeVideo(s->demuxer, "nvdec");

@@ -94,7 +94,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
         auto s = std::make_shared<Session>();
         // The GPU first: with no driver or device, say so before reading the file.
         if (ordinal >= 0) s->gpu = std::make_unique<NvvlGpu>(ordinal, gpu::kFrameKernelPtx);
-        s->demuxer.setCancel(cancel);
+        const CancelScope cancelScope(s->demuxer, cancel);
         s->demuxer.open(path);
         s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
         s->description = describeVideo(s->demuxer, "");

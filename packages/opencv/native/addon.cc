@@ -72,7 +72,7 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
           // The demuxer validates the file (typed errors) and indexes it, then is closed: OpenCV
           // reads the file itself.
           Demuxer demuxer;
-          demuxer.setCancel(cancel);
+          const CancelScope cancelScope(demuxer, cancel);
           demuxer.open(path);
           s->index = loadOrBuildFrameIndex(demuxer, index.mode, 0, index.cached);
           s->description = describeVideo(demuxer, "opencv");

@@ -341,4 +341,18 @@ class Demuxer {
   CancelToken cancel_;
 };
 
+// Points a demuxer's interrupt callback at a call's cancel cells while the call runs. The cells
+// are the caller's (JavaScript's is pinned only for its call, a parallel plan's stop lives on its
+// stack), so the demuxer must not keep pointing at them once the call is over.
+class CancelScope {
+ public:
+  CancelScope(Demuxer& demuxer, CancelToken token) : demuxer_(demuxer) { demuxer_.setCancel(token); }
+  ~CancelScope() { demuxer_.setCancel({}); }
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+
+ private:
+  Demuxer& demuxer_;
+};
+
 }  // namespace tvl

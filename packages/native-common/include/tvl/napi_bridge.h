@@ -144,7 +144,9 @@ struct PinnedBuffers {
   }
 };
 
-// An Int32Array(1) the JS side sets to 1 to cancel; pinned for the call's lifetime.
+// An Int32Array(1) the JS side sets to 1 to cancel; pinned for the call's lifetime. Core gives
+// every call made under one AbortSignal the same cell (and calls without one a cell it never
+// sets), so a call only reads it: never write to it, and never keep it past the call.
 struct PinnedCancel {
   Napi::Reference<Napi::Int32Array> ref;
   CancelToken token;
