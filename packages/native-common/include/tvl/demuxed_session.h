@@ -33,7 +33,7 @@ struct DemuxedSession {
   // Executes a plan, then hands over the frames still in flight (or drops them after an error).
   DecodeStats executeAndFinish(const std::vector<DecodeRun>& runs, const std::vector<void*>& dst, const OutputSpec& out,
                                const CancelToken& cancel) {
-    CancelScope cancelScope(demuxer, cancel);
+    const CancelScope cancelScope(demuxer, cancel);
     try {
       DecodeStats stats = executor->execute(runs, dst, out, cancel);
       engine->finishPlan(true);
