@@ -173,6 +173,8 @@ console.log(
 const plain = await plainLoop();
 const pure = await epoch(1, 0);
 const clipsPerSecond = (s) => ((batches * BATCH) / s).toFixed(1);
+const share = (x) => `${(100 * x).toFixed(1)} %`;
+const msPerBatch = (r) => (r.seconds * 1000) / r.batches;
 console.log(
   `pure loading: BatchDataLoader ${clipsPerSecond(pure.seconds)} clips/s; plain selectFrameBatch loop ${clipsPerSecond(plain)} clips/s (${(plain / pure.seconds).toFixed(2)}x)`,
 );
@@ -180,10 +182,10 @@ console.log(
 // is sized by is measured with another thread holding a core (on two cores, pure loading has both
 // and a batch loads in about half the time it takes beside the step).
 const beside = await besideBusyCore(() => epoch(1, 0));
-const loadMs = (beside.seconds * 1000) / beside.batches;
+const loadMs = msPerBatch(beside);
 const stepMs = 1.5 * loadMs;
 console.log(
-  `one batch loads in ${((pure.seconds * 1000) / pure.batches).toFixed(0)} ms, in ${loadMs.toFixed(0)} ms with a core held by another thread; ` +
+  `one batch loads in ${msPerBatch(pure).toFixed(0)} ms, in ${loadMs.toFixed(0)} ms with a core held by another thread; ` +
     `the step blocks the main thread for 1.5x that, ${stepMs.toFixed(0)} ms`,
 );
 console.log('prefetch                 waiting for data  after the first batch  main-thread ms per batch outside the step: wall  CPU');
@@ -195,7 +197,6 @@ for (const [prefetch, reuseMemory] of [
   [2, true],
 ]) {
   const r = await epoch(prefetch, stepMs, { reuseMemory });
-  const share = (x) => `${(100 * x).toFixed(1)} %`;
   console.log(
     `${`${prefetch}${reuseMemory ? ' + reuseMemory' : ''}`.padEnd(23)}  ${share(r.waitShare).padStart(16)}  ${share(r.steadyWaitShare).padStart(21)}  ${r.mainMsPerBatch.toFixed(2).padStart(57)}  ${r.mainCpuMsPerBatch.toFixed(2).padStart(5)}`,
   );
@@ -207,7 +208,6 @@ const warmClips = clipsFor(warmBatches);
 console.log(`main thread once warm: batches ${WARMUP + 1} to ${warmBatches} of ${warmBatches}, prefetch 2, the same step`);
 for (const reuseMemory of [false, true]) {
   const r = await epoch(2, stepMs, { reuseMemory, epochClips: warmClips, warmup: WARMUP });
-  const share = (x) => `${(100 * x).toFixed(1)} %`;
   console.log(
     `  ${reuseMemory ? 'reuseMemory' : 'default'.padEnd(11)}  ${r.mainCpuMsPerBatchWarm.toFixed(2)} CPU ms per batch outside the step; ` +
       `waiting for data ${share(r.waitShare)} of the epoch (${share(r.steadyWaitShare)} after the first batch)`,

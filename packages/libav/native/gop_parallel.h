@@ -101,7 +101,7 @@ class GopParallel {
       try {
         std::vector<void*> slice(dst.begin() + firstSlot[i], dst.begin() + firstSlot[i] + runs[i].keep.size());
         const CancelToken laneCancel{cancel.cell, &stopCell};  // the caller's, or this plan's stop
-        demuxer.setCancel(laneCancel);
+        const CancelScope cancelScope(demuxer, laneCancel);
         done[i] = executor.execute({runs[i]}, slice, out, laneCancel);
       } catch (const Error& e) {
         induced[i] = e.code() == std::string("TVL_ABORTED") && stopped() && !cancel.requested();
@@ -124,7 +124,6 @@ class GopParallel {
         DecodeLane* lane = others_[size_t(l - 1)].get();
         threads.emplace_back([&, lane, l] {
           takeRuns(*lane->executor, lane->demuxer);
-          lane->demuxer.setCancel({});  // the cells it pointed to live only during this call
           try {
             lane->engine->finishPlan(true);
           } catch (...) {
