@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VideoLoader } from '@tvl/core';
 import { benchClip } from './bench-clips.mjs';
+import { PICKS, RANDOM_ACCESS_CLIP, median, minimalDecode, range, seededPicks } from './random-access.mjs';
 
 const args = process.argv.slice(2);
 function option(name, fallback) {
@@ -34,11 +35,10 @@ if (args.length) throw new Error(`unknown arguments: ${args.join(' ')} (see the 
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pythonPeer = path.resolve(here, '../../shared/peers/tvl-python');
-const PICKS = 32;
 
 // The files: the issue's 720p60 clip (GOP 120, B-frames), a 1080p clip for the 224x224 resize,
 // and one hour of video made by stream-copying a 10 s clip 360 times (GOP 250: 10 s).
-const clip720 = benchClip('720p60', { size: '1280x720', rate: 60, frames: 1200, gop: 120 });
+const clip720 = benchClip(RANDOM_ACCESS_CLIP.name, RANDOM_ACCESS_CLIP.spec);
 const clip1080 = benchClip('1080p25', { size: '1920x1080', rate: 25, frames: 300, gop: 250 });
 const HOUR_SOURCE_FRAMES = 250;
 const hourSource = benchClip('720p25-10s', { size: '1280x720', rate: 25, frames: HOUR_SOURCE_FRAMES, gop: 250, crf: 30 });
@@ -125,30 +125,6 @@ function pythonTvlAvailable() {
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-function range(from, to) {
-  return Array.from({ length: to - from }, (_, k) => from + k);
-}
-
-function seededPicks(n, count, seed) {
-  let s = seed;
-  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-  return Array.from({ length: count }, () => Math.floor(rand() * n));
-}
-
-/** Frames a decoder must decode for `picks` at least: each wanted GOP from its keyframe to its last wanted frame. */
-function minimalDecode(frameIndex, picks) {
-  const last = new Map();
-  for (const p of picks) {
-    const k = Math.max(0, frameIndex.keyframeAtOrBefore(p));
-    last.set(k, Math.max(last.get(k) ?? -1, p));
-  }
-  let frames = 0;
-  for (const [k, l] of last) frames += l - k + 1;
-  return { frames, gops: last.size };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function progress(label) {
   const start = Date.now();

@@ -24,11 +24,13 @@
 // check the script itself where there is no GPU. Exit code: 0 all passed, 1 a check failed.
 import '@tensorflow/tfjs-backend-cpu';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { VideoLoader } from '@tvl/core';
 import '@tvl/libav';
 import '@tvl/nvdec';
 import { SequenceLoader } from '@tvl/nvvl';
+import { PICKS, RANDOM_ACCESS_CLIP, median, minimalDecode, range, seededPicks } from './random-access.mjs';
 
 const [command, dir, ...rest] = process.argv.slice(2);
 const selfTest = rest.includes('--self-test');
@@ -86,6 +88,8 @@ if (command === 'prepare') {
     ]);
   }
   manifest.throughput = { file: path.basename(big), frames: 500 };
+  const { benchClip } = await import('./bench-clips.mjs');
+  manifest.randomAccess = { file: copyInto(dir, benchClip(RANDOM_ACCESS_CLIP.name, RANDOM_ACCESS_CLIP.spec)) };
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   console.log(`prepared ${manifest.conformance.length + manifest.colour.length + manifest.sweep.length + 5} clips in ${dir}`);
   process.exit(0);
@@ -120,6 +124,7 @@ const results = {
   uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
   checks: [],
   throughput: {},
+  randomAccess: {},
 };
 let failed = 0;
 function record(name, ok, detail) {
@@ -313,6 +318,101 @@ for (const loaders of selfTest ? [1] : [1, 4]) {
     record(`throughput nvvl ${loaders}`, false, { error: `${err.code ?? ''} ${err.message}` });
   }
 }
+
+// 5. CPU random access across this machine's cores (issue 20): @tvl/libav's GOP-parallel plans
+// (one lane per thread, up to 16) on bench.mjs's 720p clip and its 32 random frames, for 1, 2,
+// 4, ... threads. Figures, not checks (the conformance checks above prove the frames). The
+// bound is the minimal decode (each wanted GOP from its keyframe to its last wanted frame) at
+// the straight-line decode rate with as many threads, which TVL measures by opening with
+// `index: 'decoded'` (every frame decoded once, nothing converted): the CLI's `-f null`, which
+// bench.mjs measures it by, is not on this machine.
+async function randomAccessFigures(file, threads) {
+  const open = (options = {}) => VideoLoader.open(file, { backend: 'libav', threads, ...options });
+  const start = performance.now();
+  const vl = await open({ index: 'decoded' });
+  const decoding = vl.nFrames / ((performance.now() - start) / 1000);
+  if (vl.frameIndex.fromCache) throw new Error('the frame index came from TVL_INDEX_CACHE, so nothing was decoded: unset it');
+  const { frameIndex } = vl;
+  await vl.close();
+  const picks = seededPicks(frameIndex.length, PICKS, 42);
+  const bound = minimalDecode(frameIndex, picks);
+  // One call on a fresh loader each round, as a first request is: making the lanes is included.
+  const oneCall = async (options, frames = picks) => {
+    const times = [];
+    let decoded = 0;
+    for (let round = 0; round < 3; round++) {
+      const fresh = await open(options);
+      try {
+        const start = performance.now();
+        await fresh.selectRawFrames(frames);
+        times.push((performance.now() - start) / 1000);
+        decoded = fresh.decodeWork.framesDecoded;
+      } finally {
+        await fresh.close();
+      }
+    }
+    return { fps: frames.length / median(times), decoded };
+  };
+  const all = await oneCall();
+  // Two 16-frame clips late in two GOPs: a plan of two runs, fewer than the lanes a big machine
+  // has (is a one-thread lane then slower than the session's many-threaded decoder?).
+  const clips = [...range(200, 216), ...range(330, 346)];
+  const twoClips = await oneCall({}, clips);
+  const twoClipsBound = clips.length / (minimalDecode(frameIndex, clips).frames / decoding);
+  const skipping = await oneCall({ backendOptions: { skipUnreferenced: true } });
+  const each = await open();
+  let rising;
+  try {
+    const start = performance.now();
+    for (const i of [...picks].sort((a, b) => a - b)) await each.selectRawFrames([i]);
+    rising = PICKS / ((performance.now() - start) / 1000);
+  } finally {
+    await each.close();
+  }
+  const boundFps = PICKS / (bound.frames / decoding);
+  return { decoding, boundFps, bound, all, skipping, rising, twoClips, twoClipsBound };
+}
+if (manifest.randomAccess) {
+  const file = clip(manifest.randomAccess.file);
+  const cores = os.availableParallelism();
+  const threadCounts = selfTest
+    ? [1, 2]
+    : [...new Set([1, 2, 4, 8, 16, Math.min(cores, 16)])].filter((t) => t <= cores).sort((a, b) => a - b);
+  console.log(`libav random access, ${cores} cores (${PICKS} random frames of a 1280x720 60 fps H.264 clip, GOP 120, B-frames):`);
+  let oneThread;
+  for (const threads of threadCounts) {
+    try {
+      const r = await randomAccessFigures(file, threads);
+      oneThread ??= r.all.fps;
+      const f = (x) => Number(x.toFixed(1));
+      results.randomAccess[`${threads} threads`] = {
+        decodeFps: f(r.decoding),
+        boundFps: f(r.boundFps),
+        oneCallFps: f(r.all.fps),
+        oneCallOfBound: Number((r.all.fps / r.boundFps).toFixed(2)),
+        oneCallOfOneThread: Number((r.all.fps / oneThread).toFixed(2)),
+        framesDecoded: r.all.decoded,
+        minimalFrames: r.bound.frames,
+        skipUnreferencedFps: f(r.skipping.fps),
+        skipUnreferencedDecoded: r.skipping.decoded,
+        risingOneCallEachFps: f(r.rising),
+        risingOfOneCall: Number((r.rising / r.all.fps).toFixed(2)),
+        twoClipsFps: f(r.twoClips.fps),
+        twoClipsOfBound: Number((r.twoClips.fps / r.twoClipsBound).toFixed(2)),
+      };
+      console.log(
+        `  ${threads} thread(s): decoding ${f(r.decoding)} fps; one call ${f(r.all.fps)} fps ` +
+          `(${(r.all.fps / r.boundFps).toFixed(2)}x the bound of ${f(r.boundFps)}, ${(r.all.fps / oneThread).toFixed(2)}x 1 thread, ` +
+          `${r.all.decoded} frames decoded for ${r.bound.frames} needed); skipUnreferenced ${f(r.skipping.fps)} fps ` +
+          `(${r.skipping.decoded} decoded); one call each, rising, ${f(r.rising)} fps (${(r.rising / r.all.fps).toFixed(2)}x one call); ` +
+          `two 16-frame clips in one call ${f(r.twoClips.fps)} fps (${(r.twoClips.fps / r.twoClipsBound).toFixed(2)}x their bound)`,
+      );
+    } catch (err) {
+      record(`random access libav ${threads} threads`, false, { error: `${err.code ?? ''} ${err.message}` });
+    }
+  }
+}
+
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(results, null, 2));
 console.log(`${results.checks.length - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

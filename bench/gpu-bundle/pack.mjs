@@ -75,7 +75,7 @@ function copyDeps(fromDir) {
 }
 for (const p of packages) copyDeps(path.join(root, 'packages', p));
 copyDeps(path.join(root, 'bench'));
-fs.copyFileSync(path.join(root, 'bench/gpu-check.mjs'), path.join(staging, 'app/bench/gpu-check.mjs'));
+for (const f of ['gpu-check.mjs', 'random-access.mjs']) fs.copyFileSync(path.join(root, 'bench', f), path.join(staging, 'app/bench', f));
 fs.writeFileSync(path.join(staging, 'app/package.json'), '{ "type": "module", "private": true }\n');
 
 // 2. Shared libraries: real ones, stubs for the unused, glibc and its loader.

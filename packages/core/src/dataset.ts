@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BatchMemory } from './batch-memory.js';
 import { startClipBatch } from './clip-batch.js';
 import { AbortedError, DatasetItemError, InvalidArgumentError, describeValue } from './errors.js';
-import { rejectUnknownOptions } from './options.js';
+import { booleanOption, rejectUnknownOptions } from './options.js';
 import { VideoLoaderPool } from './pool.js';
 import { prefetchBatches, type StartedBatch } from './prefetch.js';
 import { seededRandom } from './random.js';
@@ -346,8 +346,7 @@ export class BatchDataLoader<T> implements AsyncIterable<Batch<T>> {
         `rank must be an integer in [0, worldSize) = [0, ${describeValue(o.worldSize)}), got ${describeValue(o.rank)}`,
       );
     }
-    if (typeof o.reuseMemory !== 'boolean')
-      throw new InvalidArgumentError(`reuseMemory must be true or false, got ${describeValue(o.reuseMemory)}`);
+    booleanOption(o.reuseMemory, 'reuseMemory');
     this.o = o;
     // The batches loading (prefetch + 1) and the one the caller holds.
     if (o.reuseMemory) this.memory = new BatchMemory({ buffers: o.prefetch + 2 });

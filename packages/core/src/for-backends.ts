@@ -26,7 +26,7 @@ export { nativeAddonLoader, loadNativeAddon, addonCandidates, describePlatform }
 export type { NativeAddonSpec } from './native-addon.js';
 export { cpuFallbackReason } from './video-loader.js';
 export { fromNativeError, describeValue } from './errors.js';
-export { rejectUnknownOptions, closestName } from './options.js';
+export { rejectUnknownOptions, closestName, booleanOption } from './options.js';
 export { startClipBatch } from './clip-batch.js';
 export type { ClipRequest, ClipBatchOptions, ClipBatchStart, ClipSource, ProcessedOutput } from './clip-batch.js';
 export { prefetchBatches } from './prefetch.js';

@@ -2,7 +2,7 @@
  * Option objects are checked for names TVL does not know: a misspelt `outwidth` or `colur` would
  * otherwise be ignored without a word and the video decoded at its own size or colours.
  */
-import { InvalidArgumentError, type TvlErrorDetails } from './errors.js';
+import { InvalidArgumentError, describeValue, type TvlErrorDetails } from './errors.js';
 
 /** Edit distance (insertions, deletions, substitutions), case-insensitive. */
 function distance(a: string, b: string): number {
@@ -42,4 +42,15 @@ export function rejectUnknownOptions(options: object, known: readonly string[], 
     const hint = close !== undefined ? `did you mean '${close}'?` : `known options: ${known.join(', ')}`;
     throw new InvalidArgumentError(`Unknown option '${name}' in ${what}: ${hint}`, details);
   }
+}
+
+/**
+ * A yes/no option: `value`, or `fallback` when it is undefined; anything else (a string 'false',
+ * a 0) is TVL_INVALID_ARGUMENT naming the option, rather than read as truthy or falsy.
+ */
+export function booleanOption(value: unknown, name: string, fallback = false, details: TvlErrorDetails = {}): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean')
+    throw new InvalidArgumentError(`Expected ${name} to be true or false but received ${describeValue(value)}`, details);
+  return value;
 }

@@ -41,7 +41,7 @@ import {
   withoutTfjsBackend,
   type TensorDtype,
 } from './output.js';
-import { rejectUnknownOptions } from './options.js';
+import { booleanOption, rejectUnknownOptions } from './options.js';
 import { BatchMemory } from './batch-memory.js';
 import { resolveBackend } from './registry.js';
 import { indexCacheDir, indexCacheEntry, readIndexCache, writeIndexCache } from './index-cache.js';
@@ -330,10 +330,7 @@ export class VideoLoader implements AsyncDisposable {
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
       throw new InvalidArgumentError(`Expected threads to be a non-negative integer but received ${describeValue(options.threads)}`);
     }
-    const reuseMemory = options.reuseMemory ?? false;
-    if (typeof reuseMemory !== 'boolean') {
-      throw new InvalidArgumentError(`Expected reuseMemory to be true or false but received ${describeValue(reuseMemory)}`, { path });
-    }
+    const reuseMemory = booleanOption(options.reuseMemory, 'reuseMemory', false, { path });
     const cacheFrames = options.cacheFrames ?? DEFAULT_CACHE_FRAMES;
     if (!(Number.isInteger(cacheFrames) && cacheFrames >= 0 && cacheFrames <= 1024)) {
       throw new InvalidArgumentError(`Expected cacheFrames to be an integer from 0 to 1024 but received ${describeValue(cacheFrames)}`, {

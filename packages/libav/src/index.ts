@@ -2,9 +2,9 @@
  * @tvl/libav: the CPU backend over FFmpeg. Importing this module registers it with @tvl/core
  * for device 'cpu' under the name 'libav'.
  */
-import { InvalidArgumentError, describeValue } from '@tvl/core';
 import {
   NativeBackendVideo,
+  booleanOption,
   registerBackend,
   withCancel,
   type BackendFactory,
@@ -32,11 +32,7 @@ export interface LibavBackendOptions {
 }
 
 function skipUnreferencedOption(options: BackendOpenOptions): boolean {
-  const value = (options.backendOptions as LibavBackendOptions | undefined)?.skipUnreferenced ?? false;
-  if (typeof value !== 'boolean') {
-    throw new InvalidArgumentError(`Expected backendOptions.skipUnreferenced to be true or false but received ${describeValue(value)}`);
-  }
-  return value;
+  return booleanOption((options.backendOptions as LibavBackendOptions | undefined)?.skipUnreferenced, 'backendOptions.skipUnreferenced');
 }
 
 export const libavBackend: BackendFactory = {

@@ -21,6 +21,7 @@ import {
 } from '@tvl/core';
 import {
   BatchMemory,
+  booleanOption,
   prefetchBatches,
   rejectUnknownOptions,
   startClipBatch,
@@ -99,10 +100,8 @@ export class SequenceLoader implements AsyncDisposable {
     const maxOpen = options.maxOpenVideos ?? 4;
     if (!Number.isInteger(maxOpen) || maxOpen < 1)
       throw new InvalidArgumentError(`maxOpenVideos must be a positive integer, got ${maxOpen}`);
-    if (options.reuseMemory !== undefined && typeof options.reuseMemory !== 'boolean')
-      throw new InvalidArgumentError(`reuseMemory must be true or false, got ${JSON.stringify(options.reuseMemory)}`);
     // Enough for batches() with its default prefetch of 2: those loading and the one the caller holds.
-    if (options.reuseMemory) this.memory = new BatchMemory({ buffers: 4 });
+    if (booleanOption(options.reuseMemory, 'reuseMemory')) this.memory = new BatchMemory({ buffers: 4 });
     // The test switch rides along under its symbol (see emulate.ts), invisible to option checks.
     const backendOptions = emulationBackendOptions(options);
     this.pool = new VideoLoaderPool({
