@@ -66,21 +66,21 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
     Napi::Value cache = options.Get("cacheFrames");
     if (cache.IsNumber()) cacheFrames = std::max(0, cache.As<Napi::Number>().Int32Value());
   }
-  return openOffThread<Session>(info, [threads, skipUnreferenced, cacheFrames](const std::string& path,
-                                                                               const CancelToken& cancel,
-                                                                               const IndexOptions& index) {
-    auto s = std::make_shared<Session>();
-    const CancelScope cancelScope(s->demuxer, cancel);
-    s->demuxer.open(path);
-    s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
-    s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),
-                                              conversionThreads(threads), skipUnreferenced, cacheFrames);
-    s->description = describeVideo(s->demuxer, s->engine->codecName());
-    s->parallel =
-        std::make_unique<GopParallel>(path, s->index, s->demuxer.rotation(), parallelLanes(threads), skipUnreferenced);
-    s->startExecutor();
-    return s;
-  });
+  return openOffThread<Session>(
+      info, [threads, skipUnreferenced, cacheFrames](const std::string& path, const CancelToken& cancel,
+                                                     const IndexOptions& index) {
+        auto s = std::make_shared<Session>();
+        const CancelScope cancelScope(s->demuxer, cancel);
+        s->demuxer.open(path);
+        s->index = loadOrBuildFrameIndex(s->demuxer, index.mode, threads, index.cached);
+        s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),
+                                                  conversionThreads(threads), skipUnreferenced, cacheFrames);
+        s->description = describeVideo(s->demuxer, s->engine->codecName());
+        s->parallel = std::make_unique<GopParallel>(path, s->index, s->demuxer.rotation(), parallelLanes(threads),
+                                                    coresFor(threads), skipUnreferenced);
+        s->startExecutor();
+        return s;
+      });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -5,8 +5,11 @@
 // a run that continues from where it stands) first, and always the plan's last run, so the
 // position and the cache it reports are the plan's. The other lanes are made on the first plan
 // that can use them (a demuxer each, so the file is opened again) and kept while the video is
-// open; they only ever start with a seek. Still one native call per plan: the lanes run on
-// threads of this call and it returns when all are done. Exactness is each executor's as before.
+// open; they only ever start with a seek. A plan uses as many lanes as it has runs that seek, up
+// to one per core, and the cores are shared out: with fewer lanes than cores each lane's decoder
+// gets several threads (remade when a plan needs another count). Still one native call per plan:
+// the lanes run on threads of this call and it returns when all are done. Exactness is each
+// executor's as before.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -27,41 +30,66 @@ struct DecodeLane {
   Demuxer demuxer;
   std::unique_ptr<LibavEngine> engine;
   std::unique_ptr<PlanExecutor<LibavEngine>> executor;
+  int threads = 0;
 
-  DecodeLane(const std::string& path, const FrameIndex& index, int rotation, bool skipUnreferenced) {
+  DecodeLane(const std::string& path, const FrameIndex& index, int rotation, bool skipUnreferenced, int decoderThreads)
+      : index_(index), rotation_(rotation), skipUnreferenced_(skipUnreferenced) {
     demuxer.open(path);
-    // One decoder thread each: the lanes are the parallelism. (No decoded-frame cache: core plans
-    // only from the session's.)
-    engine = std::make_unique<LibavEngine>(demuxer.stream(), 1, rotation, 1, skipUnreferenced);
-    executor = std::make_unique<PlanExecutor<LibavEngine>>(demuxer, index, *engine);
+    useThreads(decoderThreads);
   }
+
+  // A decoder with `decoderThreads` threads (no decoded-frame cache: core plans only from the
+  // session's). Remade only when the count changes; if remaking fails, the lane keeps the decoder
+  // it has (right, only not as fast).
+  void useThreads(int decoderThreads) {
+    if (decoderThreads == threads) return;
+    try {
+      auto e = std::make_unique<LibavEngine>(demuxer.stream(), decoderThreads, rotation_, 1, skipUnreferenced_);
+      executor = std::make_unique<PlanExecutor<LibavEngine>>(demuxer, index_, *e);
+      engine = std::move(e);
+      threads = decoderThreads;
+    } catch (...) {
+      if (!engine) throw;
+    }
+  }
+
+ private:
+  const FrameIndex& index_;
+  const int rotation_;
+  const bool skipUnreferenced_;
 };
 
 class GopParallel {
  public:
   // The video's (the session's index outlives this); lanes: decoders at most, lane 0 included (1 =
-  // never in parallel); skipUnreferenced: for the lanes' decoders, as the session's.
-  GopParallel(std::string path, const FrameIndex& index, int rotation, int lanes, bool skipUnreferenced)
+  // never in parallel); cores: the cores the lanes share out; skipUnreferenced: for the lanes'
+  // decoders, as the session's.
+  GopParallel(std::string path, const FrameIndex& index, int rotation, int lanes, int cores, bool skipUnreferenced)
       : path_(std::move(path)),
         index_(index),
         rotation_(rotation),
         maxLanes_(std::max(1, lanes)),
+        cores_(std::max(1, cores)),
         skipUnreferenced_(skipUnreferenced) {}
 
   // How many lanes `runs` can keep busy (its runs that seek, up to the lanes there are), making
-  // those not made yet; fewer when the file cannot be opened again (gone, or no file handles left).
-  // Below 2, the session executes the plan alone.
+  // those not made yet and giving each the threads its share of the cores buys; fewer when the
+  // file cannot be opened again (gone, or no file handles left). Below 2, the session executes
+  // the plan alone.
   int prepareLanes(const std::vector<DecodeRun>& runs) {
     int seeking = 0;
     for (const DecodeRun& r : runs)
       if (!r.keep.empty() && r.start != kContinue && r.start != kFromCache) seeking++;
-    const int lanes = std::min(maxLanes_, seeking);
+    int lanes = std::min(maxLanes_, seeking);
+    if (lanes < 2) return lanes;
+    const int threads = std::max(1, cores_ / lanes);
     try {
       while (int(others_.size()) < lanes - 1)
-        others_.push_back(std::make_unique<DecodeLane>(path_, index_, rotation_, skipUnreferenced_));
+        others_.push_back(std::make_unique<DecodeLane>(path_, index_, rotation_, skipUnreferenced_, threads));
     } catch (...) {
-      return int(others_.size()) + 1;
+      lanes = int(others_.size()) + 1;
     }
+    for (int l = 0; l < lanes - 1; l++) others_[size_t(l)]->useThreads(threads);
     return lanes;
   }
 
@@ -115,6 +143,18 @@ class GopParallel {
     auto takeRuns = [&](PlanExecutor<LibavEngine>& executor, Demuxer& demuxer) {
       for (size_t i; (i = next.fetch_add(1)) < last;) runOne(executor, demuxer, i);
     };
+    // Lane 0 takes one only while more are waiting than there are other lanes: it gets there while
+    // their threads are still starting, and a run it took from an idle lane would wait for its
+    // own last run. (Which runs go where no longer depends on how fast a thread starts.)
+    auto primaryTakesRuns = [&] {
+      const size_t others = size_t(lanes - 1);
+      for (size_t i = next.load(); i < last && last - i > others;) {
+        if (next.compare_exchange_weak(i, i + 1)) {
+          runOne(primary, primaryDemuxer, i);
+          i = next.load();
+        }
+      }
+    };
 
     std::vector<std::thread> threads;
     // Errors outside the runs: a lane's conversions, or a thread that could not start.
@@ -137,7 +177,7 @@ class GopParallel {
     }
     // Its leading runs before any run of its own that decodes: nothing evicts what they take from its cache.
     for (size_t i = 0; i < lead; i++) runOne(primary, primaryDemuxer, i);
-    takeRuns(primary, primaryDemuxer);
+    primaryTakesRuns();
     runOne(primary, primaryDemuxer, last);
     for (std::thread& t : threads) t.join();
     primaryDemuxer.setCancel(cancel);
@@ -171,6 +211,7 @@ class GopParallel {
   const FrameIndex& index_;
   const int rotation_;
   const int maxLanes_;
+  const int cores_;
   const bool skipUnreferenced_;
   std::vector<std::unique_ptr<DecodeLane>> others_;
 };

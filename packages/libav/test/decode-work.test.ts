@@ -130,6 +130,31 @@ maybe('GOP-parallel plans (runs from different keyframes on decoders of their ow
     expect(readFrameCode(four.next[0].data, 160, 120)).toBe(expected[89]);
   });
 
+  it('share the cores out: lanes with several decoder threads, remade when a plan needs another count, deliver what one decoder does', async () => {
+    const file = makeIndexedClip(clips[0][1]); // 90 frames, keyframes every 30
+    const expected = ffmpegFrameCodes(file);
+    // 8 cores: two runs that seek give two lanes of 4 threads, three give three of 2, then two again.
+    const requests = [
+      [70, 40],
+      [85, 5, 64, 33],
+      [12, 88, 7],
+      [61, 31],
+    ];
+    const vl = await VideoLoader.open(file, { backend: 'libav', threads: 8 });
+    const reference = await VideoLoader.open(file, { backend: 'libav', threads: 1 });
+    try {
+      for (const request of requests) {
+        const frames = await vl.selectRawFrames(request);
+        expect(frames.map((f) => readFrameCode(f.data, f.width, f.height))).toEqual(request.map((i) => expected[i]));
+        const single = await reference.selectRawFrames(request);
+        frames.forEach((f, k) => expect(Buffer.compare(f.data, single[k].data)).toBe(0));
+      }
+    } finally {
+      await vl.close();
+      await reference.close();
+    }
+  });
+
   it('decode on the one decoder when the file cannot be opened again (deleted after open)', async () => {
     const source = makeIndexedClip(clips[0][1]);
     const expected = ffmpegFrameCodes(source);
