@@ -320,8 +320,9 @@ for (const loaders of selfTest ? [1] : [1, 4]) {
 }
 
 // 5. CPU random access across this machine's cores (issue 20): @tvl/libav's GOP-parallel plans
-// (one lane per thread, up to 16) on bench.mjs's 720p clip and its 32 random frames, for 1, 2,
-// 4, ... threads. Figures, not checks (the conformance checks above prove the frames). The
+// (up to one lane per thread, the threads shared out among them) on bench.mjs's 720p clip and
+// its 32 random frames, and a plan of two clips, for 1, 2, 4, ... threads. Figures, not checks
+// (the conformance checks above prove the frames). The
 // bound is the minimal decode (each wanted GOP from its keyframe to its last wanted frame) at
 // the straight-line decode rate with as many threads, which TVL measures by opening with
 // `index: 'decoded'` (every frame decoded once, nothing converted): the CLI's `-f null`, which
