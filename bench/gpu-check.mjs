@@ -322,11 +322,10 @@ for (const loaders of selfTest ? [1] : [1, 4]) {
 // 5. CPU random access across this machine's cores (issue 20): @tvl/libav's GOP-parallel plans
 // (up to one lane per thread, the threads shared out among them) on bench.mjs's 720p clip and
 // its 32 random frames, and a plan of two clips, for 1, 2, 4, ... threads. Figures, not checks
-// (the conformance checks above prove the frames). The
-// bound is the minimal decode (each wanted GOP from its keyframe to its last wanted frame) at
-// the straight-line decode rate with as many threads, which TVL measures by opening with
-// `index: 'decoded'` (every frame decoded once, nothing converted): the CLI's `-f null`, which
-// bench.mjs measures it by, is not on this machine.
+// (the conformance checks above prove the frames). The bound is the minimal decode (each wanted
+// GOP from its keyframe to its last wanted frame) at the straight-line decode rate with as many
+// threads, which TVL measures by opening with `index: 'decoded'` (every frame decoded once,
+// nothing converted): the CLI's `-f null`, which bench.mjs measures it by, is not on this machine.
 async function randomAccessFigures(file, threads) {
   const open = (options = {}) => VideoLoader.open(file, { backend: 'libav', threads, ...options });
   const start = performance.now();
@@ -355,8 +354,8 @@ async function randomAccessFigures(file, threads) {
     return { fps: frames.length / median(times), decoded };
   };
   const all = await oneCall();
-  // Two 16-frame clips late in two GOPs: a plan of two runs, fewer than the lanes a big machine
-  // has (is a one-thread lane then slower than the session's many-threaded decoder?).
+  // Two 16-frame clips late in two GOPs: a plan of two runs, fewer than a big machine's cores, so
+  // the lane gets half of them as decoder threads (does that beat one decoder with them all?).
   const clips = [...range(200, 216), ...range(330, 346)];
   const twoClips = await oneCall({}, clips);
   const twoClipsBound = clips.length / (minimalDecode(frameIndex, clips).frames / decoding);
