@@ -75,13 +75,15 @@ function mainThreadCpuMs() {
  * outside the step are those of what TVL allocates, as beside a real step that allocates little
  * on V8's heap (tfjs-node keeps tensors in native memory).
  */
+const spin = (x) => {
+  for (let i = 0; i < 1_000_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  return x;
+};
 let sink = 0;
 function busy(ms) {
   const end = performance.now() + ms;
   let x = sink;
-  while (performance.now() < end) {
-    for (let i = 0; i < 1_000_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
-  }
+  while (performance.now() < end) x = spin(x);
   sink = x;
 }
 
@@ -90,8 +92,9 @@ async function besideBusyCore(fn) {
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(
     `const { workerData: stop } = require('node:worker_threads');
+     const spin = ${spin};
      let x = 1;
-     while (Atomics.load(stop, 0) === 0) for (let i = 0; i < 1_000_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;`,
+     while (Atomics.load(stop, 0) === 0) x = spin(x);`,
     { eval: true, workerData: stop },
   );
   await new Promise((resolve) => worker.once('online', resolve));

@@ -45,9 +45,6 @@ struct Session : DemuxedSession<LibavEngine> {
 
 using LibavSessionWrap = SessionWrap<Session>;
 
-// Decoders a plan's independent runs may use at once (gop_parallel.h): one per core, at most 16.
-int parallelLanes(int threads) { return std::min(coresFor(threads), 16); }
-
 // Threads converting frames beside the decoder's: one for every four decoder threads (a
 // conversion costs a fraction of a decode), at least one, at most four.
 int conversionThreads(int threads) { return std::clamp(coresFor(threads) / 4, 1, 4); }
@@ -76,8 +73,8 @@ Napi::Value OpenVideo(const Napi::CallbackInfo& info) {
         s->engine = std::make_unique<LibavEngine>(s->demuxer.stream(), threads, s->demuxer.rotation(),
                                                   conversionThreads(threads), skipUnreferenced, cacheFrames);
         s->description = describeVideo(s->demuxer, s->engine->codecName());
-        s->parallel = std::make_unique<GopParallel>(path, s->index, s->demuxer.rotation(), parallelLanes(threads),
-                                                    coresFor(threads), skipUnreferenced);
+        s->parallel =
+            std::make_unique<GopParallel>(path, s->index, s->demuxer.rotation(), coresFor(threads), skipUnreferenced);
         s->startExecutor();
         return s;
       });

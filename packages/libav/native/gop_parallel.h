@@ -28,48 +28,27 @@ namespace tvl {
 
 struct DecodeLane {
   Demuxer demuxer;
-  std::unique_ptr<LibavEngine> engine;
+  std::unique_ptr<LibavEngine> engine;  // made by GopParallel::fitLane
   std::unique_ptr<PlanExecutor<LibavEngine>> executor;
-  int threads = 0;
+  int threads = 0;  // the engine's decoder threads
 
-  DecodeLane(const std::string& path, const FrameIndex& index, int rotation, bool skipUnreferenced, int decoderThreads)
-      : index_(index), rotation_(rotation), skipUnreferenced_(skipUnreferenced) {
-    demuxer.open(path);
-    useThreads(decoderThreads);
-  }
-
-  // A decoder with `decoderThreads` threads (no decoded-frame cache: core plans only from the
-  // session's). Remade only when the count changes; if remaking fails, the lane keeps the decoder
-  // it has (right, only not as fast).
-  void useThreads(int decoderThreads) {
-    if (decoderThreads == threads) return;
-    try {
-      auto e = std::make_unique<LibavEngine>(demuxer.stream(), decoderThreads, rotation_, 1, skipUnreferenced_);
-      executor = std::make_unique<PlanExecutor<LibavEngine>>(demuxer, index_, *e);
-      engine = std::move(e);
-      threads = decoderThreads;
-    } catch (...) {
-      if (!engine) throw;
-    }
-  }
-
- private:
-  const FrameIndex& index_;
-  const int rotation_;
-  const bool skipUnreferenced_;
+  explicit DecodeLane(const std::string& path) { demuxer.open(path); }
 };
 
 class GopParallel {
  public:
-  // The video's (the session's index outlives this); lanes: decoders at most, lane 0 included (1 =
-  // never in parallel); cores: the cores the lanes share out; skipUnreferenced: for the lanes'
-  // decoders, as the session's.
-  GopParallel(std::string path, const FrameIndex& index, int rotation, int lanes, int cores, bool skipUnreferenced)
+  // Lanes at most, lane 0 included: one per core, up to this many.
+  static constexpr int kMaxLanes = 16;
+
+  // The video's (the session's index outlives this); cores: what the lanes share out, one lane
+  // each at most (1 = never in parallel); skipUnreferenced: for the lanes' decoders, as the
+  // session's.
+  GopParallel(std::string path, const FrameIndex& index, int rotation, int cores, bool skipUnreferenced)
       : path_(std::move(path)),
         index_(index),
         rotation_(rotation),
-        maxLanes_(std::max(1, lanes)),
         cores_(std::max(1, cores)),
+        maxLanes_(std::min(cores_, kMaxLanes)),
         skipUnreferenced_(skipUnreferenced) {}
 
   // How many lanes `runs` can keep busy (its runs that seek, up to the lanes there are), making
@@ -84,12 +63,15 @@ class GopParallel {
     if (lanes < 2) return lanes;
     const int threads = std::max(1, cores_ / lanes);
     try {
-      while (int(others_.size()) < lanes - 1)
-        others_.push_back(std::make_unique<DecodeLane>(path_, index_, rotation_, skipUnreferenced_, threads));
+      while (int(others_.size()) < lanes - 1) {
+        auto lane = std::make_unique<DecodeLane>(path_);
+        fitLane(*lane, threads);
+        others_.push_back(std::move(lane));
+      }
     } catch (...) {
       lanes = int(others_.size()) + 1;
     }
-    for (int l = 0; l < lanes - 1; l++) others_[size_t(l)]->useThreads(threads);
+    for (int l = 0; l < lanes - 1; l++) fitLane(*others_[size_t(l)], threads);
     return lanes;
   }
 
@@ -180,7 +162,6 @@ class GopParallel {
     primaryTakesRuns();
     runOne(primary, primaryDemuxer, last);
     for (std::thread& t : threads) t.join();
-    primaryDemuxer.setCancel(cancel);
     finishPrimary(!aborted());
 
     for (size_t i = 0; i < runs.size(); i++)
@@ -207,11 +188,26 @@ class GopParallel {
   void release() { others_.clear(); }
 
  private:
+  // Gives `lane` a decoder with `threads` threads (no decoded-frame cache: core plans only from the
+  // session's), made again only when the count changes. If that fails, a lane that has a decoder
+  // keeps it (right, only not as fast); a new lane throws.
+  void fitLane(DecodeLane& lane, int threads) {
+    if (lane.threads == threads) return;
+    try {
+      auto engine = std::make_unique<LibavEngine>(lane.demuxer.stream(), threads, rotation_, 1, skipUnreferenced_);
+      lane.executor = std::make_unique<PlanExecutor<LibavEngine>>(lane.demuxer, index_, *engine);
+      lane.engine = std::move(engine);  // after the executor that pointed at the old one is gone
+      lane.threads = threads;
+    } catch (...) {
+      if (!lane.engine) throw;
+    }
+  }
+
   const std::string path_;
   const FrameIndex& index_;
   const int rotation_;
-  const int maxLanes_;
   const int cores_;
+  const int maxLanes_;
   const bool skipUnreferenced_;
   std::vector<std::unique_ptr<DecodeLane>> others_;
 };

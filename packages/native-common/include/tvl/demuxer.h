@@ -343,16 +343,20 @@ class Demuxer {
 
 // Points a demuxer's interrupt callback at a call's cancel cells while the call runs. The cells
 // are the caller's (JavaScript's is pinned only for its call, a parallel plan's stop lives on its
-// stack), so the demuxer must not keep pointing at them once the call is over.
+// stack), so the demuxer must not keep pointing at them once the call is over: it points back at
+// what it pointed at before (nothing, or the cells of the call around a nested scope).
 class CancelScope {
  public:
-  CancelScope(Demuxer& demuxer, CancelToken token) : demuxer_(demuxer) { demuxer_.setCancel(token); }
-  ~CancelScope() { demuxer_.setCancel({}); }
+  CancelScope(Demuxer& demuxer, CancelToken token) : demuxer_(demuxer), previous_(demuxer.cancel()) {
+    demuxer_.setCancel(token);
+  }
+  ~CancelScope() { demuxer_.setCancel(previous_); }
   CancelScope(const CancelScope&) = delete;
   CancelScope& operator=(const CancelScope&) = delete;
 
  private:
   Demuxer& demuxer_;
+  const CancelToken previous_;
 };
 
 }  // namespace tvl
